@@ -1,0 +1,149 @@
+// `cpsim plan`: split a workload over W ranks with one balancer (or compare them all) and show or
+// export the per-rank work: pairs, full/partial tiles, shares and imbalance.
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/table.h"
+#include "core/json_fields.h"
+#include "core/plan.h"
+#include "core/workload_json.h"
+
+namespace cpsim::cli {
+namespace {
+
+struct PlanOptions {
+  std::string workload;
+  std::int64_t world_size = 0;
+  std::string balancer = "all";
+  std::int64_t block_size = 128;
+  std::string out;
+  bool json = false;
+};
+
+std::string describe_workload(const Workload& w, const std::string& path) {
+  std::size_t docs = 0;
+  std::int64_t longest = 0;
+  for (const auto& row : w.documents) {
+    docs += row.size();
+    for (const auto len : row) longest = std::max(longest, len);
+  }
+  return path + ": " + std::to_string(w.rows()) + " row(s) x " + with_commas(w.seq_len) + " tokens, " +
+         with_commas(static_cast<std::int64_t>(docs)) + " documents (longest " + with_commas(longest) + "), " +
+         std::string(mask_kind_name(w.mask.kind)) + " mask";
+}
+
+void print_plan(const Plan& plan) {
+  const WorkAccount& work = plan.work;
+  const std::int64_t w = work.world_size();
+  std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
+            << "balancer " << plan.balancer << ", world size " << w << ", tiles " << work.tile_size() << "x"
+            << work.tile_size() << "\n\n";
+  std::int64_t max_pairs = 0;
+  for (std::int64_t r = 0; r < w; ++r) max_pairs = std::max(max_pairs, work.rank_pairs(r));
+  const double total = static_cast<double>(work.total_pairs());
+  const double mean_tiles = static_cast<double>(work.total_tiles().nonempty()) / static_cast<double>(w);
+  Table table({"rank", "pairs", "share", "", "full tiles", "partial tiles", "tiles/mean", "pairs per ring step"},
+              {true, false, false, true, false, false, false, true});
+  for (std::int64_t r = 0; r < w; ++r) {
+    const TileCounts t = work.rank_tiles(r);
+    std::vector<std::int64_t> steps;
+    for (std::int64_t i = 0; i < w; ++i) steps.push_back(work.step_pairs(r, i));
+    table.add_row({std::to_string(r), with_commas(work.rank_pairs(r)),
+                   percent(total > 0 ? static_cast<double>(work.rank_pairs(r)) / total : 0.0),
+                   bar(static_cast<double>(work.rank_pairs(r)), static_cast<double>(max_pairs), 20),
+                   with_commas(t.full), with_commas(t.partial),
+                   fixed(mean_tiles > 0 ? static_cast<double>(t.nonempty()) / mean_tiles : 0.0, 3),
+                   w <= 64 ? sparkline(steps) : std::string("(W > 64)")});
+  }
+  std::cout << table.render() << "\nimbalance (max/mean): pairs " << fixed(work.pair_imbalance(), 3)
+            << ", non-empty tiles " << fixed(work.tile_imbalance(), 3) << "\n";
+}
+
+Json plan_summary_json(const Plan& plan) {
+  const WorkAccount& work = plan.work;
+  Json ranks = Json::array();
+  for (std::int64_t r = 0; r < work.world_size(); ++r) {
+    const TileCounts t = work.rank_tiles(r);
+    ranks.push_back({{"rank", r}, {"pairs", work.rank_pairs(r)}, {"full_tiles", t.full}, {"partial_tiles", t.partial}});
+  }
+  return {{"balancer", plan.balancer},
+          {"world_size", plan.world_size},
+          {"block_size", plan.block_size},
+          {"total_pairs", work.total_pairs()},
+          {"pair_imbalance", work.pair_imbalance()},
+          {"tile_imbalance", work.tile_imbalance()},
+          {"per_rank", std::move(ranks)}};
+}
+
+int run_compare_balancers(const PlanOptions& o, const Workload& workload) {
+  Table table({"balancer", "pair imbalance", "tile imbalance", "max rank tiles", "partial share", "note"},
+              {true, false, false, false, false, true});
+  Json results = Json::array();
+  for (const auto& balancer : balancer_registry()) {
+    auto plan = make_plan(workload, o.workload, balancer->name(), o.world_size, o.block_size);
+    if (!plan) {
+      // A balancer that cannot serve this workload is a finding, not a failure of the comparison.
+      table.add_row({std::string(balancer->name()), "-", "-", "-", "-", "not applicable: " + plan.error().message});
+      results.push_back({{"balancer", balancer->name()}, {"error", plan.error().message}});
+      continue;
+    }
+    const WorkAccount& work = plan->work;
+    std::int64_t max_tiles = 0;
+    for (std::int64_t r = 0; r < work.world_size(); ++r) max_tiles = std::max(max_tiles, work.rank_tiles(r).nonempty());
+    const TileCounts total = work.total_tiles();
+    table.add_row({std::string(balancer->name()), fixed(work.pair_imbalance(), 3), fixed(work.tile_imbalance(), 3),
+                   with_commas(max_tiles),
+                   percent(total.nonempty() > 0 ? static_cast<double>(total.partial) / static_cast<double>(total.nonempty()) : 0.0),
+                   ""});
+    results.push_back(plan_summary_json(*plan));
+  }
+  if (o.json) {
+    std::cout << Json{{"workload", o.workload}, {"world_size", o.world_size}, {"balancers", results}}.dump(2) << "\n";
+  } else {
+    std::cout << describe_workload(workload, o.workload) << "\nworld size " << o.world_size << ", tiles " << o.block_size
+              << "x" << o.block_size << "\n\n"
+              << table.render();
+  }
+  return 0;
+}
+
+int run_plan(const PlanOptions& o) {
+  auto workload = load_workload(o.workload);
+  if (!workload) return report(workload.error());
+  if (o.balancer == "all") {
+    if (!o.out.empty()) return report(bad_input("--out: exporting a plan needs one --balancer, not \"all\""));
+    if (o.world_size <= 0) {
+      return report(bad_input("--world-size: must be a positive number of ranks, got " + std::to_string(o.world_size)));
+    }
+    return run_compare_balancers(o, *workload);
+  }
+  auto plan = make_plan(*workload, o.workload, o.balancer, o.world_size, o.block_size);
+  if (!plan) return report(plan.error());
+  if (o.json) {
+    std::cout << plan_summary_json(*plan).dump(2) << "\n";
+  } else {
+    print_plan(*plan);
+  }
+  if (!o.out.empty()) {
+    if (auto ok = save_plan(*plan, o.out); !ok) return report(ok.error());
+    if (!o.json) std::cout << "plan written to " << o.out << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_plan_command(CLI::App& root) {
+  auto o = std::make_shared<PlanOptions>();
+  CLI::App* sub = root.add_subcommand("plan", "Split a workload over W ranks and show each rank's work");
+  sub->add_option("workload", o->workload, "WORKLOAD.json")->required();
+  sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required();
+  sub->add_option("--balancer,-b", o->balancer, "Balancer name, or \"all\" to compare every balancer")->capture_default_str();
+  sub->add_option("--block-size", o->block_size, "Tile and BlockMask block size T")->capture_default_str();
+  sub->add_option("--out,-o", o->out, "Write PLAN.json (indices and per-rank/per-step work)");
+  sub->add_flag("--json", o->json, "Print a machine-readable summary instead of the table");
+  return {sub, [o] { return run_plan(*o); }};
+}
+
+}  // namespace cpsim::cli

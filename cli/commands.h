@@ -1,0 +1,24 @@
+// The subcommands of `cpsim`. Each adds itself to the CLI11 app and returns what to run once parsed.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+#include "core/result.h"
+
+namespace cpsim::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_generate_command(CLI::App& root);
+Command add_plan_command(CLI::App& root);
+Command add_balancers_command(CLI::App& root);
+
+// Prints "cpsim: error: <message>" on stderr and returns the exit status for it (2, or 3 for a failed check).
+int report(const Error& error);
+
+}  // namespace cpsim::cli

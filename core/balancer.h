@@ -1,0 +1,54 @@
+// The load-balancer interface: a strategy that produces one rearrange permutation per batch row,
+// with PyTorch's `_generate_indices(restore=False)` contract. Balancers are registered explicitly by
+// name in balancer_registry.cpp; the name is what data files and the CLI use.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.h"
+#include "workload.h"
+
+namespace cpsim {
+
+struct BalancerInput {
+  const Workload& workload;
+  std::int64_t world_size = 1;
+  std::int64_t block_size = 128;  // tile / BlockMask block size, for block-granular balancers
+  std::string source;             // the workload's file name, for error messages
+};
+
+using Permutation = std::vector<std::int64_t>;
+
+class Balancer {
+ public:
+  virtual ~Balancer() = default;
+  virtual std::string_view name() const = 0;
+  // One line: what it does and what it requires.
+  virtual std::string_view summary() const = 0;
+  // One rearrange permutation per batch row. An input the balancer cannot serve is an error that
+  // explains why and what would fix it (where PyTorch would assert).
+  virtual Result<std::vector<Permutation>> rearrange(const BalancerInput& input) const = 0;
+};
+
+std::unique_ptr<Balancer> make_contiguous_balancer();
+std::unique_ptr<Balancer> make_head_tail_balancer();
+std::unique_ptr<Balancer> make_per_document_head_tail_balancer();
+std::unique_ptr<Balancer> make_ptrr_balancer();
+
+// All built-in balancers, in the order they are listed and compared.
+const std::vector<std::unique_ptr<Balancer>>& balancer_registry();
+const Balancer* find_balancer(std::string_view name);
+std::string balancer_names();  // "contiguous, head_tail, ..." for messages
+
+// Checks shared by every balancer: world size and S % W (rank-major sharding needs equal shards).
+Status check_balancer_input(const BalancerInput& input);
+
+// PyTorch's ptrr_scheduling: groups[g] lists the task indices dealt to group g (ascending).
+// Requires costs.size() % groups == 0.
+std::vector<std::vector<std::int64_t>> ptrr_schedule(const std::vector<std::int64_t>& costs, std::int64_t groups);
+
+}  // namespace cpsim

@@ -1,0 +1,49 @@
+// Explicit registration of the built-in balancers, and the checks every balancer shares.
+#include "balancer.h"
+
+namespace cpsim {
+
+const std::vector<std::unique_ptr<Balancer>>& balancer_registry() {
+  static const std::vector<std::unique_ptr<Balancer>> registry = [] {
+    std::vector<std::unique_ptr<Balancer>> all;
+    all.push_back(make_contiguous_balancer());
+    all.push_back(make_head_tail_balancer());
+    all.push_back(make_per_document_head_tail_balancer());
+    all.push_back(make_ptrr_balancer());
+    return all;
+  }();
+  return registry;
+}
+
+const Balancer* find_balancer(std::string_view name) {
+  for (const auto& b : balancer_registry()) {
+    if (b->name() == name) return b.get();
+  }
+  return nullptr;
+}
+
+std::string balancer_names() {
+  std::string out;
+  for (const auto& b : balancer_registry()) {
+    if (!out.empty()) out += ", ";
+    out += b->name();
+  }
+  return out;
+}
+
+Status check_balancer_input(const BalancerInput& in) {
+  if (in.world_size <= 0) {
+    return bad_input("--world-size: must be a positive number of ranks, got " + std::to_string(in.world_size));
+  }
+  if (in.block_size <= 0) {
+    return bad_input("--block-size: must be a positive number of tokens, got " + std::to_string(in.block_size));
+  }
+  const std::int64_t s = in.workload.seq_len;
+  if (s % in.world_size != 0) {
+    return bad_input(in.source + ": seq_len: " + std::to_string(s) + " is not divisible by world size " +
+                     std::to_string(in.world_size) + " (rank-major sharding gives every rank S/W tokens)");
+  }
+  return Ok{};
+}
+
+}  // namespace cpsim

@@ -1,0 +1,60 @@
+// Reading JSON documents with errors that name the file, the field and the value:
+// "<file>: <field>: <what is wrong, and the value>". Used by every parser in core.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "result.h"
+
+namespace cpsim {
+
+using Json = nlohmann::ordered_json;
+
+// Reads and parses a whole file; syntax errors report line and column.
+Result<Json> read_json_file(const std::string& path);
+Result<Json> parse_json_text(std::string_view text, const std::string& source);
+
+// Writes `text` to `path` through a temporary file and a rename, so that no half-written file is left.
+Status write_file_atomically(const std::string& path, std::string_view text);
+
+// One top-level member per line, values compact: readable, diffable, and small for long arrays.
+std::string dump_members_per_line(const Json& object);
+
+// A short rendering of a JSON value for error messages (at most ~40 characters).
+std::string describe_value(const Json& value);
+
+class FieldReader {
+ public:
+  explicit FieldReader(std::string source) : source_(std::move(source)) {}
+  const std::string& source() const { return source_; }
+
+  Error error(const std::string& field, const std::string& what) const {
+    return bad_input(source_ + ": " + field + ": " + what);
+  }
+
+  Status expect_object(const Json& value, const std::string& field) const;
+  Status expect_array(const Json& value, const std::string& field) const;
+  // Fails on keys outside `allowed` (catches typos such as "seq_length").
+  Status expect_only_keys(const Json& object, const std::string& field, std::initializer_list<std::string_view> allowed) const;
+
+  // Member `key` of `object` (whose path is `field`); a missing member is an error.
+  Result<const Json*> member(const Json& object, const std::string& field, std::string_view key) const;
+
+  Result<std::int64_t> integer(const Json& value, const std::string& field) const;
+  Result<std::string> string(const Json& value, const std::string& field) const;
+
+  static std::string join(const std::string& field, std::string_view key) {
+    return field.empty() ? std::string(key) : field + "." + std::string(key);
+  }
+  static std::string index(const std::string& field, std::size_t i) { return field + "[" + std::to_string(i) + "]"; }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace cpsim

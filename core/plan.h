@@ -1,0 +1,37 @@
+// A plan: a workload split over W ranks by one balancer, with its layouts (indices) and work account.
+// The simulator adds rotate method, attention path and predicted times on top of this.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "balancer.h"
+#include "layout.h"
+#include "work.h"
+#include "workload.h"
+
+namespace cpsim {
+
+inline constexpr int kPlanSchemaVersion = 1;
+
+struct Plan {
+  Workload workload;
+  std::string workload_source;  // the file it came from
+  std::string balancer;
+  std::int64_t world_size = 0;
+  std::int64_t block_size = 128;
+  std::vector<RowLayout> layouts;  // one per batch row
+  WorkAccount work{1, 1, 0};
+};
+
+// Runs the balancer and the work accounting. Errors name the file, field and value.
+Result<Plan> make_plan(const Workload& workload, const std::string& source, std::string_view balancer,
+                       std::int64_t world_size, std::int64_t block_size);
+
+// PLAN.json: schema_version, the workload (embedded, with its digest), world_size, balancer, block_size,
+// rearrange_indices / restore_indices (one list per row, PyTorch's _generate_indices(restore=False/True)),
+// per-rank and per-(rank, step) work.
+std::string plan_to_json_text(const Plan& plan);
+Status save_plan(const Plan& plan, const std::string& path);
+
+}  // namespace cpsim
