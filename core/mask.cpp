@@ -1,66 +1,10 @@
-// Interval rules of the mask kinds, and the closed-form pair count used by work accounting.
+// Interval rules of the mask kinds, and the per-block costs of the block mask.
 #include "mask.h"
 
 #include <algorithm>
-#include <array>
 #include <cassert>
 
 namespace cpsim {
-namespace {
-
-// Sum over t in [0, len) of max(0, g0 + slope * t), for slope in {-1, 0, 1}.
-std::int64_t sum_positive_linear(std::int64_t g0, std::int64_t slope, std::int64_t len) {
-  if (len <= 0) return 0;
-  if (slope == 0) return g0 > 0 ? g0 * len : 0;
-  if (slope > 0) {
-    const std::int64_t t0 = std::max<std::int64_t>(0, 1 - g0);  // first t with a positive value
-    if (t0 >= len) return 0;
-    const std::int64_t first = g0 + t0;
-    const std::int64_t last = g0 + len - 1;
-    return (last - first + 1) * (first + last) / 2;
-  }
-  if (g0 <= 0) return 0;
-  const std::int64_t t1 = std::min(len - 1, g0 - 1);  // last t with a positive value
-  return (t1 + 1) * (2 * g0 - t1) / 2;
-}
-
-std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
-  if (b > 0 && a > std::numeric_limits<std::int64_t>::max() - b) return std::numeric_limits<std::int64_t>::max();
-  return a + b;
-}
-
-}  // namespace
-
-std::int64_t count_visible_pairs(const IntervalRule& rule, std::int64_t a, std::int64_t b, std::int64_t c,
-                                 std::int64_t d) {
-  if (a > b || c > d) return 0;
-  // g(q) = min(hi(q), d) - max(lo(q), c) + 1 is linear between these breakpoints, with slope -1, 0 or 1.
-  const auto g = [&](std::int64_t q) {
-    const KeyInterval iv = rule.at(q);
-    return std::min(iv.hi, d) - std::max(iv.lo, c) + 1;
-  };
-  std::array<std::int64_t, 4> breaks{
-      saturating_add(rule.hi_floor, 1),                            // hi(q) leaves the constant H
-      saturating_add(d, 1),                                        // min(q, d) saturates at d
-      saturating_add(std::max(rule.lo_floor, c), rule.window),     // q - w + 1 overtakes max(L, c)
-      std::numeric_limits<std::int64_t>::max(),
-  };
-  std::sort(breaks.begin(), breaks.end());
-  std::int64_t total = 0;
-  std::int64_t x = a;
-  for (const std::int64_t brk : breaks) {
-    if (x > b) break;
-    if (brk <= x) continue;
-    const std::int64_t y = std::min(b, brk - 1);  // piece [x, y]
-    const std::int64_t g0 = g(x);
-    const std::int64_t slope = y > x ? g(x + 1) - g0 : 0;
-    assert(slope >= -1 && slope <= 1);
-    total += sum_positive_linear(g0, slope, y - x + 1);
-    x = y + 1;
-  }
-  return total;
-}
-
 RowMask::RowMask(const Mask& mask, std::int64_t seq_len, const std::vector<std::int64_t>& documents) {
   const bool windowed = mask_needs_window(mask.kind);
   const std::int64_t window = windowed ? mask.window : kUnboundedWindow;

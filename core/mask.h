@@ -30,10 +30,6 @@ struct IntervalRule {
   }
 };
 
-// Sum over q in [a, b] of |[lo(q), hi(q)] ∩ [c, d]|, in closed form (O(1) pieces).
-std::int64_t count_visible_pairs(const IntervalRule& rule, std::int64_t a, std::int64_t b, std::int64_t c,
-                                 std::int64_t d);
-
 // The mask of one batch row as a list of segments, each with its interval rule.
 class RowMask {
  public:

@@ -1,7 +1,6 @@
-// Work accounting by interval arithmetic over position runs. For each Q tile, every stretch of queries
-// that is contiguous in original order and inside one mask segment sees one key range; the key runs in
-// that range give pairs (closed form) and the KV tiles touched. Cost grows with the runs in reach, never
-// with S^2.
+// Work accounting by interval arithmetic: a stretch of queries that is contiguous in original order and
+// inside one mask segment sees one contiguous key range, so pairs come from prefix counts of keys per
+// source and tiles from the key ranges of Q tiles. Nothing is O(S^2) or O((S/T)^2).
 #include "work.h"
 
 #include <algorithm>
@@ -56,145 +55,238 @@ double max_over_mean(std::int64_t ranks, PerRank value) {
   return sum > 0 ? max / (sum / static_cast<double>(ranks)) : 1.0;
 }
 
-// Per-row scratch: one entry per KV tile (source shard x tile column), stamped per Q tile so that
-// nothing is cleared between Q tiles.
-struct TileScratch {
-  std::vector<std::int64_t> touched_stamp;
-  std::vector<std::int64_t> covered_stamp;
-  std::vector<std::int64_t> covered_count;
-  std::vector<std::int64_t> nonempty_by_source;
-  std::vector<std::int64_t> full_by_source;
+// ---------------------------------------------------------------------------------------------
+// Pairs. With C_s(x) = keys of source s at positions < x, a query q sees C_s(hi(q)+1) - C_s(lo(q))
+// keys of s. Over a stretch of queries [a, b] of one rank, hi(q)+1 and lo(q) are constant or move
+// with q, so the sum needs C_s at a few points and D_s(x) = sum_{y<x} C_s(y) = C_s(x)(x-1) - P_s(x)
+// (P_s: sum of those positions). One sweep over the runs answers every such probe for all sources:
+// O(runs + probes * W), whatever the mask or the balancer.
+struct Probe {
+  std::int64_t x;       // position
+  std::int64_t coef_c;  // weight of C_s(x)
+  std::int64_t coef_d;  // weight of D_s(x)
 };
 
-class RowAccountant {
+void add_stretch_probes(std::int64_t a, std::int64_t b, const IntervalRule& rule, std::vector<Probe>& probes) {
+  // + sum_{q=a..b} C(max(q, H) + 1)
+  const std::int64_t h = rule.hi_floor;
+  if (a <= h) probes.push_back({h + 1, std::min(b, h) - a + 1, 0});
+  if (const std::int64_t from = std::max(a, h + 1); from <= b) {
+    probes.push_back({b + 2, 0, 1});
+    probes.push_back({from + 1, 0, -1});
+  }
+  // - sum_{q=a..b} C(max(L, q - w + 1)); q - w + 1 takes over from L at q = L + w
+  const std::int64_t w = rule.window;
+  const std::int64_t switch_at = rule.lo_floor > kUnboundedWindow - w ? kUnboundedWindow : rule.lo_floor + w;
+  if (a < switch_at) probes.push_back({rule.lo_floor, -(std::min(b, switch_at - 1) - a + 1), 0});
+  if (const std::int64_t from = std::max(a, switch_at); from <= b) {
+    probes.push_back({b - w + 2, 0, -1});
+    probes.push_back({from - w + 1, 0, 1});
+  }
+}
+
+// Answers the probes of one rank (sorted here) and adds them to its per-step pairs.
+void answer_probes(std::vector<Probe>& probes, const RowLayout& layout, std::int64_t rank, WorkAccount& account) {
+  std::sort(probes.begin(), probes.end(), [](const Probe& p, const Probe& q) { return p.x < q.x; });
+  const std::int64_t w = layout.world_size();
+  const std::int64_t n = layout.shard_len();
+  std::vector<std::int64_t> count(static_cast<std::size_t>(w), 0);    // C_s up to the current run
+  std::vector<std::int64_t> pos_sum(static_cast<std::size_t>(w), 0);  // P_s likewise
+  std::vector<std::int64_t> by_source(static_cast<std::size_t>(w), 0);
+  const auto& runs = layout.runs();
+  std::size_t k = 0;
+  for (const Probe& probe : probes) {
+    const std::int64_t x = probe.x;
+    for (; k < runs.size() && runs[k].position + runs[k].length <= x; ++k) {
+      const auto s = static_cast<std::size_t>(runs[k].slot / n);
+      count[s] += runs[k].length;
+      pos_sum[s] += runs[k].length * (2 * runs[k].position + runs[k].length - 1) / 2;
+    }
+    std::int64_t part_len = 0;  // the run holding x contributes positions [start, x)
+    std::size_t part_source = 0;
+    std::int64_t part_sum = 0;
+    if (k < runs.size() && runs[k].position < x) {
+      part_len = x - runs[k].position;
+      part_source = static_cast<std::size_t>(runs[k].slot / n);
+      part_sum = part_len * (2 * runs[k].position + part_len - 1) / 2;
+    }
+    for (std::size_t s = 0; s < by_source.size(); ++s) {
+      const std::int64_t c = count[s] + (s == part_source ? part_len : 0);
+      const std::int64_t p = pos_sum[s] + (s == part_source ? part_sum : 0);
+      by_source[s] += probe.coef_c * c + probe.coef_d * (c * (x - 1) - p);
+    }
+  }
+  for (std::int64_t s = 0; s < w; ++s) {
+    account.step_pairs(rank, (rank - s + w) % w) += by_source[static_cast<std::size_t>(s)];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tiles. For a Q tile, U is the union of its queries' key intervals and F = [max lo, min hi] the keys
+// every query sees. A KV tile is non-empty iff it holds a key in U, and full iff all its keys lie in F.
+// When U starts at position 0 (causal, full and prefix kinds) both are counts over per-source sorted
+// min/max key positions: O(W log) per Q tile. Otherwise U is bounded by documents or windows and we
+// visit its position runs, stamping the KV tiles they fall in.
+class RowTiles {
  public:
-  RowAccountant(const RowLayout& layout, const RowMask& mask, std::int64_t tile, WorkAccount& account)
-      : layout_(layout), mask_(mask), tile_(tile), n_(layout.shard_len()), w_(layout.world_size()),
-        tiles_per_shard_((n_ + tile - 1) / tile), account_(account) {
+  RowTiles(const RowLayout& layout, std::int64_t tile) : layout_(layout), tile_(tile), n_(layout.shard_len()),
+      w_(layout.world_size()), tiles_per_shard_((n_ + tile - 1) / tile) {
     const auto cells = static_cast<std::size_t>(w_ * tiles_per_shard_);
-    scratch_.touched_stamp.assign(cells, -1);
-    scratch_.covered_stamp.assign(cells, -1);
-    scratch_.covered_count.assign(cells, 0);
-    scratch_.nonempty_by_source.assign(static_cast<std::size_t>(w_), 0);
-    scratch_.full_by_source.assign(static_cast<std::size_t>(w_), 0);
+    touched_stamp_.assign(cells, -1);
+    covered_stamp_.assign(cells, -1);
+    covered_count_.assign(cells, 0);
+    nonempty_.assign(static_cast<std::size_t>(w_), 0);
+    full_.assign(static_cast<std::size_t>(w_), 0);
+    // Smallest and largest key position of every KV tile, sorted per source.
+    min_pos_.assign(static_cast<std::size_t>(w_), {});
+    max_pos_.assign(static_cast<std::size_t>(w_), {});
+    const auto& rearrange = layout.rearrange();
+    for (std::int64_t s = 0; s < w_; ++s) {
+      for (std::int64_t j = 0; j < tiles_per_shard_; ++j) {
+        std::int64_t lo = std::numeric_limits<std::int64_t>::max();
+        std::int64_t hi = -1;
+        for (std::int64_t slot = s * n_ + j * tile_; slot < s * n_ + std::min(n_, (j + 1) * tile_); ++slot) {
+          lo = std::min(lo, rearrange[static_cast<std::size_t>(slot)]);
+          hi = std::max(hi, rearrange[static_cast<std::size_t>(slot)]);
+        }
+        min_pos_[static_cast<std::size_t>(s)].push_back(lo);
+        max_pos_[static_cast<std::size_t>(s)].push_back(hi);
+      }
+      std::sort(min_pos_[static_cast<std::size_t>(s)].begin(), min_pos_[static_cast<std::size_t>(s)].end());
+      std::sort(max_pos_[static_cast<std::size_t>(s)].begin(), max_pos_[static_cast<std::size_t>(s)].end());
+    }
   }
 
-  void run() {
-    for (std::int64_t r = 0; r < w_; ++r) {
-      for (std::int64_t qt = 0; qt < tiles_per_shard_; ++qt) account_q_tile(r, qt);
+  // `reaches` are the key intervals of the Q tile's stretches; `all_lo..all_hi` is F.
+  void account(std::int64_t rank, std::vector<KeyInterval>& reaches, std::int64_t all_lo, std::int64_t all_hi,
+               WorkAccount& account) {
+    ++stamp_;
+    std::fill(nonempty_.begin(), nonempty_.end(), 0);
+    std::fill(full_.begin(), full_.end(), 0);
+    std::sort(reaches.begin(), reaches.end(), [](const KeyInterval& a, const KeyInterval& b) { return a.lo < b.lo; });
+    std::vector<KeyInterval> merged;
+    for (const KeyInterval& r : reaches) {
+      if (!merged.empty() && r.lo <= merged.back().hi + 1) {
+        merged.back().hi = std::max(merged.back().hi, r.hi);
+      } else {
+        merged.push_back(r);
+      }
+    }
+    if (merged.size() == 1 && merged[0].lo == 0) {
+      for (std::size_t s = 0; s < nonempty_.size(); ++s) nonempty_[s] = count_at_most(min_pos_[s], merged[0].hi);
+    } else {
+      for (const KeyInterval& u : merged) visit_runs(u.lo, u.hi, [&](std::int64_t s, std::int64_t x, std::int64_t y) { touch(s, x, y); });
+    }
+    if (all_lo <= all_hi) {
+      if (all_lo == 0) {
+        for (std::size_t s = 0; s < full_.size(); ++s) full_[s] = count_at_most(max_pos_[s], all_hi);
+      } else {
+        visit_runs(all_lo, all_hi, [&](std::int64_t s, std::int64_t x, std::int64_t y) { cover(s, x, y); });
+      }
+    }
+    for (std::int64_t s = 0; s < w_; ++s) {
+      TileCounts& t = account.step_tiles(rank, (rank - s + w_) % w_);
+      t.full += full_[static_cast<std::size_t>(s)];
+      t.partial += nonempty_[static_cast<std::size_t>(s)] - full_[static_cast<std::size_t>(s)];
     }
   }
 
  private:
-  std::int64_t step_of(std::int64_t rank, std::int64_t source) const { return (rank - source + w_) % w_; }
+  static std::int64_t count_at_most(const std::vector<std::int64_t>& sorted, std::int64_t v) {
+    return std::upper_bound(sorted.begin(), sorted.end(), v) - sorted.begin();
+  }
+
+  // Calls f(source, first slot, end slot) for the slots holding positions [lo, hi], run by run.
+  template <typename F>
+  void visit_runs(std::int64_t lo, std::int64_t hi, F&& f) const {
+    const auto& runs = layout_.runs();
+    for (std::size_t k = layout_.first_run_reaching(lo); k < runs.size() && runs[k].position <= hi; ++k) {
+      const Run& run = runs[k];
+      const std::int64_t c = std::max(run.position, lo);
+      const std::int64_t d = std::min(run.position + run.length - 1, hi);
+      const std::int64_t x = run.slot + (c - run.position);
+      f(run.slot / n_, x, x + (d - c + 1));
+    }
+  }
+
   std::int64_t cell_size(std::int64_t j) const { return std::min(tile_, n_ - j * tile_); }
 
-  // Marks the KV tiles that slots [x, y) of one source shard fall in as non-empty for this Q tile.
   void touch(std::int64_t source, std::int64_t x, std::int64_t y) {
     const std::int64_t base = source * n_;
     for (std::int64_t j = (x - base) / tile_; j <= (y - 1 - base) / tile_; ++j) {
-      auto& stamp = scratch_.touched_stamp[static_cast<std::size_t>(source * tiles_per_shard_ + j)];
+      auto& stamp = touched_stamp_[static_cast<std::size_t>(source * tiles_per_shard_ + j)];
       if (stamp != stamp_) {
         stamp = stamp_;
-        ++scratch_.nonempty_by_source[static_cast<std::size_t>(source)];
+        ++nonempty_[static_cast<std::size_t>(source)];
       }
     }
   }
 
-  // Adds slots [x, y) to the keys every query of this Q tile sees; a KV tile whose slots are all covered is full.
   void cover(std::int64_t source, std::int64_t x, std::int64_t y) {
     const std::int64_t base = source * n_;
     for (std::int64_t j = (x - base) / tile_; j <= (y - 1 - base) / tile_; ++j) {
       const auto cell = static_cast<std::size_t>(source * tiles_per_shard_ + j);
       const std::int64_t cell_begin = base + j * tile_;
-      const std::int64_t overlap = std::min(y, cell_begin + cell_size(j)) - std::max(x, cell_begin);
-      if (scratch_.covered_stamp[cell] != stamp_) {
-        scratch_.covered_stamp[cell] = stamp_;
-        scratch_.covered_count[cell] = 0;
+      if (covered_stamp_[cell] != stamp_) {
+        covered_stamp_[cell] = stamp_;
+        covered_count_[cell] = 0;
       }
-      scratch_.covered_count[cell] += overlap;
-      if (scratch_.covered_count[cell] == cell_size(j)) ++scratch_.full_by_source[static_cast<std::size_t>(source)];
-    }
-  }
-
-  // Queries [a, b] (original positions, one segment, one rank) against every key run in their reach.
-  void account_piece(std::int64_t rank, std::int64_t a, std::int64_t b, const IntervalRule& rule) {
-    const KeyInterval first = rule.at(a);
-    const KeyInterval last = rule.at(b);
-    const std::int64_t reach_lo = first.lo;
-    const std::int64_t reach_hi = last.hi;
-    const std::int64_t all_lo = last.lo;   // keys in [all_lo, all_hi] are visible to every query of the piece
-    const std::int64_t all_hi = first.hi;
-    lo_max_ = std::max(lo_max_, all_lo);
-    hi_min_ = std::min(hi_min_, all_hi);
-    const auto& runs = layout_.runs();
-    for (std::size_t k = layout_.first_run_reaching(reach_lo); k < runs.size() && runs[k].position <= reach_hi; ++k) {
-      const Run& run = runs[k];
-      const std::int64_t c = std::max(run.position, reach_lo);
-      const std::int64_t d = std::min(run.position + run.length - 1, reach_hi);
-      const std::int64_t source = run.slot / n_;
-      const std::int64_t pairs = (c >= all_lo && d <= all_hi) ? (b - a + 1) * (d - c + 1)
-                                                              : count_visible_pairs(rule, a, b, c, d);
-      account_.step_pairs(rank, step_of(rank, source)) += pairs;
-      const std::int64_t x = run.slot + (c - run.position);
-      touch(source, x, x + (d - c + 1));
-    }
-  }
-
-  void account_q_tile(std::int64_t rank, std::int64_t q_tile) {
-    ++stamp_;
-    std::fill(scratch_.nonempty_by_source.begin(), scratch_.nonempty_by_source.end(), 0);
-    std::fill(scratch_.full_by_source.begin(), scratch_.full_by_source.end(), 0);
-    lo_max_ = std::numeric_limits<std::int64_t>::min();
-    hi_min_ = std::numeric_limits<std::int64_t>::max();
-
-    const std::int64_t slot_begin = rank * n_ + q_tile * tile_;
-    const std::int64_t slot_end = std::min(slot_begin + tile_, (rank + 1) * n_);
-    const auto& runs = layout_.runs();
-    const auto& order = layout_.runs_in_slot_order();
-    for (std::size_t i = layout_.slot_order_index(slot_begin); i < order.size(); ++i) {
-      const Run& run = runs[static_cast<std::size_t>(order[i])];
-      if (run.slot >= slot_end) break;
-      const std::int64_t s0 = std::max(run.slot, slot_begin);
-      const std::int64_t s1 = std::min(run.slot + run.length, slot_end);
-      std::int64_t a = run.position + (s0 - run.slot);
-      const std::int64_t end = run.position + (s1 - run.slot);
-      while (a < end) {  // split the stretch at mask segment boundaries
-        const auto& segment = mask_.segments()[mask_.segment_of(a)];
-        const std::int64_t b = std::min(end, segment.end) - 1;
-        account_piece(rank, a, b, segment.rule);
-        a = b + 1;
-      }
-    }
-    if (lo_max_ <= hi_min_) {
-      for (std::size_t k = layout_.first_run_reaching(lo_max_); k < runs.size() && runs[k].position <= hi_min_; ++k) {
-        const Run& run = runs[k];
-        const std::int64_t c = std::max(run.position, lo_max_);
-        const std::int64_t d = std::min(run.position + run.length - 1, hi_min_);
-        const std::int64_t x = run.slot + (c - run.position);
-        cover(run.slot / n_, x, x + (d - c + 1));
-      }
-    }
-    for (std::int64_t source = 0; source < w_; ++source) {
-      const auto s = static_cast<std::size_t>(source);
-      TileCounts& t = account_.step_tiles(rank, step_of(rank, source));
-      t.full += scratch_.full_by_source[s];
-      t.partial += scratch_.nonempty_by_source[s] - scratch_.full_by_source[s];
+      covered_count_[cell] += std::min(y, cell_begin + cell_size(j)) - std::max(x, cell_begin);
+      if (covered_count_[cell] == cell_size(j)) ++full_[static_cast<std::size_t>(source)];
     }
   }
 
   const RowLayout& layout_;
-  const RowMask& mask_;
   std::int64_t tile_;
   std::int64_t n_;
   std::int64_t w_;
   std::int64_t tiles_per_shard_;
-  WorkAccount& account_;
-  TileScratch scratch_;
   std::int64_t stamp_ = 0;
-  std::int64_t lo_max_ = 0;
-  std::int64_t hi_min_ = 0;
+  std::vector<std::int64_t> touched_stamp_, covered_stamp_, covered_count_;
+  std::vector<std::int64_t> nonempty_, full_;
+  std::vector<std::vector<std::int64_t>> min_pos_, max_pos_;
 };
+
+// Walks every rank's Q tiles, cuts them into stretches (consecutive positions, one mask segment),
+// and feeds the pair probes and the tile classifier.
+void account_row(const RowLayout& layout, const RowMask& mask, std::int64_t tile, WorkAccount& account) {
+  const std::int64_t n = layout.shard_len();
+  const std::int64_t tiles_per_shard = (n + tile - 1) / tile;
+  RowTiles tiles(layout, tile);
+  const auto& runs = layout.runs();
+  const auto& order = layout.runs_in_slot_order();
+  std::vector<Probe> probes;
+  std::vector<KeyInterval> reaches;
+  for (std::int64_t rank = 0; rank < layout.world_size(); ++rank) {
+    probes.clear();
+    for (std::int64_t q_tile = 0; q_tile < tiles_per_shard; ++q_tile) {
+      reaches.clear();
+      std::int64_t all_lo = std::numeric_limits<std::int64_t>::min();
+      std::int64_t all_hi = std::numeric_limits<std::int64_t>::max();
+      const std::int64_t slot_begin = rank * n + q_tile * tile;
+      const std::int64_t slot_end = std::min(slot_begin + tile, (rank + 1) * n);
+      for (std::size_t i = layout.slot_order_index(slot_begin); i < order.size(); ++i) {
+        const Run& run = runs[static_cast<std::size_t>(order[i])];
+        if (run.slot >= slot_end) break;
+        std::int64_t a = run.position + (std::max(run.slot, slot_begin) - run.slot);
+        const std::int64_t end = run.position + (std::min(run.slot + run.length, slot_end) - run.slot);
+        while (a < end) {
+          const auto& segment = mask.segments()[mask.segment_of(a)];
+          const std::int64_t b = std::min(end, segment.end) - 1;
+          const KeyInterval first = segment.rule.at(a);
+          const KeyInterval last = segment.rule.at(b);
+          reaches.push_back({first.lo, last.hi});
+          all_lo = std::max(all_lo, last.lo);
+          all_hi = std::min(all_hi, first.hi);
+          add_stretch_probes(a, b, segment.rule, probes);
+          a = b + 1;
+        }
+      }
+      tiles.account(rank, reaches, all_lo, all_hi, account);
+    }
+    answer_probes(probes, layout, rank, account);
+  }
+}
 
 }  // namespace
 
@@ -213,7 +305,7 @@ WorkAccount account_work(const Workload& workload, const std::vector<RowLayout>&
   WorkAccount account(w, tile_size, (n + tile_size - 1) / tile_size);
   for (std::size_t row = 0; row < layouts.size(); ++row) {
     const RowMask mask(workload.mask, workload.seq_len, workload.documents[row]);
-    RowAccountant(layouts[row], mask, tile_size, account).run();
+    account_row(layouts[row], mask, tile_size, account);
     ++account.rows_accounted;
   }
   return account;

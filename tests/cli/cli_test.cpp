@@ -1,0 +1,178 @@
+// The cpsim binary end to end: output, PLAN.json contents, and the exit status and one-line message
+// of every kind of bad input (nothing half-written).
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("cpsim_cli_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path(name)) << text;
+    return path(name);
+  }
+
+  Outcome run(const std::string& args) const {
+    const std::string out_file = path("stdout.txt");
+    const std::string err_file = path("stderr.txt");
+    const std::string cmd = std::string(CPSIM_BINARY) + " " + args + " >" + out_file + " 2>" + err_file;
+    const int raw = std::system(cmd.c_str());
+    Outcome o;
+    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    std::stringstream out, err;
+    out << std::ifstream(out_file).rdbuf();
+    err << std::ifstream(err_file).rdbuf();
+    o.out = out.str();
+    o.err = err.str();
+    return o;
+  }
+
+  // Exit status 2 and exactly one stderr line that contains `expected`.
+  void expect_bad_input(const std::string& args, const std::string& expected) const {
+    const Outcome o = run(args);
+    EXPECT_EQ(o.status, 2) << args << "\n" << o.err;
+    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << args << "\n" << o.err;
+    EXPECT_EQ(o.err.rfind("cpsim: error: ", 0), 0u) << o.err;
+    EXPECT_NE(o.err.find(expected), std::string::npos) << args << "\nwanted: " << expected << "\ngot: " << o.err;
+  }
+
+  fs::path dir_;
+};
+
+const char* const kWorkload =
+    R"({"schema_version":1,"seq_len":16,"mask":{"kind":"document_causal"},"documents":[[4,8,4]],)"
+    R"("model":{"q_heads":32,"kv_heads":8,"head_dim":128,"dtype":"bf16"}})";
+
+TEST_F(CliTest, PlanPrintsPerRankTableAndWritesPlan) {
+  const std::string w = write("w.json", kWorkload);
+  const Outcome o = run("plan " + w + " --world-size 2 --balancer per_document_head_tail --block-size 4 --out " + path("plan.json"));
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("balancer per_document_head_tail, world size 2"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("imbalance (max/mean): pairs 1.000"), std::string::npos) << o.out;
+  std::ifstream in(path("plan.json"));
+  const auto plan = nlohmann::json::parse(in);
+  EXPECT_EQ(plan["schema_version"], 1);
+  EXPECT_EQ(plan["rearrange_indices"], nlohmann::json::parse("[[0,3,4,5,10,11,12,15,1,2,6,7,8,9,13,14]]"));
+  EXPECT_EQ(plan["restore_indices"], nlohmann::json::parse("[[0,8,9,1,2,3,10,11,12,13,4,5,6,14,15,7]]"));
+  EXPECT_EQ(plan["work"]["per_rank"][0]["pairs"], 28);
+  EXPECT_EQ(plan["work"]["per_rank_step"]["pairs"], nlohmann::json::parse("[[16,12],[16,12]]"));
+  EXPECT_EQ(plan["workload"]["documents"], nlohmann::json::parse("[[4,8,4]]"));
+}
+
+TEST_F(CliTest, PlanAllComparesEveryBalancerAndExplainsTheOnesThatDoNotApply) {
+  const std::string w = write("w.json", kWorkload);
+  const Outcome o = run("plan " + w + " --world-size 4 --block-size 2");
+  ASSERT_EQ(o.status, 0) << o.err;
+  for (const char* name : {"contiguous", "head_tail", "per_document_head_tail", "ptrr"}) {
+    EXPECT_NE(o.out.find(name), std::string::npos) << name;
+  }
+  EXPECT_NE(o.out.find("not applicable: " + w + ": documents[0][0]: length 4 is not a multiple of 2*W = 8"), std::string::npos)
+      << o.out;
+  const Outcome j = run("plan " + w + " --world-size 2 --block-size 2 --json");
+  ASSERT_EQ(j.status, 0) << j.err;
+  const auto parsed = nlohmann::json::parse(j.out);
+  EXPECT_EQ(parsed["balancers"].size(), 4u);
+}
+
+TEST_F(CliTest, BalancersListsOneLineEach) {
+  const Outcome o = run("balancers");
+  ASSERT_EQ(o.status, 0);
+  EXPECT_EQ(std::count(o.out.begin(), o.out.end(), '\n'), 4);
+  EXPECT_EQ(o.out.rfind("contiguous ", 0), 0u);
+}
+
+TEST_F(CliTest, GenerateWritesALoadableWorkload) {
+  const Outcome g = run("generate --seq-len 8192 --dist pareto --alpha 1.3 --min-len 64 --multiple-of 16 --seed 3 --out " +
+                        path("gen.json"));
+  ASSERT_EQ(g.status, 0) << g.err;
+  const Outcome p = run("plan " + path("gen.json") + " --world-size 8 --balancer per_document_head_tail");
+  EXPECT_EQ(p.status, 0) << p.err;
+}
+
+TEST_F(CliTest, ShippedWorkloadsLoadAndPlan) {
+  for (const auto& entry : fs::directory_iterator(fs::path(CPSIM_SOURCE_DIR) / "data" / "workloads")) {
+    if (entry.path().extension() != ".json") continue;
+    const Outcome o = run("plan " + entry.path().string() + " --world-size 8 --balancer head_tail");
+    EXPECT_EQ(o.status, 0) << entry.path() << "\n" << o.err;
+  }
+}
+
+TEST_F(CliTest, BadWorkloadFiles) {
+  expect_bad_input("plan " + write("trunc.json", R"({"schema_version":1,"seq_len":)") + " -w 2",
+                   "trunc.json: line 1, column 31: syntax error");
+  expect_bad_input("plan " + write("empty.json", "") + " -w 2", "empty.json: ");
+  expect_bad_input("plan " + write("type.json", std::string(kWorkload).replace(std::string(kWorkload).find(":16,"), 4, ":\"x\",")) + " -w 2",
+                   "type.json: seq_len: expected an integer, got \"x\"");
+  expect_bad_input("plan " + write("missing.json", R"({"schema_version":1,"seq_len":16})") + " -w 2",
+                   "missing.json: mask: missing");
+  expect_bad_input("plan " + write("neg.json", std::string(kWorkload).replace(std::string(kWorkload).find("[[4,8,4]]"), 9, "[[4,-8,20]]")) + " -w 2",
+                   "neg.json: documents[0][1]: document length must be positive, got -8");
+  expect_bad_input("plan " + write("sum.json", std::string(kWorkload).replace(std::string(kWorkload).find("[[4,8,4]]"), 9, "[[4,8,2]]")) + " -w 2",
+                   "sum.json: documents[0]: document lengths sum to 14, not seq_len 16");
+  expect_bad_input("plan " + write("kind.json", std::string(kWorkload).replace(std::string(kWorkload).find("document_causal"), 15, "chunked")) + " -w 2",
+                   "kind.json: mask.kind: unknown mask kind \"chunked\"");
+  // 9 rows of 2^30 tokens: rows * S^2 overflows 64 bits.
+  std::string big = R"({"schema_version":1,"seq_len":1073741824,"mask":{"kind":"causal"},"documents":[)";
+  for (int i = 0; i < 9; ++i) big += std::string(i ? "," : "") + "[1073741824]";
+  big += R"(],"model":{"q_heads":32,"kv_heads":8,"head_dim":128,"dtype":"bf16"}})";
+  expect_bad_input("plan " + write("big.json", big) + " -w 2", "big.json: documents: 9 rows of seq_len 1073741824 overflow 64-bit");
+  expect_bad_input("plan " + path("nope.json") + " -w 2", "nope.json: cannot open: No such file or directory");
+}
+
+TEST_F(CliTest, BadFlags) {
+  const std::string w = write("w.json", kWorkload);
+  expect_bad_input("plan " + w + " -w 0 -b head_tail", "--world-size: must be a positive number of ranks, got 0");
+  expect_bad_input("plan " + w + " -w -4", "--world-size: must be a positive number of ranks, got -4");
+  expect_bad_input("plan " + w + " -w 2 -b zigzag", "--balancer: unknown balancer \"zigzag\" (expected one of: contiguous, head_tail");
+  expect_bad_input("plan " + w + " -w 3 -b contiguous", "w.json: seq_len: 16 is not divisible by world size 3");
+  expect_bad_input("plan " + w + " -w 2 -b ptrr", "w.json: seq_len: 16 is not a multiple of block size 128");
+  expect_bad_input("plan " + w + " -w 4 -b per_document_head_tail", "w.json: documents[0][0]: length 4 is not a multiple of 2*W = 8");
+  expect_bad_input("plan " + w + " -w 2 -o " + path("p.json"), "--out: exporting a plan needs one --balancer");
+  expect_bad_input("plan " + w + " -w two", "command line: Could not convert: --world-size = two");
+  expect_bad_input("plan " + w, "command line: --world-size is required");
+  expect_bad_input("frobnicate", "command line:");
+  expect_bad_input("generate --seq-len 100 --dist zipf", "--dist: unknown distribution \"zipf\"");
+  expect_bad_input("generate --seq-len 100 --mean 10 --mask nope", "--mask: unknown mask kind \"nope\"");
+}
+
+TEST_F(CliTest, UnwritableOutputLeavesNothingBehind) {
+  const std::string w = write("w.json", kWorkload);
+  expect_bad_input("plan " + w + " -w 2 -b head_tail -o " + path("no_such_dir/p.json"), "no_such_dir/p.json: cannot write");
+  EXPECT_FALSE(fs::exists(path("no_such_dir")));
+  // A failed plan does not touch an existing output file.
+  write("keep.json", "old");
+  expect_bad_input("plan " + w + " -w 3 -b head_tail -o " + path("keep.json"), "not divisible");
+  std::stringstream kept;
+  kept << std::ifstream(path("keep.json")).rdbuf();
+  EXPECT_EQ(kept.str(), "old");
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
+  }
+}
+
+}  // namespace

@@ -1,0 +1,60 @@
+// Mask intervals and block-mask costs against the mask definitions.
+#include <gtest/gtest.h>
+
+#include "core/mask.h"
+#include "core/test_util.h"
+
+namespace cpsim {
+namespace {
+
+TEST(RowMask, IntervalsMatchDefinitionForEveryKind) {
+  const std::vector<std::int64_t> docs{5, 1, 9, 17};
+  const auto doc_of = testing::document_ids(docs);
+  for (const MaskKind kind : all_mask_kinds()) {
+    for (const std::int64_t param : {1, 3, 7, 32}) {
+      const Workload w = testing::make_workload(32, kind, {docs}, param, std::min<std::int64_t>(param, 32));
+      const RowMask mask(w.mask, 32, docs);
+      for (std::int64_t q = 0; q < 32; ++q) {
+        const KeyInterval iv = mask.interval(q);
+        for (std::int64_t k = 0; k < 32; ++k) {
+          EXPECT_EQ(k >= iv.lo && k <= iv.hi, testing::visible(w, doc_of, q, k))
+              << mask_kind_name(kind) << " param " << param << " q " << q << " k " << k;
+        }
+      }
+    }
+  }
+}
+
+TEST(NonemptyKvBlocks, DocumentCausalBlocksCountTheirDocumentPrefix) {
+  const Workload w = testing::make_workload(16, MaskKind::kDocumentCausal, {{4, 8, 4}});
+  const RowMask mask(w.mask, 16, w.documents[0]);
+  EXPECT_EQ(nonempty_kv_blocks(mask, 16, 1), (std::vector<std::int64_t>{1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4}));
+  // Block size 4: block 1 (tokens 4..7) sees only block 1; block 2 (8..11) sees blocks 1 and 2.
+  EXPECT_EQ(nonempty_kv_blocks(mask, 16, 4), (std::vector<std::int64_t>{1, 1, 2, 1}));
+}
+
+TEST(NonemptyKvBlocks, MatchesBruteForceOnEveryKind) {
+  const std::vector<std::int64_t> docs{3, 10, 6, 13};
+  const auto doc_of = testing::document_ids(docs);
+  for (const MaskKind kind : all_mask_kinds()) {
+    const Workload w = testing::make_workload(32, kind, {docs}, 5, 9);
+    const RowMask mask(w.mask, 32, docs);
+    for (const std::int64_t block : {1, 2, 4, 5, 8}) {
+      const auto costs = nonempty_kv_blocks(mask, 32, block);
+      for (std::int64_t qb = 0; qb < (32 + block - 1) / block; ++qb) {
+        std::int64_t expected = 0;
+        for (std::int64_t kb = 0; kb < (32 + block - 1) / block; ++kb) {
+          bool any = false;
+          for (std::int64_t q = qb * block; q < std::min<std::int64_t>(32, (qb + 1) * block); ++q) {
+            for (std::int64_t k = kb * block; k < std::min<std::int64_t>(32, (kb + 1) * block); ++k) any = any || testing::visible(w, doc_of, q, k);
+          }
+          expected += any;
+        }
+        EXPECT_EQ(costs[static_cast<std::size_t>(qb)], expected) << mask_kind_name(kind) << " block " << block << " q block " << qb;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cpsim
