@@ -63,61 +63,69 @@ double max_over_mean(std::int64_t ranks, PerRank value) {
 // O(runs + probes * W), whatever the mask or the balancer.
 struct Probe {
   std::int64_t x;       // position
+  std::int64_t rank;    // the rank whose queries ask
   std::int64_t coef_c;  // weight of C_s(x)
   std::int64_t coef_d;  // weight of D_s(x)
 };
 
-void add_stretch_probes(std::int64_t a, std::int64_t b, const IntervalRule& rule, std::vector<Probe>& probes) {
+void add_stretch_probes(std::int64_t rank, std::int64_t a, std::int64_t b, const IntervalRule& rule,
+                        std::vector<Probe>& probes) {
   // + sum_{q=a..b} C(max(q, H) + 1)
   const std::int64_t h = rule.hi_floor;
-  if (a <= h) probes.push_back({h + 1, std::min(b, h) - a + 1, 0});
+  if (a <= h) probes.push_back({h + 1, rank, std::min(b, h) - a + 1, 0});
   if (const std::int64_t from = std::max(a, h + 1); from <= b) {
-    probes.push_back({b + 2, 0, 1});
-    probes.push_back({from + 1, 0, -1});
+    probes.push_back({b + 2, rank, 0, 1});
+    probes.push_back({from + 1, rank, 0, -1});
   }
   // - sum_{q=a..b} C(max(L, q - w + 1)); q - w + 1 takes over from L at q = L + w
   const std::int64_t w = rule.window;
   const std::int64_t switch_at = rule.lo_floor > kUnboundedWindow - w ? kUnboundedWindow : rule.lo_floor + w;
-  if (a < switch_at) probes.push_back({rule.lo_floor, -(std::min(b, switch_at - 1) - a + 1), 0});
+  if (a < switch_at) probes.push_back({rule.lo_floor, rank, -(std::min(b, switch_at - 1) - a + 1), 0});
   if (const std::int64_t from = std::max(a, switch_at); from <= b) {
-    probes.push_back({b - w + 2, 0, -1});
-    probes.push_back({from - w + 1, 0, 1});
+    probes.push_back({b - w + 2, rank, 0, -1});
+    probes.push_back({from - w + 1, rank, 0, 1});
   }
 }
 
-// Answers the probes of one rank (sorted here) and adds them to its per-step pairs.
-void answer_probes(std::vector<Probe>& probes, const RowLayout& layout, std::int64_t rank, WorkAccount& account) {
-  std::sort(probes.begin(), probes.end(), [](const Probe& p, const Probe& q) { return p.x < q.x; });
+// Answers every probe of a row in one sweep over its runs, keeping C_s and P_s for all sources, and adds
+// them to the per-step pairs: O(runs + probes * W). A probe at x weighs C_s(x) by A = coef_c + coef_d (x-1)
+// and P_s(x) by B = -coef_d. Terms can pass 2^63 on the way (the totals fit): unsigned arithmetic wraps
+// and stays exact.
+void answer_probes(std::vector<Probe>& probes, const RowLayout& layout, WorkAccount& account) {
+  std::sort(probes.begin(), probes.end(), [](const Probe& p, const Probe& q) { return p.x < q.x || (p.x == q.x && p.rank < q.rank); });
+  using U = std::uint64_t;
   const std::int64_t w = layout.world_size();
+  const auto ws = static_cast<std::size_t>(w);
   const std::int64_t n = layout.shard_len();
-  std::vector<std::int64_t> count(static_cast<std::size_t>(w), 0);    // C_s up to the current run
-  std::vector<std::int64_t> pos_sum(static_cast<std::size_t>(w), 0);  // P_s likewise
-  std::vector<std::int64_t> by_source(static_cast<std::size_t>(w), 0);
+  std::vector<U> count(ws, 0), pos_sum(ws, 0), pairs(ws * ws, 0);  // pairs[rank * W + source]
+  const auto series = [](std::int64_t first, std::int64_t len) { return static_cast<U>(len * (2 * first + len - 1) / 2); };
   const auto& runs = layout.runs();
   std::size_t k = 0;
-  for (const Probe& probe : probes) {
-    const std::int64_t x = probe.x;
+  for (std::size_t i = 0; i < probes.size();) {
+    // Merge the probes of one rank at one position.
+    const std::int64_t x = probes[i].x;
+    const std::int64_t rank = probes[i].rank;
+    U a = 0, b = 0;
+    for (; i < probes.size() && probes[i].x == x && probes[i].rank == rank; ++i) {
+      a += static_cast<U>(probes[i].coef_c) + static_cast<U>(probes[i].coef_d) * static_cast<U>(x - 1);
+      b -= static_cast<U>(probes[i].coef_d);
+    }
     for (; k < runs.size() && runs[k].position + runs[k].length <= x; ++k) {
       const auto s = static_cast<std::size_t>(runs[k].slot / n);
-      count[s] += runs[k].length;
-      pos_sum[s] += runs[k].length * (2 * runs[k].position + runs[k].length - 1) / 2;
+      count[s] += static_cast<U>(runs[k].length);
+      pos_sum[s] += series(runs[k].position, runs[k].length);
     }
-    std::int64_t part_len = 0;  // the run holding x contributes positions [start, x)
-    std::size_t part_source = 0;
-    std::int64_t part_sum = 0;
-    if (k < runs.size() && runs[k].position < x) {
-      part_len = x - runs[k].position;
-      part_source = static_cast<std::size_t>(runs[k].slot / n);
-      part_sum = part_len * (2 * runs[k].position + part_len - 1) / 2;
-    }
-    for (std::size_t s = 0; s < by_source.size(); ++s) {
-      const std::int64_t c = count[s] + (s == part_source ? part_len : 0);
-      const std::int64_t p = pos_sum[s] + (s == part_source ? part_sum : 0);
-      by_source[s] += probe.coef_c * c + probe.coef_d * (c * (x - 1) - p);
+    U* row = &pairs[static_cast<std::size_t>(rank) * ws];
+    for (std::size_t s = 0; s < ws; ++s) row[s] += a * count[s] + b * pos_sum[s];
+    if (k < runs.size() && runs[k].position < x) {  // the run holding x adds its keys before x
+      const std::int64_t m = x - runs[k].position;
+      row[static_cast<std::size_t>(runs[k].slot / n)] += a * static_cast<U>(m) + b * series(runs[k].position, m);
     }
   }
-  for (std::int64_t s = 0; s < w; ++s) {
-    account.step_pairs(rank, (rank - s + w) % w) += by_source[static_cast<std::size_t>(s)];
+  for (std::int64_t r = 0; r < w; ++r) {
+    for (std::int64_t s = 0; s < w; ++s) {
+      account.step_pairs(r, (r - s + w) % w) += static_cast<std::int64_t>(pairs[static_cast<std::size_t>(r * w + s)]);
+    }
   }
 }
 
@@ -137,6 +145,10 @@ class RowTiles {
     covered_count_.assign(cells, 0);
     nonempty_.assign(static_cast<std::size_t>(w_), 0);
     full_.assign(static_cast<std::size_t>(w_), 0);
+    while ((std::int64_t{1} << tile_shift_) < tile_) ++tile_shift_;
+    if ((std::int64_t{1} << tile_shift_) != tile_) tile_shift_ = -1;
+    run_source_.reserve(layout.runs().size());
+    for (const Run& run : layout.runs()) run_source_.push_back(static_cast<std::int32_t>(run.slot / n_));
     // Smallest and largest key position of every KV tile, sorted per source.
     min_pos_.assign(static_cast<std::size_t>(w_), {});
     max_pos_.assign(static_cast<std::size_t>(w_), {});
@@ -205,15 +217,20 @@ class RowTiles {
       const std::int64_t c = std::max(run.position, lo);
       const std::int64_t d = std::min(run.position + run.length - 1, hi);
       const std::int64_t x = run.slot + (c - run.position);
-      f(run.slot / n_, x, x + (d - c + 1));
+      f(run_source_[k], x, x + (d - c + 1));
     }
+  }
+
+  // Tile column of a slot offset inside its shard (a shift when T is a power of two, as it usually is).
+  std::int64_t column(std::int64_t local_slot) const {
+    return tile_shift_ >= 0 ? local_slot >> tile_shift_ : local_slot / tile_;
   }
 
   std::int64_t cell_size(std::int64_t j) const { return std::min(tile_, n_ - j * tile_); }
 
   void touch(std::int64_t source, std::int64_t x, std::int64_t y) {
     const std::int64_t base = source * n_;
-    for (std::int64_t j = (x - base) / tile_; j <= (y - 1 - base) / tile_; ++j) {
+    for (std::int64_t j = column(x - base); j <= column(y - 1 - base); ++j) {
       auto& stamp = touched_stamp_[static_cast<std::size_t>(source * tiles_per_shard_ + j)];
       if (stamp != stamp_) {
         stamp = stamp_;
@@ -224,7 +241,7 @@ class RowTiles {
 
   void cover(std::int64_t source, std::int64_t x, std::int64_t y) {
     const std::int64_t base = source * n_;
-    for (std::int64_t j = (x - base) / tile_; j <= (y - 1 - base) / tile_; ++j) {
+    for (std::int64_t j = column(x - base); j <= column(y - 1 - base); ++j) {
       const auto cell = static_cast<std::size_t>(source * tiles_per_shard_ + j);
       const std::int64_t cell_begin = base + j * tile_;
       if (covered_stamp_[cell] != stamp_) {
@@ -241,7 +258,9 @@ class RowTiles {
   std::int64_t n_;
   std::int64_t w_;
   std::int64_t tiles_per_shard_;
+  int tile_shift_ = 0;
   std::int64_t stamp_ = 0;
+  std::vector<std::int32_t> run_source_;
   std::vector<std::int64_t> touched_stamp_, covered_stamp_, covered_count_;
   std::vector<std::int64_t> nonempty_, full_;
   std::vector<std::vector<std::int64_t>> min_pos_, max_pos_;
@@ -258,7 +277,6 @@ void account_row(const RowLayout& layout, const RowMask& mask, std::int64_t tile
   std::vector<Probe> probes;
   std::vector<KeyInterval> reaches;
   for (std::int64_t rank = 0; rank < layout.world_size(); ++rank) {
-    probes.clear();
     for (std::int64_t q_tile = 0; q_tile < tiles_per_shard; ++q_tile) {
       reaches.clear();
       std::int64_t all_lo = std::numeric_limits<std::int64_t>::min();
@@ -278,14 +296,14 @@ void account_row(const RowLayout& layout, const RowMask& mask, std::int64_t tile
           reaches.push_back({first.lo, last.hi});
           all_lo = std::max(all_lo, last.lo);
           all_hi = std::min(all_hi, first.hi);
-          add_stretch_probes(a, b, segment.rule, probes);
+          add_stretch_probes(rank, a, b, segment.rule, probes);
           a = b + 1;
         }
       }
       tiles.account(rank, reaches, all_lo, all_hi, account);
     }
-    answer_probes(probes, layout, rank, account);
   }
+  answer_probes(probes, layout, account);
 }
 
 }  // namespace
