@@ -80,6 +80,8 @@ int run_compare_balancers(const PlanOptions& o, const Workload& workload) {
   Table table({"balancer", "pair imbalance", "tile imbalance", "max rank tiles", "partial share", "note"},
               {true, false, false, false, false, true});
   Json results = Json::array();
+  std::string best;
+  std::int64_t best_tiles = 0;
   for (const auto& balancer : balancer_registry()) {
     auto plan = make_plan(workload, o.workload, balancer->name(), o.world_size, o.block_size);
     if (!plan) {
@@ -92,6 +94,10 @@ int run_compare_balancers(const PlanOptions& o, const Workload& workload) {
     std::int64_t max_tiles = 0;
     for (std::int64_t r = 0; r < work.world_size(); ++r) max_tiles = std::max(max_tiles, work.rank_tiles(r).nonempty());
     const TileCounts total = work.total_tiles();
+    if (best.empty() || max_tiles < best_tiles) {
+      best = std::string(balancer->name());
+      best_tiles = max_tiles;
+    }
     table.add_row({std::string(balancer->name()), fixed(work.pair_imbalance(), 3), fixed(work.tile_imbalance(), 3),
                    with_commas(max_tiles),
                    percent(total.nonempty() > 0 ? static_cast<double>(total.partial) / static_cast<double>(total.nonempty()) : 0.0),
@@ -104,6 +110,10 @@ int run_compare_balancers(const PlanOptions& o, const Workload& workload) {
     std::cout << describe_workload(workload, o.workload) << "\nworld size " << o.world_size << ", tiles " << o.block_size
               << "x" << o.block_size << "\n\n"
               << table.render();
+    if (!best.empty()) {
+      std::cout << "\nfewest tiles on the busiest rank: " << best << " (" << with_commas(best_tiles)
+                << ")\n";
+    }
   }
   return 0;
 }

@@ -122,6 +122,21 @@ TEST_F(CliTest, ShippedWorkloadsLoadAndPlan) {
   }
 }
 
+TEST_F(CliTest, ShippedWorkloadsAreReproducedByTheirDescription) {
+  for (const auto& entry : fs::directory_iterator(fs::path(CPSIM_SOURCE_DIR) / "data" / "workloads")) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path());
+    const auto shipped = nlohmann::json::parse(in);
+    const std::string description = shipped["description"];
+    const std::string prefix = "made by: cpsim ";
+    ASSERT_EQ(description.rfind(prefix, 0), 0u) << entry.path();
+    const Outcome o = run(description.substr(prefix.size()) + " --out " + path("again.json"));
+    ASSERT_EQ(o.status, 0) << o.err;
+    std::ifstream again_in(path("again.json"));
+    EXPECT_EQ(nlohmann::json::parse(again_in), shipped) << entry.path();
+  }
+}
+
 TEST_F(CliTest, BadWorkloadFiles) {
   expect_bad_input("plan " + write("trunc.json", R"({"schema_version":1,"seq_len":)") + " -w 2",
                    "trunc.json: line 1, column 31: syntax error");
