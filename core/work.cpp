@@ -15,7 +15,9 @@ WorkAccount::WorkAccount(std::int64_t world_size, std::int64_t tile_size, std::i
       tile_size_(tile_size),
       tiles_per_shard_(tiles_per_shard),
       pairs_(static_cast<std::size_t>(world_size * world_size), 0),
-      tiles_(static_cast<std::size_t>(world_size * world_size)) {}
+      tiles_(static_cast<std::size_t>(world_size * world_size)),
+      step_rows_(static_cast<std::size_t>(world_size * world_size)),
+      rank_rows_(static_cast<std::size_t>(world_size)) {}
 
 std::int64_t WorkAccount::rank_pairs(std::int64_t rank) const {
   std::int64_t sum = 0;
@@ -196,11 +198,16 @@ class RowTiles {
         visit_runs(all_lo, all_hi, [&](std::int64_t s, std::int64_t x, std::int64_t y) { cover(s, x, y); });
       }
     }
+    std::int64_t row_tiles = 0;
     for (std::int64_t s = 0; s < w_; ++s) {
-      TileCounts& t = account.step_tiles(rank, (rank - s + w_) % w_);
+      const std::int64_t step = (rank - s + w_) % w_;
+      TileCounts& t = account.step_tiles(rank, step);
       t.full += full_[static_cast<std::size_t>(s)];
       t.partial += nonempty_[static_cast<std::size_t>(s)] - full_[static_cast<std::size_t>(s)];
+      account.step_rows(rank, step).add(nonempty_[static_cast<std::size_t>(s)]);
+      row_tiles += nonempty_[static_cast<std::size_t>(s)];
     }
+    account.rank_rows(rank).add(row_tiles);
   }
 
  private:

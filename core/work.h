@@ -3,6 +3,7 @@
 // all-gather (flex) view of a rank is the sum over its steps.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -25,6 +26,17 @@ struct TileCounts {
   }
 };
 
+// How a kernel call's work spreads over Q tile rows (one CTA per Q tile row and head): the rows that have
+// any non-empty tile, and the most non-empty tiles in one row (the longest CTA).
+struct RowStats {
+  std::int64_t active_rows = 0;
+  std::int64_t max_row_tiles = 0;
+  void add(std::int64_t row_tiles) {
+    if (row_tiles > 0) ++active_rows;
+    max_row_tiles = std::max(max_row_tiles, row_tiles);
+  }
+};
+
 // Tiles are T x T blocks of a rank's local Q order against a source's local KV order; they never straddle
 // a shard boundary. When (S/W) % T == 0, as FlexAttention CP requires, this equals flex's global 128x128
 // tiling of the gathered KV.
@@ -42,6 +54,12 @@ class WorkAccount {
   std::int64_t step_pairs(std::int64_t rank, std::int64_t step) const { return pairs_[index(rank, step)]; }
   TileCounts& step_tiles(std::int64_t rank, std::int64_t step) { return tiles_[index(rank, step)]; }
   const TileCounts& step_tiles(std::int64_t rank, std::int64_t step) const { return tiles_[index(rank, step)]; }
+
+  RowStats& step_rows(std::int64_t rank, std::int64_t step) { return step_rows_[index(rank, step)]; }
+  const RowStats& step_rows(std::int64_t rank, std::int64_t step) const { return step_rows_[index(rank, step)]; }
+  // Q tile rows against the whole KV (the all-gather view: one kernel call per rank).
+  RowStats& rank_rows(std::int64_t rank) { return rank_rows_[static_cast<std::size_t>(rank)]; }
+  const RowStats& rank_rows(std::int64_t rank) const { return rank_rows_[static_cast<std::size_t>(rank)]; }
 
   std::int64_t rank_pairs(std::int64_t rank) const;
   TileCounts rank_tiles(std::int64_t rank) const;
@@ -63,6 +81,8 @@ class WorkAccount {
   std::int64_t tiles_per_shard_;
   std::vector<std::int64_t> pairs_;
   std::vector<TileCounts> tiles_;
+  std::vector<RowStats> step_rows_;
+  std::vector<RowStats> rank_rows_;
 };
 
 // Accounts every batch row of `workload` under its layout (one per row), at tile size T.

@@ -58,6 +58,8 @@ void expect_same_work(const WorkAccount& got, const WorkAccount& want, const std
       ASSERT_EQ(got.step_tiles(r, i).full, want.step_tiles(r, i).full) << what << " full tiles rank " << r << " step " << i;
       ASSERT_EQ(got.step_tiles(r, i).partial, want.step_tiles(r, i).partial)
           << what << " partial tiles rank " << r << " step " << i;
+      ASSERT_EQ(got.step_rows(r, i).active_rows, want.step_rows(r, i).active_rows) << what << " active rows " << r << " " << i;
+      ASSERT_EQ(got.step_rows(r, i).max_row_tiles, want.step_rows(r, i).max_row_tiles) << what << " max row " << r << " " << i;
     }
   }
 }

@@ -56,6 +56,7 @@ inline WorkAccount brute_force_work(const Workload& w, const std::vector<RowLayo
       for (std::int64_t i = 0; i < world; ++i) {
         const std::int64_t src = ((r - i) % world + world) % world;
         for (std::int64_t qt = 0; qt < tiles; ++qt) {
+          std::int64_t row_tiles = 0;
           for (std::int64_t kt = 0; kt < tiles; ++kt) {
             std::int64_t seen = 0;
             std::int64_t cells = 0;
@@ -73,7 +74,9 @@ inline WorkAccount brute_force_work(const Workload& w, const std::vector<RowLayo
             } else if (seen > 0) {
               ++account.step_tiles(r, i).partial;
             }
+            row_tiles += seen > 0;
           }
+          account.step_rows(r, i).add(row_tiles);
         }
       }
     }
