@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "cli/workload_text.h"
 #include "core/json_fields.h"
 #include "core/plan.h"
 #include "core/workload_json.h"
@@ -20,18 +21,6 @@ struct PlanOptions {
   std::string out;
   bool json = false;
 };
-
-std::string describe_workload(const Workload& w, const std::string& path) {
-  std::size_t docs = 0;
-  std::int64_t longest = 0;
-  for (const auto& row : w.documents) {
-    docs += row.size();
-    for (const auto len : row) longest = std::max(longest, len);
-  }
-  return path + ": " + std::to_string(w.rows()) + " row(s) x " + with_commas(w.seq_len) + " tokens, " +
-         with_commas(static_cast<std::int64_t>(docs)) + " documents (longest " + with_commas(longest) + "), " +
-         std::string(mask_kind_name(w.mask.kind)) + " mask";
-}
 
 void print_plan(const Plan& plan) {
   const WorkAccount& work = plan.work;

@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
       cpsim::cli::add_generate_command(app),
       cpsim::cli::add_plan_command(app),
       cpsim::cli::add_balancers_command(app),
+      cpsim::cli::add_simulate_command(app),
+      cpsim::cli::add_compare_command(app),
   };
   try {
     app.parse(argc, argv);

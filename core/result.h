@@ -51,3 +51,14 @@ struct Ok {};
 using Status = Result<Ok>;
 
 }  // namespace cpsim
+
+// `CPSIM_ASSIGN_OR_RETURN(lhs, expr)`: evaluates a Result; on error returns the error from the enclosing
+// function, else assigns (or declares, e.g. `const Json* node`) lhs with the value.
+#define CPSIM_CONCAT_INNER_(a, b) a##b
+#define CPSIM_CONCAT_(a, b) CPSIM_CONCAT_INNER_(a, b)
+#define CPSIM_ASSIGN_OR_RETURN(lhs, expr)                          \
+  auto CPSIM_CONCAT_(cpsim_result_, __LINE__) = (expr);           \
+  if (!CPSIM_CONCAT_(cpsim_result_, __LINE__)) {                  \
+    return CPSIM_CONCAT_(cpsim_result_, __LINE__).error();        \
+  }                                                                \
+  lhs = std::move(*CPSIM_CONCAT_(cpsim_result_, __LINE__))

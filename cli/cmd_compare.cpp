@@ -1,0 +1,138 @@
+// `cpsim compare`: every (balancer, path, rotate) combination ranked by predicted step time, the ones that
+// cannot run with their reason, and the winner with a one-line why. CSV and JSON for machines.
+#include <algorithm>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/table.h"
+#include "cli/workload_text.h"
+#include "core/json_fields.h"
+#include "core/workload_json.h"
+#include "sim/compare.h"
+
+namespace cpsim::cli {
+namespace {
+
+struct CompareOptions {
+  std::string workload;
+  std::int64_t world_size = 0;
+  std::string hardware = "h100-sxm-8x";
+  std::int64_t block_size = 128;
+  bool backward = false;
+  std::string csv;
+  bool json = false;
+};
+
+std::string ms(double us) { return fixed(us / 1000.0, 3); }
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (const char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string comparison_csv(const Comparison& c) {
+  std::string out =
+      "rank,balancer,path,rotate,valid,step_us,forward_us,lower_bound_us,ratio_to_lower_bound,compute_imbalance,"
+      "max_exposed_comm_us,peak_memory_bytes,unused_hop_share,reason\n";
+  std::int64_t rank = 0;
+  for (const Candidate& x : c.ranked) {
+    const Metrics& m = x.metrics;
+    out += std::to_string(++rank) + "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," +
+           std::string(rotate_name(x.strategy.rotate)) + ",1," + fixed(m.step_us, 3) + "," + fixed(m.forward_us, 3) + "," +
+           fixed(m.lower_bound_us, 3) + "," + fixed(m.ratio_to_lower_bound, 4) + "," + fixed(m.compute_imbalance, 4) + "," +
+           fixed(m.max_exposed_comm_us, 3) + "," + fixed(m.peak_memory_bytes, 0) + "," + fixed(m.unused_hop_share, 4) + ",\n";
+  }
+  for (const Candidate& x : c.invalid) {
+    out += "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," + std::string(rotate_name(x.strategy.rotate)) +
+           ",0,,,,,,,,," + csv_field(x.reason) + "\n";
+  }
+  return out;
+}
+
+Json comparison_json(const Comparison& c, const CompareOptions& o) {
+  Json ranked = Json::array(), invalid = Json::array();
+  for (const Candidate& x : c.ranked) {
+    const Metrics& m = x.metrics;
+    ranked.push_back({{"balancer", x.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
+                      {"step_us", m.step_us}, {"forward_us", m.forward_us}, {"lower_bound_us", m.lower_bound_us},
+                      {"ratio_to_lower_bound", m.ratio_to_lower_bound}, {"compute_imbalance", m.compute_imbalance},
+                      {"max_exposed_comm_us", m.max_exposed_comm_us}, {"peak_memory_bytes", m.peak_memory_bytes},
+                      {"unused_hop_share", m.unused_hop_share}});
+  }
+  for (const Candidate& x : c.invalid) {
+    invalid.push_back({{"balancer", x.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
+                       {"reason", x.reason}});
+  }
+  return {{"workload", o.workload}, {"world_size", o.world_size}, {"hardware", o.hardware}, {"backward", o.backward},
+          {"ranked", ranked}, {"invalid", invalid}, {"why", c.why}};
+}
+
+void print_comparison(const Comparison& c, const Workload& w, const CompareOptions& o, const HardwareProfile& hw) {
+  std::cout << describe_workload(w, o.workload) << "\nworld size " << o.world_size << " on " << hw.name << " ("
+            << hw.gpu_model << "), " << (o.backward ? "forward + backward" : "forward") << "\n\n";
+  const double best = c.ranked.empty() ? 0 : c.ranked.front().metrics.step_us;
+  Table table({"#", "balancer", "path/rotate", "step ms", "", "vs best", "x lower bound", "imbalance", "exposed comm ms", "memory GiB"},
+              {false, true, true, false, true, false, false, false, false, false});
+  double worst = 0;
+  for (const Candidate& x : c.ranked) worst = std::max(worst, x.metrics.step_us);
+  std::int64_t rank = 0;
+  for (const Candidate& x : c.ranked) {
+    const Metrics& m = x.metrics;
+    ++rank;
+    table.add_row({std::to_string(rank), x.balancer, strategy_name(x.strategy), ms(m.step_us),
+                   bar(m.step_us, worst, 16), fixed(m.step_us / best, 2) + "x", fixed(m.ratio_to_lower_bound, 2),
+                   fixed(m.compute_imbalance, 3), ms(m.max_exposed_comm_us),
+                   fixed(m.peak_memory_bytes / (1024.0 * 1024.0 * 1024.0), 2)});
+  }
+  std::cout << table.render();
+  if (!c.invalid.empty()) {
+    // Group the combinations that cannot run by reason: one line per reason.
+    std::vector<std::pair<std::string, std::string>> groups;
+    for (const Candidate& x : c.invalid) {
+      auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == x.reason; });
+      if (it == groups.end()) it = groups.insert(groups.end(), {x.reason, ""});
+      it->second += (it->second.empty() ? "" : ", ") + x.balancer + " + " + strategy_name(x.strategy);
+    }
+    std::cout << "\ncannot run:\n";
+    for (const auto& [reason, which] : groups) std::cout << "  " << which << ": " << reason << "\n";
+  }
+  std::cout << "\n" << (c.ranked.empty() ? "no combination can run this workload" : "winner: " + c.why) << "\n";
+}
+
+int run_compare(const CompareOptions& o) {
+  auto workload = load_workload(o.workload);
+  if (!workload) return report(workload.error());
+  auto hw = find_hardware_profile(o.hardware);
+  if (!hw) return report(hw.error());
+  auto comparison = compare_strategies(*workload, o.workload, o.world_size, o.block_size, *hw, o.backward);
+  if (!comparison) return report(comparison.error());
+  if (!o.csv.empty()) {
+    if (auto ok = write_file_atomically(o.csv, comparison_csv(*comparison)); !ok) return report(ok.error());
+  }
+  if (o.json) {
+    std::cout << comparison_json(*comparison, o).dump(2) << "\n";
+  } else {
+    print_comparison(*comparison, *workload, o, *hw);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_compare_command(CLI::App& root) {
+  auto o = std::make_shared<CompareOptions>();
+  CLI::App* sub = root.add_subcommand("compare", "Rank every balancer, attention path and rotate method by predicted step time");
+  sub->add_option("workload", o->workload, "WORKLOAD.json")->required();
+  sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required();
+  sub->add_option("--hardware", o->hardware, "Profile name in data/hardware/ or a file path")->capture_default_str();
+  sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str();
+  sub->add_flag("--backward", o->backward, "Rank by forward + backward time");
+  sub->add_option("--csv", o->csv, "Write the ranking as CSV");
+  sub->add_flag("--json", o->json, "Print the ranking as JSON");
+  return {sub, [o] { return run_compare(*o); }};
+}
+
+}  // namespace cpsim::cli

@@ -1,0 +1,139 @@
+// `cpsim simulate`: one plan under one strategy on one hardware profile: a summary, a per-rank table with
+// a text timeline, and optionally a Chrome trace (Perfetto).
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/table.h"
+#include "cli/workload_text.h"
+#include "core/json_fields.h"
+#include "core/workload_json.h"
+#include "sim/simulate.h"
+#include "sim/trace.h"
+
+namespace cpsim::cli {
+namespace {
+
+struct SimulateOptions {
+  std::string workload;
+  std::int64_t world_size = 0;
+  std::string balancer;
+  std::string rotate;
+  std::string path;
+  std::string hardware = "h100-sxm-8x";
+  std::int64_t block_size = 128;
+  bool backward = false;
+  std::string trace;
+  bool json = false;
+};
+
+std::string ms(double us) { return fixed(us / 1000.0, 3); }
+std::string gib(double bytes) { return fixed(bytes / (1024.0 * 1024.0 * 1024.0), 2); }
+
+// A strip of `width` cells over [0, end]: █ compute, ▒ communication only, blank idle.
+std::string timeline_strip(const Timeline& t, std::size_t rank, double end, int width) {
+  std::string out;
+  for (int c = 0; c < width; ++c) {
+    const double a = end * c / width, b = end * (c + 1) / width;
+    double compute = 0, comm = 0;
+    for (const Interval& iv : t.ranks[rank]) {
+      const double overlap = std::max(0.0, std::min(b, iv.end_us) - std::max(a, iv.start_us));
+      (t.ops[iv.op].kind == OpKind::kCompute ? compute : comm) += overlap;
+    }
+    out += compute >= (b - a) / 2 ? "█" : (compute > 0 ? "▌" : (comm > 0 ? "▒" : " "));
+  }
+  return out;
+}
+
+void print_simulation(const Simulation& sim, const Plan& plan, const HardwareProfile& hw) {
+  const Metrics& m = sim.metrics;
+  std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
+            << "balancer " << plan.balancer << ", world size " << plan.world_size << ", " << strategy_name(sim.strategy)
+            << " on " << hw.name << " (" << hw.nodes << " x " << hw.gpus_per_node << " " << hw.gpu_model << ")\n\n";
+  std::cout << "step time " << ms(m.step_us) << " ms" << (sim.backward ? " (forward " + ms(m.forward_us) + " ms + backward)" : " (forward)")
+            << "; lower bound " << ms(m.lower_bound_us) << " ms (x" << fixed(m.ratio_to_lower_bound, 2) << ")\n"
+            << "compute imbalance " << fixed(m.compute_imbalance, 3) << ", exposed communication up to "
+            << ms(m.max_exposed_comm_us) << " ms, peak memory " << gib(m.peak_memory_bytes) << " GiB per rank";
+  if (sim.strategy.rotate == RotateMethod::kAllToAll) {
+    std::cout << ", " << percent(m.unused_hop_share) << " of K/V hops unused";
+  }
+  std::cout << "\n\n";
+  Table table({"rank", "busy ms", "idle ms", "comm ms", "exposed ms", "timeline (█ compute ▒ communication)"},
+              {true, false, false, false, false, true});
+  for (std::size_t r = 0; r < m.ranks.size(); ++r) {
+    const RankMetrics& rm = m.ranks[r];
+    table.add_row({std::to_string(r), ms(rm.busy_us), ms(rm.idle_us), ms(rm.comm_us), ms(rm.exposed_comm_us),
+                   timeline_strip(sim.timeline, r, m.step_us, 48)});
+  }
+  std::cout << table.render();
+}
+
+Json simulation_json(const Simulation& sim, const Plan& plan, const HardwareProfile& hw) {
+  const Metrics& m = sim.metrics;
+  Json ranks = Json::array();
+  for (const RankMetrics& rm : m.ranks) {
+    ranks.push_back({{"busy_us", rm.busy_us}, {"idle_us", rm.idle_us}, {"comm_us", rm.comm_us},
+                     {"exposed_comm_us", rm.exposed_comm_us}, {"peak_memory_bytes", rm.peak_memory_bytes}});
+  }
+  return {{"workload", plan.workload_source}, {"balancer", plan.balancer}, {"world_size", plan.world_size},
+          {"path", path_name(sim.strategy.path)}, {"rotate", rotate_name(sim.strategy.rotate)}, {"hardware", hw.name},
+          {"backward", sim.backward}, {"step_us", m.step_us}, {"forward_us", m.forward_us},
+          {"lower_bound_us", m.lower_bound_us}, {"ratio_to_lower_bound", m.ratio_to_lower_bound},
+          {"compute_imbalance", m.compute_imbalance}, {"max_exposed_comm_us", m.max_exposed_comm_us},
+          {"peak_memory_bytes", m.peak_memory_bytes}, {"unused_hop_share", m.unused_hop_share}, {"per_rank", ranks}};
+}
+
+// The SDPA ring where PyTorch can run it; otherwise the path that matches the rotate method.
+AttentionPath default_path(const Plan& plan, RotateMethod rotate) {
+  if (!unsupported_reason(plan, {AttentionPath::kSdpaRing, rotate})) return AttentionPath::kSdpaRing;
+  return rotate == RotateMethod::kAllGather ? AttentionPath::kFlexAllgather : AttentionPath::kSparseRing;
+}
+
+int run_simulate(const SimulateOptions& o) {
+  const auto rotate = parse_rotate(o.rotate);
+  if (!rotate) return report(bad_input("--rotate: unknown rotate method \"" + o.rotate + "\" (expected allgather or alltoall)"));
+  std::optional<AttentionPath> path;
+  if (!o.path.empty()) {
+    path = parse_path(o.path);
+    if (!path) return report(bad_input("--path: unknown attention path \"" + o.path + "\" (expected sdpa_ring, flex_allgather or sparse_ring)"));
+  }
+  auto workload = load_workload(o.workload);
+  if (!workload) return report(workload.error());
+  auto hw = find_hardware_profile(o.hardware);
+  if (!hw) return report(hw.error());
+  auto plan = make_plan(*workload, o.workload, o.balancer, o.world_size, o.block_size);
+  if (!plan) return report(plan.error());
+  const Strategy strategy{path ? *path : default_path(*plan, *rotate), *rotate};
+  auto sim = simulate(*plan, strategy, *hw, o.backward);
+  if (!sim) return report(sim.error());
+  if (!o.trace.empty()) {
+    if (auto ok = write_file_atomically(o.trace, chrome_trace_json(*sim, o.workload)); !ok) return report(ok.error());
+  }
+  if (o.json) {
+    std::cout << simulation_json(*sim, *plan, *hw).dump(2) << "\n";
+  } else {
+    print_simulation(*sim, *plan, *hw);
+    if (!o.trace.empty()) std::cout << "\ntrace written to " << o.trace << " (open it in https://ui.perfetto.dev)\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_simulate_command(CLI::App& root) {
+  auto o = std::make_shared<SimulateOptions>();
+  CLI::App* sub = root.add_subcommand("simulate", "Predict one plan's timeline and step time on a hardware profile");
+  sub->add_option("workload", o->workload, "WORKLOAD.json")->required();
+  sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required();
+  sub->add_option("--balancer,-b", o->balancer, "Balancer name (see cpsim balancers)")->required();
+  sub->add_option("--rotate,-r", o->rotate, "How K/V move: allgather or alltoall")->required();
+  sub->add_option("--path,-p", o->path, "sdpa_ring, flex_allgather or sparse_ring (default: sdpa_ring where PyTorch can run it)");
+  sub->add_option("--hardware", o->hardware, "Profile name in data/hardware/ or a file path")->capture_default_str();
+  sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str();
+  sub->add_flag("--backward", o->backward, "Simulate forward and backward");
+  sub->add_option("--trace", o->trace, "Write a Chrome trace JSON (Perfetto)");
+  sub->add_flag("--json", o->json, "Print the result as JSON");
+  return {sub, [o] { return run_simulate(*o); }};
+}
+
+}  // namespace cpsim::cli

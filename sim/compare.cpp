@@ -1,0 +1,80 @@
+// Runs every (balancer, path, rotate) combination and ranks them.
+#include "sim/compare.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "sim/topology.h"
+
+namespace cpsim {
+namespace {
+
+std::string label(const Candidate& c) { return c.balancer + " + " + strategy_name(c.strategy); }
+
+std::string fmt(double value, const char* format) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, format, value);
+  return buf;
+}
+std::string fmt_ms(double us) { return fmt(us / 1000.0, "%.3f ms"); }
+
+double max_busy(const Metrics& m) {
+  double best = 0;
+  for (const auto& r : m.ranks) best = std::max(best, r.busy_us);
+  return best;
+}
+
+// Names the component that separates the winner from the runner-up: the busiest rank's compute or the
+// exposed communication.
+std::string explain(const Candidate& win, const Candidate* next) {
+  const Metrics& a = win.metrics;
+  std::string out = label(win) + " is fastest at " + fmt_ms(a.step_us) + " (" +
+                    fmt(a.ratio_to_lower_bound, "%.2fx") + " the lower bound)";
+  if (next == nullptr) return out + "; it is the only combination that can run";
+  const Metrics& b = next->metrics;
+  out += ", " + fmt(b.step_us / a.step_us, "%.2fx") + " ahead of " + label(*next) + ": ";
+  const double compute_gain = max_busy(b) - max_busy(a);
+  const double comm_gain = b.max_exposed_comm_us - a.max_exposed_comm_us;
+  if (compute_gain >= comm_gain) {
+    out += "its busiest rank computes " + fmt_ms(max_busy(a)) + " vs " + fmt_ms(max_busy(b)) + " (compute imbalance " +
+           fmt(a.compute_imbalance, "%.2f") + " vs " + fmt(b.compute_imbalance, "%.2f") + ")";
+  } else {
+    out += "it exposes " + fmt_ms(a.max_exposed_comm_us) + " of communication vs " + fmt_ms(b.max_exposed_comm_us);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Comparison> compare_strategies(const Workload& workload, const std::string& source, std::int64_t world_size,
+                                      std::int64_t block_size, const HardwareProfile& profile, bool backward) {
+  if (world_size <= 0) return bad_input("--world-size: must be a positive number of ranks, got " + std::to_string(world_size));
+  if (auto topology = Topology::build(profile, world_size); !topology) return topology.error();
+  Comparison out;
+  for (const auto& balancer : balancer_registry()) {
+    auto plan = make_plan(workload, source, balancer->name(), world_size, block_size);
+    for (const Strategy& s : all_strategies()) {
+      Candidate c;
+      c.balancer = std::string(balancer->name());
+      c.strategy = s;
+      if (!plan) {
+        c.reason = plan.error().message;
+      } else if (const auto why = unsupported_reason(*plan, s)) {
+        c.reason = *why;
+      } else {
+        auto sim = simulate(*plan, s, profile, backward);
+        if (!sim) return sim.error();
+        c.valid = true;
+        c.metrics = std::move(sim->metrics);
+      }
+      (c.valid ? out.ranked : out.invalid).push_back(std::move(c));
+    }
+  }
+  std::stable_sort(out.ranked.begin(), out.ranked.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.metrics.step_us < b.metrics.step_us; });
+  if (!out.ranked.empty()) out.why = explain(out.ranked[0], out.ranked.size() > 1 ? &out.ranked[1] : nullptr);
+  return out;
+}
+
+}  // namespace cpsim

@@ -1,0 +1,54 @@
+// Kernel, merge and FLOP costs from a hardware profile.
+#include "sim/cost_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cpsim {
+
+CostModel::CostModel(const HardwareProfile& profile, const ModelShape& model, std::int64_t tile)
+    : profile_(profile), model_(model), tile_(tile) {}
+
+double CostModel::tile_us(bool backward, KernelKind kind, bool partial) const {
+  const double t = static_cast<double>(tile_);
+  const double flops = 4.0 * t * t * static_cast<double>(model_.head_dim) * (backward ? profile_.backward_flops_factor : 1.0);
+  double efficiency = backward ? profile_.bwd_efficiency(model_.head_dim) : profile_.fwd_efficiency(model_.head_dim);
+  if (kind == KernelKind::kBlockSparse) efficiency *= profile_.block_sparse_efficiency_factor;
+  const double sm_flops_per_us = profile_.peak_bf16_tflops * 1e6 / static_cast<double>(profile_.sm_count);
+  const double full = flops / (sm_flops_per_us * efficiency);
+  return partial ? full * (1.0 + profile_.partial_tile_overhead_fraction) : full;
+}
+
+double CostModel::kernel_us(const KernelWork& work, bool backward, KernelKind kind) const {
+  if (work.empty() || work.active_rows == 0) return 0;
+  const double heads = static_cast<double>(model_.q_heads);
+  const double total = (static_cast<double>(work.full_tiles) * tile_us(backward, kind, false) +
+                        static_cast<double>(work.partial_tiles) * tile_us(backward, kind, true)) * heads;
+  const double ctas = static_cast<double>(work.active_rows) * heads;
+  const double slots = static_cast<double>(profile_.sm_count * profile_.ctas_per_sm);
+  const double per_slot = static_cast<double>(profile_.ctas_per_sm);  // CTAs sharing an SM each run 1/c as fast
+  const double waves = std::ceil(ctas / slots);
+  const double mean_cta = total / ctas * per_slot;
+  const double mean_tile = total / (static_cast<double>(work.full_tiles + work.partial_tiles) * heads);
+  const double longest_cta = static_cast<double>(work.max_row_tiles) * mean_tile * per_slot;
+  return profile_.kernel_launch_us + std::max(waves * mean_cta, longest_cta);
+}
+
+double CostModel::merge_us(std::int64_t rows) const {
+  if (rows <= 0) return 0;
+  const double bytes = 3.0 * static_cast<double>(rows) * static_cast<double>(model_.q_heads) *
+                       static_cast<double>(model_.head_dim + 1) * 4.0;
+  return profile_.kernel_launch_us + bytes / (profile_.hbm_bandwidth_tb_s * 1e6);  // TB/s = 1e6 bytes/us
+}
+
+double CostModel::useful_flops(std::int64_t pairs, bool backward) const {
+  return 4.0 * static_cast<double>(model_.head_dim) * static_cast<double>(model_.q_heads) * static_cast<double>(pairs) *
+         (backward ? profile_.backward_flops_factor : 1.0);
+}
+
+double CostModel::ideal_us(double flops, std::int64_t ranks, bool backward) const {
+  const double efficiency = backward ? profile_.bwd_efficiency(model_.head_dim) : profile_.fwd_efficiency(model_.head_dim);
+  return flops / (static_cast<double>(ranks) * efficiency * profile_.peak_bf16_tflops * 1e6);
+}
+
+}  // namespace cpsim

@@ -1,0 +1,154 @@
+// Builds the op list of each strategy. Ring: the hop for step i+1 is issued before compute i and the
+// communication stream runs the hops back to back; backward sends the dK/dV accumulator (fp32) one hop
+// behind each compute. All-gather: one collective, overlapped with step 0 only (SDPA) or before the
+// single kernel (flex); flex's backward reduce-scatters dK/dV after its kernel.
+#include "sim/schedule.h"
+
+#include <algorithm>
+#include <string>
+
+namespace cpsim {
+namespace {
+
+std::int64_t tiles_for(std::int64_t tokens, std::int64_t tile) { return (tokens + tile - 1) / tile; }
+
+KernelWork dense(std::int64_t q, std::int64_t k, std::int64_t tile, std::int64_t rows) {
+  const std::int64_t tq = tiles_for(q, tile);
+  const std::int64_t tk = tiles_for(k, tile);
+  return {tq * tk * rows, 0, tq * rows, tk};
+}
+
+KernelWork causal_square(std::int64_t m, std::int64_t tile, std::int64_t rows) {
+  const std::int64_t t = tiles_for(m, tile);
+  return {t * (t - 1) / 2 * rows, t * rows, t * rows, t};
+}
+
+KernelWork plan_tiles(const TileCounts& tiles, const RowStats& rows) {
+  return {tiles.full, tiles.partial, rows.active_rows, rows.max_row_tiles};
+}
+
+}  // namespace
+
+std::vector<StepKernel> ring_step_kernels(const Plan& plan, AttentionPath path) {
+  const std::int64_t w = plan.world_size;
+  const std::int64_t n = plan.workload.seq_len / w;
+  const std::int64_t rows = plan.workload.rows();
+  const std::int64_t tile = plan.block_size;
+  std::vector<StepKernel> out(static_cast<std::size_t>(w * w));
+  for (std::int64_t r = 0; r < w; ++r) {
+    for (std::int64_t i = 0; i < w; ++i) {
+      StepKernel& k = out[static_cast<std::size_t>(r * w + i)];
+      if (path == AttentionPath::kSparseRing) {
+        k.work = plan_tiles(plan.work.step_tiles(r, i), plan.work.step_rows(r, i));
+        // Only the Q tile rows that saw keys at this step have anything to merge.
+        k.merge_rows = i > 0 ? std::min(k.work.active_rows * tile, n * rows) : 0;
+        continue;
+      }
+      // SDPA ring (_is_causal_behavior): step 0 is the local causal block; later steps are full blocks.
+      const bool causal = plan.workload.mask.kind == MaskKind::kCausal;
+      const bool head_tail = plan.balancer == "head_tail";
+      if (!causal) {
+        k.work = dense(n, n, tile, rows);
+      } else if (i == 0) {
+        k.work = causal_square(n, tile, rows);
+      } else if (!head_tail) {
+        if (i <= r) k.work = dense(n, n, tile, rows);  // source < rank: full; otherwise SKIP
+      } else if (i <= r) {
+        k.work = dense(n, n / 2, tile, rows);  // all of Q against the KV head half
+      } else {
+        k.work = dense(n / 2, n, tile, rows);  // the Q tail half against all of KV: a partial merge
+      }
+      const bool q_tail_only = causal && head_tail && i > r;
+      k.merge_rows = (i > 0 && !k.work.empty()) ? (q_tail_only ? n / 2 : n) * rows : 0;
+    }
+  }
+  return out;
+}
+
+double kv_shard_bytes(const Plan& plan) {
+  const auto& m = plan.workload.model;
+  const double n = static_cast<double>(plan.workload.seq_len / plan.world_size);
+  return 2.0 * n * static_cast<double>(m.kv_heads * m.head_dim * dtype_bytes(m.dtype) * plan.workload.rows());
+}
+
+double dkv_shard_bytes_fp32(const Plan& plan) {
+  return kv_shard_bytes(plan) * 4.0 / static_cast<double>(dtype_bytes(plan.workload.model.dtype));
+}
+
+std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
+                               bool backward) {
+  const std::int64_t w = plan.world_size;
+  const auto ws = static_cast<std::size_t>(w);
+  std::vector<Op> ops;
+  auto add = [&](Op op) {
+    ops.push_back(std::move(op));
+    return ops.size() - 1;
+  };
+  auto comm = [&](std::string name, bool bwd, std::int64_t step, double duration, double bytes, std::vector<std::size_t> deps) {
+    Op op{std::move(name), OpKind::kComm, bwd, step, std::vector<double>(ws, duration), std::move(deps), bytes};
+    return add(std::move(op));
+  };
+  const double kv = kv_shard_bytes(plan);
+  const double gather_us = topology.ring_collective_us(kv * static_cast<double>(w));
+
+  if (strategy.path == AttentionPath::kFlexAllgather) {
+    // Flex CP: K/V gathered before the kernel (not overlapped); one block-sparse call over the full KV.
+    const std::size_t gather = comm("all-gather K/V", false, -1, gather_us, kv * static_cast<double>(w - 1) / static_cast<double>(w), {});
+    Op fwd{"attention (full K/V)", OpKind::kCompute, false, -1, std::vector<double>(ws, 0), {gather}, 0};
+    for (std::size_t r = 0; r < ws; ++r) {
+      const auto ri = static_cast<std::int64_t>(r);
+      fwd.duration_us[r] = cost.kernel_us(plan_tiles(plan.work.rank_tiles(ri), plan.work.rank_rows(ri)), false, KernelKind::kBlockSparse);
+    }
+    add(fwd);
+    if (backward) {
+      Op bwd{"attention backward (full K/V)", OpKind::kCompute, true, -1, std::vector<double>(ws, 0), {}, 0};
+      for (std::size_t r = 0; r < ws; ++r) {
+        const auto ri = static_cast<std::int64_t>(r);
+        bwd.duration_us[r] = cost.kernel_us(plan_tiles(plan.work.rank_tiles(ri), plan.work.rank_rows(ri)), true, KernelKind::kBlockSparse);
+      }
+      const std::size_t b = add(bwd);
+      comm("reduce-scatter dK/dV", true, -1, gather_us, kv * static_cast<double>(w - 1) / static_cast<double>(w), {b});
+    }
+    return ops;
+  }
+
+  // Ring paths.
+  const std::vector<StepKernel> steps = ring_step_kernels(plan, strategy.path);
+  const KernelKind kind = strategy.path == AttentionPath::kSdpaRing ? KernelKind::kFlash : KernelKind::kBlockSparse;
+  const bool all_to_all = strategy.rotate == RotateMethod::kAllToAll;
+  const double hop_us = topology.ring_shift_us(kv);
+  auto step_op = [&](std::int64_t i, bool bwd, std::vector<std::size_t> deps) {
+    Op op{std::string(bwd ? "backward" : "forward") + " step " + std::to_string(i), OpKind::kCompute, bwd, i,
+          std::vector<double>(ws, 0), std::move(deps), 0};
+    for (std::int64_t r = 0; r < w; ++r) {
+      const StepKernel& k = steps[static_cast<std::size_t>(r * w + i)];
+      const double kernel = cost.kernel_us(k.work, bwd, kind);
+      // Forward merges out/LSE after each step; backward has no merge (it reuses the merged LSE).
+      op.duration_us[static_cast<std::size_t>(r)] = kernel > 0 ? kernel + (bwd ? 0.0 : cost.merge_us(k.merge_rows)) : 0.0;
+    }
+    return add(std::move(op));
+  };
+  auto pass = [&](bool bwd) {
+    std::vector<std::size_t> kv_ready(ws, 0);  // op that brings step i's K/V
+    std::size_t gather = 0;
+    if (!all_to_all) gather = comm(bwd ? "all-gather K/V (backward)" : "all-gather K/V", bwd, -1, gather_us, kv * static_cast<double>(w - 1) / static_cast<double>(w), {});
+    for (std::int64_t i = 0; i < w; ++i) {
+      if (all_to_all && i + 1 < w) {
+        kv_ready[static_cast<std::size_t>(i + 1)] = comm("K/V hop " + std::to_string(i + 1) + (bwd ? " (backward)" : ""), bwd, i + 1, hop_us, kv, {});
+      }
+      std::vector<std::size_t> deps;
+      if (i > 0) deps.push_back(all_to_all ? kv_ready[static_cast<std::size_t>(i)] : gather);
+      const std::size_t step = step_op(i, bwd, deps);
+      if (bwd) {
+        // dK/dV of the K/V block held at step i, accumulated and sent on (fp32), W hops in all.
+        comm("dK/dV hop " + std::to_string(i + 1), true, i, topology.ring_shift_us(dkv_shard_bytes_fp32(plan)),
+             dkv_shard_bytes_fp32(plan), {step});
+      }
+    }
+  };
+  pass(false);
+  if (backward) pass(true);
+  return ops;
+}
+
+}  // namespace cpsim

@@ -1,0 +1,33 @@
+// Schedules: the ops each strategy runs, in the order PyTorch issues them (reference/pytorch-cp.md §4-§5),
+// with durations from the cost model and the topology.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/plan.h"
+#include "sim/cost_model.h"
+#include "sim/engine.h"
+#include "sim/strategy.h"
+#include "sim/topology.h"
+
+namespace cpsim {
+
+// One ring step's kernel call on one rank, and how many query rows it merges into the running output.
+struct StepKernel {
+  KernelWork work;
+  std::int64_t merge_rows = 0;
+};
+
+// Per (rank, step), index rank * W + step, for the ring paths: the SDPA ring follows
+// _is_causal_behavior (skip, causal, full, head-tail halves); the sparse ring runs the plan's tiles.
+std::vector<StepKernel> ring_step_kernels(const Plan& plan, AttentionPath path);
+
+// Bytes of one rank's K and V shard in the input dtype, and of its dK/dV in fp32.
+double kv_shard_bytes(const Plan& plan);
+double dkv_shard_bytes_fp32(const Plan& plan);
+
+std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
+                               bool backward);
+
+}  // namespace cpsim

@@ -1,0 +1,113 @@
+// Runs the schedule of a strategy and derives the metrics from its timeline.
+#include "sim/simulate.h"
+
+#include <algorithm>
+
+#include "sim/cost_model.h"
+#include "sim/schedule.h"
+#include "sim/topology.h"
+
+namespace cpsim {
+namespace {
+
+// Length of the union of intervals.
+double covered(std::vector<std::pair<double, double>> spans) {
+  std::sort(spans.begin(), spans.end());
+  double total = 0, end = -1e300;
+  for (const auto& [a, b] : spans) {
+    if (b <= end) continue;
+    total += b - std::max(a, end);
+    end = b;
+  }
+  return total;
+}
+
+// Length of `spans` not covered by `cover`.
+double uncovered(const std::vector<std::pair<double, double>>& spans, const std::vector<std::pair<double, double>>& cover) {
+  std::vector<std::pair<double, double>> both = spans;
+  both.insert(both.end(), cover.begin(), cover.end());
+  return covered(both) - covered(cover);
+}
+
+Metrics measure(const Plan& plan, const Strategy& strategy, const Timeline& t, const CostModel& cost, bool backward) {
+  Metrics m;
+  const std::size_t w = t.ranks.size();
+  m.forward_us = *std::max_element(t.forward_end_us.begin(), t.forward_end_us.end());
+  m.step_us = *std::max_element(t.end_us.begin(), t.end_us.end());
+  m.slowest_rank = std::max_element(t.end_us.begin(), t.end_us.end()) - t.end_us.begin();
+  double busy_sum = 0, busy_max = 0;
+  for (std::size_t r = 0; r < w; ++r) {
+    RankMetrics rm;
+    std::vector<std::pair<double, double>> compute, comm;
+    for (const Interval& iv : t.ranks[r]) {
+      (t.ops[iv.op].kind == OpKind::kCompute ? compute : comm).emplace_back(iv.start_us, iv.end_us);
+    }
+    rm.busy_us = covered(compute);
+    rm.comm_us = covered(comm);
+    rm.exposed_comm_us = uncovered(comm, compute);
+    rm.idle_us = m.step_us - rm.busy_us;
+    rm.peak_memory_bytes = peak_memory_bytes(plan, strategy, backward);
+    busy_sum += rm.busy_us;
+    busy_max = std::max(busy_max, rm.busy_us);
+    m.max_exposed_comm_us = std::max(m.max_exposed_comm_us, rm.exposed_comm_us);
+    m.peak_memory_bytes = std::max(m.peak_memory_bytes, rm.peak_memory_bytes);
+    m.ranks.push_back(rm);
+  }
+  m.compute_imbalance = busy_sum > 0 ? busy_max / (busy_sum / static_cast<double>(w)) : 1.0;
+  const std::int64_t pairs = plan.work.total_pairs();
+  m.lower_bound_us = cost.ideal_us(cost.useful_flops(pairs, false), plan.world_size, false);
+  if (backward) m.lower_bound_us += cost.ideal_us(cost.useful_flops(pairs, true), plan.world_size, true);
+  m.ratio_to_lower_bound = m.lower_bound_us > 0 ? m.step_us / m.lower_bound_us : 0;
+  if (strategy.path != AttentionPath::kFlexAllgather && strategy.rotate == RotateMethod::kAllToAll && plan.world_size > 1) {
+    const auto steps = ring_step_kernels(plan, strategy.path);
+    const std::int64_t W = plan.world_size;
+    std::int64_t unused = 0;
+    for (std::int64_t r = 0; r < W; ++r) {
+      for (std::int64_t i = 1; i < W; ++i) unused += steps[static_cast<std::size_t>(r * W + i)].work.empty();
+    }
+    m.unused_hop_share = static_cast<double>(unused) / static_cast<double>(W * (W - 1));
+  }
+  return m;
+}
+
+}  // namespace
+
+double peak_memory_bytes(const Plan& plan, const Strategy& s, bool backward) {
+  const auto& model = plan.workload.model;
+  const double n = static_cast<double>(plan.workload.seq_len / plan.world_size * plan.workload.rows());
+  const double w = static_cast<double>(plan.world_size);
+  const double b = dtype_bytes(model.dtype);
+  const double q = n * static_cast<double>(model.q_heads * model.head_dim) * b;  // Q, out, dout alike
+  const double kv = kv_shard_bytes(plan);
+  const double lse = n * static_cast<double>(model.q_heads) * 4.0;
+  const double out_fp32 = q * 4.0 / b;
+  const bool ring = s.path != AttentionPath::kFlexAllgather;
+  const bool gathered = s.rotate == RotateMethod::kAllGather;  // flex always gathers
+  // Forward: Q, K, V, out, LSE; K/V buffers (ring: current + incoming; all-gather: all of K/V);
+  // the ring merges out/LSE in fp32.
+  const double kv_buffers = gathered ? w * kv : 2.0 * kv;
+  const double forward = q + kv + q + lse + kv_buffers + (ring ? out_fp32 : 0.0);
+  if (!backward) return forward;
+  // Backward: saved Q, K, V, out, LSE, plus dout and the K/V buffers again; the ring keeps dQ and dK/dV in
+  // fp32 with one dK/dV block in flight; flex materialises full-length dK/dV before reduce-scattering.
+  const double dkv32 = dkv_shard_bytes_fp32(plan);
+  const double grads = ring ? out_fp32 + dkv32 + 2.0 * dkv32 : q + w * kv;
+  return std::max(forward, q + kv + q + lse + q + kv_buffers + grads);
+}
+
+Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const HardwareProfile& profile, bool backward) {
+  if (const auto why = unsupported_reason(plan, strategy)) {
+    return bad_input("--path/--rotate: " + strategy_name(strategy) + " cannot run this plan: " + *why);
+  }
+  CPSIM_ASSIGN_OR_RETURN(const Topology topology, Topology::build(profile, plan.world_size));
+  const CostModel cost(profile, plan.workload.model, plan.block_size);
+  Simulation sim;
+  sim.strategy = strategy;
+  sim.backward = backward;
+  sim.timeline = run_schedule(build_schedule(plan, strategy, cost, topology, backward), plan.world_size,
+                              profile.overlap_compute_slowdown_fraction);
+  sim.metrics = measure(plan, strategy, sim.timeline, cost, backward);
+  return sim;
+}
+
+}  // namespace cpsim

@@ -1,0 +1,44 @@
+// The machine as a Boost.Graph graph: GPUs, one NVSwitch fabric per node, one NIC per GPU and an
+// InfiniBand fabric, with bandwidth and latency on every link. Ranks fill nodes in order; ring hops and
+// collective bottlenecks come from paths in the graph, so a ring that crosses nodes pays InfiniBand there.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/result.h"
+#include "sim/hardware.h"
+
+namespace cpsim {
+
+struct PathCost {
+  double p2p_bandwidth_gb_s = 0;     // narrowest link on the path, single-peer transfers
+  double collective_busbw_gb_s = 0;  // narrowest link on the path, NCCL ring collectives
+  double latency_us = 0;             // sum over the path's links
+  bool crosses_nodes = false;
+};
+
+class Topology {
+ public:
+  // Fails when the profile has fewer GPUs than ranks.
+  static Result<Topology> build(const HardwareProfile& profile, std::int64_t world_size);
+
+  std::int64_t world_size() const { return world_size_; }
+  std::int64_t node_of_rank(std::int64_t rank) const { return rank / gpus_per_node_; }
+  // rank -> rank + 1 (mod W): the hops of a ring shift and of NCCL's ring collectives.
+  const PathCost& ring_hop(std::int64_t rank) const { return ring_hops_[static_cast<std::size_t>(rank)]; }
+  std::int64_t inter_node_ring_hops() const;
+
+  // One ring shift (every rank sends `bytes` to the next): done when the slowest hop is.
+  double ring_shift_us(double bytes) const;
+  // NCCL ring all-gather or reduce-scatter whose full output is `total_bytes`:
+  // (W-1) * alpha + (W-1)/W * total_bytes / busbw, with the ring's narrowest link and slowest step.
+  double ring_collective_us(double total_bytes) const;
+
+ private:
+  std::int64_t world_size_ = 1;
+  std::int64_t gpus_per_node_ = 8;
+  std::vector<PathCost> ring_hops_;
+};
+
+}  // namespace cpsim
