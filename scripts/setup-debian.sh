@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build    # compiler and build system
   nlohmann-json3-dev libcli11-dev      # JSON files, command-line flags
+  libboost-graph-dev                   # topology graphs (simulator)
   libgtest-dev libgmock-dev            # tests
   libbenchmark-dev time                # benchmarks (Google Benchmark, GNU time for peak memory)
 )

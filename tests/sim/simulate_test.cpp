@@ -1,0 +1,196 @@
+// Schedules and metrics against the closed forms of the real code (reference/pytorch-cp.md §2-§4).
+#include <gtest/gtest.h>
+
+#include "sim/compare.h"
+#include "sim/schedule.h"
+#include "sim/sim_test_util.h"
+#include "sim/simulate.h"
+#include "sim/topology.h"
+
+namespace cpsim {
+namespace {
+
+using testing::causal_workload;
+using testing::plan_for;
+
+const Strategy kSdpaAllToAll{AttentionPath::kSdpaRing, RotateMethod::kAllToAll};
+const Strategy kSdpaAllGather{AttentionPath::kSdpaRing, RotateMethod::kAllGather};
+const Strategy kFlex{AttentionPath::kFlexAllgather, RotateMethod::kAllGather};
+const Strategy kSparse{AttentionPath::kSparseRing, RotateMethod::kAllToAll};
+
+Simulation run(const Plan& plan, const Strategy& s, bool backward, const std::string& hw = "h100-sxm-8x") {
+  auto sim = simulate(plan, s, testing::shipped_profile(hw), backward);
+  EXPECT_TRUE(sim.ok()) << (sim.ok() ? "" : sim.error().message);
+  return std::move(sim).value();
+}
+
+// Duration of the op called `name` on `rank` (0 when it did not run there).
+double duration(const Simulation& sim, std::size_t rank, const std::string& name) {
+  for (const Interval& iv : sim.timeline.ranks[rank]) {
+    if (sim.timeline.ops[iv.op].name == name) return iv.end_us - iv.start_us;
+  }
+  return 0;
+}
+
+TEST(SdpaRing, CausalHeadTailGivesEqualWorkOnEveryRankAndStep) {
+  const Plan plan = plan_for(causal_workload(16384), "head_tail", 8);
+  const auto steps = ring_step_kernels(plan, AttentionPath::kSdpaRing);
+  for (std::int64_t i = 0; i < 8; ++i) {
+    for (std::int64_t r = 1; r < 8; ++r) {
+      const auto& a = steps[static_cast<std::size_t>(i)].work;
+      const auto& b = steps[static_cast<std::size_t>(r * 8 + i)].work;
+      EXPECT_EQ(a.full_tiles + a.partial_tiles, b.full_tiles + b.partial_tiles) << "rank " << r << " step " << i;
+    }
+  }
+  // Pairs: c(2c+1) at step 0 and 2c^2 after, on every rank (vector 14 generalised), c = S/2W = 1024.
+  for (std::int64_t r = 0; r < 8; ++r) {
+    EXPECT_EQ(plan.work.step_pairs(r, 0), 1024 * 2049);
+    for (std::int64_t i = 1; i < 8; ++i) EXPECT_EQ(plan.work.step_pairs(r, i), 2 * 1024 * 1024);
+  }
+  // Equal kernel time everywhere; ranks differ only in how many rows they merge (PyTorch merges just the
+  // Q tail after steps i > r), a few percent of the step.
+  const CostModel cost(testing::shipped_profile("h100-sxm-8x"), plan.workload.model, 128);
+  for (std::int64_t i = 0; i < 8; ++i) {
+    for (std::int64_t r = 1; r < 8; ++r) {
+      EXPECT_DOUBLE_EQ(cost.kernel_us(steps[static_cast<std::size_t>(r * 8 + i)].work, false, KernelKind::kFlash),
+                       cost.kernel_us(steps[static_cast<std::size_t>(i)].work, false, KernelKind::kFlash));
+    }
+  }
+  const Simulation sim = run(plan, kSdpaAllToAll, false);
+  EXPECT_LT(sim.metrics.compute_imbalance, 1.1);
+  EXPECT_DOUBLE_EQ(sim.metrics.unused_hop_share, 0.0);
+}
+
+TEST(SdpaRing, ContiguousCausalIsAStaircase) {
+  const Plan plan = plan_for(causal_workload(8192), "contiguous", 4);
+  const Simulation sim = run(plan, kSdpaAllToAll, false);
+  for (std::size_t r = 0; r < 4; ++r) {
+    for (std::size_t i = 0; i < 4; ++i) {
+      const double d = duration(sim, r, "forward step " + std::to_string(i));
+      EXPECT_EQ(d > 0, i <= r) << "rank " << r << " step " << i;  // steps after r are SKIP
+    }
+  }
+  EXPECT_DOUBLE_EQ(sim.metrics.unused_hop_share, 0.5);  // 6 of the 12 hops land on a SKIP step
+  EXPECT_GT(sim.metrics.compute_imbalance, 1.5);
+}
+
+TEST(SdpaRing, HeadTailHalvesFollowIsCausalBehavior) {  // vectors 12 and 13, W = 4
+  const std::int64_t s = 4096, n = 1024, t = 128;
+  const Plan plan = plan_for(causal_workload(s), "head_tail", 4, t);
+  const auto steps = ring_step_kernels(plan, AttentionPath::kSdpaRing);
+  auto at = [&](std::int64_t r, std::int64_t i) { return steps[static_cast<std::size_t>(r * 4 + i)]; };
+  // (r=1, i=1): all of Q against the KV head half, full merge.
+  EXPECT_EQ(at(1, 1).work.full_tiles, (n / t) * (n / 2 / t));
+  EXPECT_EQ(at(1, 1).merge_rows, n);
+  // (r=1, i=2): the Q tail half against all of KV, partial merge.
+  EXPECT_EQ(at(1, 2).work.full_tiles, (n / 2 / t) * (n / t));
+  EXPECT_EQ(at(1, 2).merge_rows, n / 2);
+  // (r=0, i>=1): always the Q tail.
+  for (std::int64_t i = 1; i < 4; ++i) EXPECT_EQ(at(0, i).merge_rows, n / 2);
+  // Step 0: the local causal block.
+  EXPECT_EQ(at(2, 0).work.partial_tiles, n / t);
+  EXPECT_EQ(at(2, 0).work.full_tiles, (n / t) * (n / t - 1) / 2);
+}
+
+int count_comm(const std::vector<Op>& ops) {
+  int c = 0;
+  for (const Op& op : ops) c += op.kind == OpKind::kComm;
+  return c;
+}
+
+TEST(SdpaRing, CommunicationCountsMatchPyTorch) {  // vector 16
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  for (const std::int64_t w : {2, 4, 8}) {
+    const Plan plan = plan_for(causal_workload(4096), "head_tail", w);
+    const CostModel cost(hw, plan.workload.model, 128);
+    auto topo = Topology::build(hw, w);
+    ASSERT_TRUE(topo.ok());
+    EXPECT_EQ(count_comm(build_schedule(plan, kSdpaAllToAll, cost, *topo, false)), w - 1);
+    EXPECT_EQ(count_comm(build_schedule(plan, kSdpaAllToAll, cost, *topo, true)), 3 * w - 2);
+    EXPECT_EQ(count_comm(build_schedule(plan, kSdpaAllGather, cost, *topo, false)), 1);
+    EXPECT_EQ(count_comm(build_schedule(plan, kSdpaAllGather, cost, *topo, true)), 1 + 1 + w);
+  }
+}
+
+TEST(SdpaRing, ComputeBoundRingHidesItsHops) {
+  // Full mask, 16,384 tokens per rank: each step computes ~7 ms while a K/V hop takes ~0.27 ms.
+  const Plan plan = plan_for(testing::make_workload(65536, MaskKind::kFull, {{65536}}), "contiguous", 4);
+  const Simulation fwd = run(plan, kSdpaAllToAll, false);
+  EXPECT_DOUBLE_EQ(fwd.metrics.max_exposed_comm_us, 0.0);  // hop i+1 runs under compute i
+  double compute = 0;
+  for (const Interval& iv : fwd.timeline.ranks[0]) {
+    if (fwd.timeline.ops[iv.op].kind == OpKind::kCompute) compute += iv.end_us - iv.start_us;
+  }
+  EXPECT_NEAR(fwd.metrics.step_us, compute, 1e-6);
+  // Backward: only the last dK/dV hop has no compute left to hide behind.
+  const Simulation both = run(plan, kSdpaAllToAll, true);
+  const double last_dkv = duration(both, 0, "dK/dV hop 4");
+  EXPECT_GT(last_dkv, 0);
+  EXPECT_NEAR(both.metrics.max_exposed_comm_us, last_dkv, 1e-6);
+}
+
+TEST(SdpaRing, AStragglerHoldsEveryRankInBackward) {
+  const Plan plan = plan_for(causal_workload(16384), "contiguous", 4);
+  const Simulation sim = run(plan, kSdpaAllToAll, true);
+  // The dK/dV ring is a chain of collectives: every rank finishes with the slowest one.
+  for (std::size_t r = 1; r < 4; ++r) EXPECT_DOUBLE_EQ(sim.timeline.end_us[r], sim.timeline.end_us[0]);
+  EXPECT_GT(sim.metrics.ranks[0].idle_us, sim.metrics.ranks[3].idle_us);
+}
+
+TEST(Memory, AllGatherKeepsAllKvAllToAllTwoShards) {  // reference/pytorch-cp.md §2.2
+  const Plan plan = plan_for(causal_workload(65536), "head_tail", 8);
+  const double kv = kv_shard_bytes(plan);
+  EXPECT_DOUBLE_EQ(kv, 2.0 * 8192 * 8 * 128 * 2);
+  const double gather = peak_memory_bytes(plan, kSdpaAllGather, false);
+  const double a2a = peak_memory_bytes(plan, kSdpaAllToAll, false);
+  EXPECT_DOUBLE_EQ(gather - a2a, (8 - 2) * kv);
+  EXPECT_GT(peak_memory_bytes(plan, kSdpaAllToAll, true), a2a);  // fp32 gradient buffers
+}
+
+TEST(Metrics, LowerBoundIsUsefulFlopsAtPeakEfficiency) {
+  const Plan plan = plan_for(testing::make_workload(16384, MaskKind::kFull, {{16384}}), "contiguous", 8);
+  const Simulation sim = run(plan, kFlex, false);
+  const double flops = 4.0 * 128 * 32 * 16384.0 * 16384.0;
+  EXPECT_NEAR(sim.metrics.lower_bound_us, flops / (8 * 0.655 * 989.4e6), 1e-6);
+  EXPECT_GT(sim.metrics.ratio_to_lower_bound, 1.0);
+}
+
+TEST(SparseRing, StepsWithoutWorkStillPayTheirHop) {
+  // Four documents of one shard each, contiguous: every rank's work is local; every hop is unused.
+  const Plan plan = plan_for(testing::make_workload(8192, MaskKind::kDocumentCausal, {{2048, 2048, 2048, 2048}}), "contiguous", 4);
+  const Simulation sim = run(plan, kSparse, false);
+  EXPECT_DOUBLE_EQ(sim.metrics.unused_hop_share, 1.0);
+  EXPECT_GT(sim.metrics.max_exposed_comm_us, 0.0);
+  EXPECT_GT(duration(sim, 0, "K/V hop 3"), 0.0);
+}
+
+TEST(Simulate, RefusesWhatPyTorchCannotRun) {
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  const Plan doc = plan_for(testing::make_workload(8192, MaskKind::kDocumentCausal, {{4096, 4096}}), "head_tail", 4);
+  auto sdpa = simulate(doc, kSdpaAllToAll, hw, false);
+  ASSERT_FALSE(sdpa.ok());
+  EXPECT_NE(sdpa.error().message.find("SDPA CP takes only is_causal True/False"), std::string::npos);
+  const Plan full = plan_for(testing::make_workload(8192, MaskKind::kFull, {{8192}}), "head_tail", 4);
+  EXPECT_NE(simulate(full, kSdpaAllToAll, hw, false).error().message.find("load balancing requires is_causal=True"), std::string::npos);
+  EXPECT_NE(simulate(full, {AttentionPath::kFlexAllgather, RotateMethod::kAllToAll}, hw, false).error().message.find("only all-gathers"),
+            std::string::npos);
+  const Plan small = plan_for(causal_workload(1280), "contiguous", 4);
+  EXPECT_NE(simulate(small, kFlex, hw, false).error().message.find("Q_LEN 1280 is not divisible by world size 4 * BLOCK_SIZE 128"),
+            std::string::npos);
+  const Plan wide = plan_for(causal_workload(16384), "contiguous", 16);
+  EXPECT_NE(simulate(wide, kFlex, hw, false).error().message.find("16 ranks need more GPUs"), std::string::npos);
+}
+
+TEST(Compare, RanksValidCombinationsAndExplainsTheRest) {
+  const Workload w = testing::make_workload(16384, MaskKind::kDocumentCausal, {{2048, 8192, 4096, 2048}});
+  auto c = compare_strategies(w, "w.json", 4, 128, testing::shipped_profile("h100-sxm-8x"), false);
+  ASSERT_TRUE(c.ok());
+  ASSERT_FALSE(c->ranked.empty());
+  for (std::size_t i = 1; i < c->ranked.size(); ++i) EXPECT_LE(c->ranked[i - 1].metrics.step_us, c->ranked[i].metrics.step_us);
+  EXPECT_EQ(c->ranked.size() + c->invalid.size(), 16u);  // 4 balancers x 4 strategies
+  for (const Candidate& x : c->invalid) EXPECT_FALSE(x.reason.empty());
+  EXPECT_EQ(c->why.rfind(c->ranked[0].balancer + " + ", 0), 0u) << c->why;
+}
+
+}  // namespace
+}  // namespace cpsim
