@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -173,6 +174,75 @@ TEST_F(CliTest, BadFlags) {
   expect_bad_input("frobnicate", "command line:");
   expect_bad_input("generate --seq-len 100 --dist zipf", "--dist: unknown distribution \"zipf\"");
   expect_bad_input("generate --seq-len 100 --mean 10 --mask nope", "--mask: unknown mask kind \"nope\"");
+}
+
+TEST_F(CliTest, SimulateWritesAPerfettoTrace) {
+  const std::string w = std::string(CPSIM_SOURCE_DIR) + "/data/workloads/causal-8k.json";
+  const Outcome o = run("simulate " + w + " -w 8 -b head_tail -r alltoall --backward --trace " + path("trace.json"));
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("head_tail, world size 8, sdpa_ring/alltoall on h100-sxm-8x"), std::string::npos) << o.out;
+  std::ifstream in(path("trace.json"));
+  const auto trace = nlohmann::json::parse(in);
+  std::set<int> pids;
+  std::set<std::pair<int, int>> tracks;
+  int complete = 0;
+  for (const auto& e : trace["traceEvents"]) {
+    pids.insert(e["pid"].get<int>());
+    if (e["ph"] == "X") {
+      ++complete;
+      tracks.insert({e["pid"].get<int>(), e["tid"].get<int>()});
+      EXPECT_GE(e["dur"].get<double>(), 0.0);
+    }
+  }
+  EXPECT_EQ(pids.size(), 8u);
+  EXPECT_EQ(tracks.size(), 16u);  // compute and communication for every rank
+  EXPECT_GT(complete, 8 * 8);
+  const Outcome j = run("simulate " + w + " -w 8 -b head_tail -r allgather --json");
+  ASSERT_EQ(j.status, 0) << j.err;
+  EXPECT_EQ(nlohmann::json::parse(j.out)["path"], "sdpa_ring");
+}
+
+TEST_F(CliTest, CompareRanksAndExportsCsv) {
+  const std::string w = std::string(CPSIM_SOURCE_DIR) + "/data/workloads/doc-lognormal-128k.json";
+  const Outcome o = run("compare " + w + " -w 8 --csv " + path("c.csv"));
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("cannot run:"), std::string::npos);
+  EXPECT_NE(o.out.find("winner: "), std::string::npos);
+  std::ifstream in(path("c.csv"));
+  std::string header, first;
+  std::getline(in, header);
+  std::getline(in, first);
+  EXPECT_EQ(header.rfind("rank,balancer,path,rotate,valid,step_us", 0), 0u);
+  EXPECT_EQ(first.rfind("1,", 0), 0u);
+  const Outcome j = run("compare " + w + " -w 8 --backward --json");
+  ASSERT_EQ(j.status, 0) << j.err;
+  const auto parsed = nlohmann::json::parse(j.out);
+  EXPECT_EQ(parsed["ranked"].size() + parsed["invalid"].size(), 16u);
+}
+
+TEST_F(CliTest, SimulatorBadInputs) {
+  const std::string w = std::string(CPSIM_SOURCE_DIR) + "/data/workloads/doc-lognormal-128k.json";
+  expect_bad_input("simulate " + w + " -w 8 -b ptrr -r alltoall --hardware tpu-v5", "--hardware: unknown profile \"tpu-v5\"");
+  expect_bad_input("simulate " + w + " -w 8 -b ptrr -r ring", "--rotate: unknown rotate method \"ring\"");
+  expect_bad_input("simulate " + w + " -w 8 -b ptrr -r alltoall -p magi", "--path: unknown attention path \"magi\"");
+  expect_bad_input("simulate " + w + " -w 8 -b head_tail -r alltoall -p sdpa_ring",
+                   "sdpa_ring/alltoall cannot run this plan: SDPA CP takes only is_causal True/False");
+  expect_bad_input("simulate " + w + " -w 8 -b ptrr -r alltoall -p flex_allgather", "FlexAttention CP only all-gathers K/V");
+  expect_bad_input("simulate " + w + " -w 16 -b ptrr -r allgather", "--world-size: 16 ranks need more GPUs than profile h100-sxm-8x has");
+  expect_bad_input("compare " + w + " -w 128 --hardware h100-sxm-ib", "--world-size: 128 ranks need more GPUs than profile h100-sxm-ib has (8 node(s) x 8 = 64)");
+  expect_bad_input("compare " + w + " -w 0", "--world-size: must be a positive number of ranks, got 0");
+  // A profile with a negative field, and one with a number that has no source.
+  std::ifstream in(std::string(CPSIM_SOURCE_DIR) + "/data/hardware/h100-sxm-8x.json");
+  auto profile = nlohmann::json::parse(in);
+  auto negative = profile;
+  negative["links"]["nvlink"]["p2p_bandwidth_gb_s"]["value"] = -250;
+  expect_bad_input("compare " + w + " -w 8 --hardware " + write("neg.json", negative.dump()),
+                   "neg.json: links.nvlink.p2p_bandwidth_gb_s.value: must be a positive number, got -250");
+  auto unsourced = profile;
+  unsourced["gpu"]["kernel_launch_us"].erase("source");
+  expect_bad_input("compare " + w + " -w 8 --hardware " + write("nosrc.json", unsourced.dump()),
+                   "nosrc.json: gpu.kernel_launch_us.source: missing");
+  expect_bad_input("simulate " + w + " -w 8 -b ptrr -r allgather --trace " + path("missing/t.json"), "missing/t.json: cannot write");
 }
 
 TEST_F(CliTest, UnwritableOutputLeavesNothingBehind) {

@@ -137,6 +137,17 @@ TEST(SdpaRing, AStragglerHoldsEveryRankInBackward) {
   EXPECT_GT(sim.metrics.ranks[0].idle_us, sim.metrics.ranks[3].idle_us);
 }
 
+TEST(SdpaRing, WorkedExampleOfTheCostModelDoc) {  // docs/cost-model.md, "Worked example"
+  const Plan plan = plan_for(causal_workload(8192), "head_tail", 2);
+  const Simulation sim = run(plan, kSdpaAllToAll, false);
+  EXPECT_NEAR(duration(sim, 0, "K/V hop 1"), 70.1, 0.05);
+  EXPECT_NEAR(duration(sim, 0, "forward step 0"), 236.4, 0.05);
+  EXPECT_NEAR(duration(sim, 0, "forward step 1"), 259.0, 0.05);
+  EXPECT_NEAR(duration(sim, 1, "forward step 1"), 289.3, 0.05);
+  EXPECT_NEAR(sim.metrics.step_us, 525.7, 0.05);
+  EXPECT_NEAR(sim.metrics.lower_bound_us, 424.2, 0.05);
+}
+
 TEST(Memory, AllGatherKeepsAllKvAllToAllTwoShards) {  // reference/pytorch-cp.md §2.2
   const Plan plan = plan_for(causal_workload(65536), "head_tail", 8);
   const double kv = kv_shard_bytes(plan);
