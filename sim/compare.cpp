@@ -25,22 +25,19 @@ double max_busy(const Metrics& m) {
   return best;
 }
 
-// Names the component that separates the winner from the runner-up: the busiest rank's compute or the
-// exposed communication.
+// The winner against the runner-up: step time, then the busiest rank's compute and the exposed
+// communication, the two things a strategy trades; the compute imbalance when the balancers differ.
 std::string explain(const Candidate& win, const Candidate* next) {
   const Metrics& a = win.metrics;
-  std::string out = label(win) + " is fastest at " + fmt_ms(a.step_us) + " (" +
-                    fmt(a.ratio_to_lower_bound, "%.2fx") + " the lower bound)";
+  std::string out = label(win) + " is fastest at " + fmt_ms(a.step_us) + " (" + fmt(a.ratio_to_lower_bound, "%.2fx") +
+                    " the lower bound)";
   if (next == nullptr) return out + "; it is the only combination that can run";
   const Metrics& b = next->metrics;
-  out += ", " + fmt(b.step_us / a.step_us, "%.2fx") + " ahead of " + label(*next) + ": ";
-  const double compute_gain = max_busy(b) - max_busy(a);
-  const double comm_gain = b.max_exposed_comm_us - a.max_exposed_comm_us;
-  if (compute_gain >= comm_gain) {
-    out += "its busiest rank computes " + fmt_ms(max_busy(a)) + " vs " + fmt_ms(max_busy(b)) + " (compute imbalance " +
-           fmt(a.compute_imbalance, "%.2f") + " vs " + fmt(b.compute_imbalance, "%.2f") + ")";
-  } else {
-    out += "it exposes " + fmt_ms(a.max_exposed_comm_us) + " of communication vs " + fmt_ms(b.max_exposed_comm_us);
+  out += ", " + fmt(b.step_us / a.step_us, "%.2fx") + " ahead of " + label(*next) + ": busiest rank computes " +
+         fmt_ms(max_busy(a)) + " vs " + fmt_ms(max_busy(b)) + ", exposed communication " + fmt_ms(a.max_exposed_comm_us) +
+         " vs " + fmt_ms(b.max_exposed_comm_us);
+  if (win.balancer != next->balancer) {
+    out += ", compute imbalance " + fmt(a.compute_imbalance, "%.2f") + " vs " + fmt(b.compute_imbalance, "%.2f");
   }
   return out;
 }
