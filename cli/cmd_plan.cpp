@@ -1,6 +1,7 @@
 // `cpsim plan`: split a workload over W ranks with one balancer (or compare them all) and show or
 // export the per-rank work: pairs, full/partial tiles, shares and imbalance.
 #include <iostream>
+#include <optional>
 #include <memory>
 
 #include "cli/commands.h"
@@ -9,6 +10,7 @@
 #include "core/json_fields.h"
 #include "core/plan.h"
 #include "core/workload_json.h"
+#include "sim/simulate.h"
 
 namespace cpsim::cli {
 namespace {
@@ -19,6 +21,9 @@ struct PlanOptions {
   std::string balancer = "all";
   std::int64_t block_size = 128;
   std::string out;
+  std::string rotate;
+  std::string path;
+  std::string hardware = "h100-sxm-8x";
   bool json = false;
 };
 
@@ -107,6 +112,31 @@ int run_compare_balancers(const PlanOptions& o, const Workload& workload) {
   return 0;
 }
 
+// Records the strategy a plan runs with (given, or the fastest one for this balancer) and its prediction.
+Status attach_strategy(Plan& plan, const PlanOptions& o) {
+  CPSIM_ASSIGN_OR_RETURN(const HardwareProfile hw, find_hardware_profile(o.hardware));
+  std::optional<Simulation> sim;
+  if (o.rotate.empty()) {
+    if (!o.path.empty()) return bad_input("--path: needs --rotate as well");
+    CPSIM_ASSIGN_OR_RETURN(sim, simulate_best(plan, hw, false));
+  } else {
+    const auto rotate = parse_rotate(o.rotate);
+    if (!rotate) return bad_input("--rotate: unknown rotate method \"" + o.rotate + "\" (expected allgather or alltoall)");
+    AttentionPath path = default_path(plan, *rotate);
+    if (!o.path.empty()) {
+      const auto parsed = parse_path(o.path);
+      if (!parsed) return bad_input("--path: unknown attention path \"" + o.path + "\" (expected sdpa_ring, flex_allgather or sparse_ring)");
+      path = *parsed;
+    }
+    CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, {path, *rotate}, hw, false));
+  }
+  plan.attention_path = std::string(path_name(sim->strategy.path));
+  plan.rotate = std::string(rotate_name(sim->strategy.rotate));
+  plan.hardware = hw.name;
+  plan.predicted = predicted_json(*sim);
+  return Ok{};
+}
+
 int run_plan(const PlanOptions& o) {
   auto workload = load_workload(o.workload);
   if (!workload) return report(workload.error());
@@ -119,6 +149,9 @@ int run_plan(const PlanOptions& o) {
   }
   auto plan = make_plan(*workload, o.workload, o.balancer, o.world_size, o.block_size);
   if (!plan) return report(plan.error());
+  if (!o.out.empty() || !o.rotate.empty()) {
+    if (auto ok = attach_strategy(*plan, o); !ok) return report(ok.error());
+  }
   if (o.json) {
     std::cout << plan_summary_json(*plan).dump(2) << "\n";
   } else {
@@ -126,7 +159,10 @@ int run_plan(const PlanOptions& o) {
   }
   if (!o.out.empty()) {
     if (auto ok = save_plan(*plan, o.out); !ok) return report(ok.error());
-    if (!o.json) std::cout << "plan written to " << o.out << "\n";
+    if (!o.json) {
+      std::cout << "plan written to " << o.out << " (" << plan->attention_path << "/" << plan->rotate << ", predicted "
+                << fixed(plan->predicted["step_us"].get<double>() / 1000.0, 3) << " ms forward on " << plan->hardware << ")\n";
+    }
   }
   return 0;
 }
@@ -141,6 +177,9 @@ Command add_plan_command(CLI::App& root) {
   sub->add_option("--balancer,-b", o->balancer, "Balancer name, or \"all\" to compare every balancer")->capture_default_str();
   sub->add_option("--block-size", o->block_size, "Tile and BlockMask block size T")->capture_default_str();
   sub->add_option("--out,-o", o->out, "Write PLAN.json (indices and per-rank/per-step work)");
+  sub->add_option("--rotate,-r", o->rotate, "Record this rotate method (default with --out: the fastest strategy)");
+  sub->add_option("--path,-p", o->path, "Record this attention path (with --rotate)");
+  sub->add_option("--hardware", o->hardware, "Hardware profile for the recorded prediction")->capture_default_str();
   sub->add_flag("--json", o->json, "Print a machine-readable summary instead of the table");
   return {sub, [o] { return run_plan(*o); }};
 }

@@ -83,12 +83,6 @@ Json simulation_json(const Simulation& sim, const Plan& plan, const HardwareProf
           {"peak_memory_bytes", m.peak_memory_bytes}, {"unused_hop_share", m.unused_hop_share}, {"per_rank", ranks}};
 }
 
-// The SDPA ring where PyTorch can run it; otherwise the path that matches the rotate method.
-AttentionPath default_path(const Plan& plan, RotateMethod rotate) {
-  if (!unsupported_reason(plan, {AttentionPath::kSdpaRing, rotate})) return AttentionPath::kSdpaRing;
-  return rotate == RotateMethod::kAllGather ? AttentionPath::kFlexAllgather : AttentionPath::kSparseRing;
-}
-
 int run_simulate(const SimulateOptions& o) {
   const auto rotate = parse_rotate(o.rotate);
   if (!rotate) return report(bad_input("--rotate: unknown rotate method \"" + o.rotate + "\" (expected allgather or alltoall)"));

@@ -108,6 +108,12 @@ std::string plan_to_json_text(const Plan& plan) {
   head["world_size"] = plan.world_size;
   head["balancer"] = plan.balancer;
   head["block_size"] = plan.block_size;
+  if (!plan.rotate.empty()) {
+    head["attention_path"] = plan.attention_path;
+    head["rotate"] = plan.rotate;
+    head["hardware"] = plan.hardware;
+    head["predicted"] = plan.predicted;
+  }
   head["work"] = work_to_json(plan.work);
   std::string out = dump_members_per_line(head);
   out.resize(out.size() - 3);  // reopen the object: drop "\n}\n"
@@ -120,5 +126,91 @@ std::string plan_to_json_text(const Plan& plan) {
 }
 
 Status save_plan(const Plan& plan, const std::string& path) { return write_file_atomically(path, plan_to_json_text(plan)); }
+
+namespace {
+
+Result<std::vector<std::vector<std::int64_t>>> index_rows(const Json& doc, const FieldReader& rd, std::string_view key,
+                                                          const Workload& w) {
+  CPSIM_ASSIGN_OR_RETURN(const Json* node, rd.member(doc, "", key));
+  const std::string field(key);
+  if (auto ok = rd.expect_array(*node, field); !ok) return ok.error();
+  if (static_cast<std::int64_t>(node->size()) != w.rows()) {
+    return rd.error(field, "has " + std::to_string(node->size()) + " rows but the workload has " + std::to_string(w.rows()));
+  }
+  std::vector<std::vector<std::int64_t>> rows;
+  for (std::size_t r = 0; r < node->size(); ++r) {
+    const Json& row = (*node)[r];
+    const std::string row_field = FieldReader::index(field, r);
+    if (auto ok = rd.expect_array(row, row_field); !ok) return ok.error();
+    if (static_cast<std::int64_t>(row.size()) != w.seq_len) {
+      return rd.error(row_field, "has " + std::to_string(row.size()) + " indices but seq_len is " + std::to_string(w.seq_len));
+    }
+    std::vector<std::int64_t> v;
+    v.reserve(row.size());
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (!row[i].is_number_integer()) return rd.error(FieldReader::index(row_field, i), "expected an integer, got " + describe_value(row[i]));
+      v.push_back(row[i].get<std::int64_t>());
+    }
+    rows.push_back(std::move(v));
+  }
+  return rows;
+}
+
+}  // namespace
+
+Result<Plan> load_plan(const std::string& path) {
+  CPSIM_ASSIGN_OR_RETURN(const Json doc, read_json_file(path));
+  const FieldReader rd(path);
+  if (auto ok = rd.expect_object(doc, ""); !ok) return ok.error();
+  CPSIM_ASSIGN_OR_RETURN(const Json* version, rd.member(doc, "", "schema_version"));
+  if (*version != Json(kPlanSchemaVersion)) {
+    return rd.error("schema_version", "unsupported version " + describe_value(*version) + " (this cpsim reads 1)");
+  }
+  CPSIM_ASSIGN_OR_RETURN(const Json* wl, rd.member(doc, "", "workload"));
+  CPSIM_ASSIGN_OR_RETURN(Workload workload, workload_from_json(*wl, path + ": workload"));
+  if (doc.contains("workload_digest")) {
+    CPSIM_ASSIGN_OR_RETURN(const std::string digest, rd.string(doc["workload_digest"], "workload_digest"));
+    if (digest != workload_digest(workload)) {
+      return rd.error("workload_digest", digest + " does not match the embedded workload (" + workload_digest(workload) +
+                                             "); the plan was edited after it was made");
+    }
+  }
+  Plan plan;
+  plan.workload = workload;
+  plan.workload_source = doc.value("workload_source", path);
+  CPSIM_ASSIGN_OR_RETURN(const Json* world, rd.member(doc, "", "world_size"));
+  CPSIM_ASSIGN_OR_RETURN(plan.world_size, rd.integer(*world, "world_size"));
+  if (plan.world_size <= 0 || plan.world_size > kMaxWorldSize || workload.seq_len % plan.world_size != 0) {
+    return rd.error("world_size", std::to_string(plan.world_size) + " does not split seq_len " + std::to_string(workload.seq_len) +
+                                      " into equal shards (1 <= W <= " + std::to_string(kMaxWorldSize) + ")");
+  }
+  CPSIM_ASSIGN_OR_RETURN(const Json* balancer, rd.member(doc, "", "balancer"));
+  CPSIM_ASSIGN_OR_RETURN(plan.balancer, rd.string(*balancer, "balancer"));
+  CPSIM_ASSIGN_OR_RETURN(const Json* block, rd.member(doc, "", "block_size"));
+  CPSIM_ASSIGN_OR_RETURN(plan.block_size, rd.integer(*block, "block_size"));
+  if (plan.block_size <= 0) return rd.error("block_size", "must be positive, got " + std::to_string(plan.block_size));
+  for (const char* key : {"attention_path", "rotate", "hardware"}) {
+    if (!doc.contains(key)) continue;
+    CPSIM_ASSIGN_OR_RETURN(const std::string value, rd.string(doc[key], key));
+    (std::string_view(key) == "rotate" ? plan.rotate : std::string_view(key) == "hardware" ? plan.hardware : plan.attention_path) = value;
+  }
+  if (doc.contains("predicted")) plan.predicted = doc["predicted"];
+  CPSIM_ASSIGN_OR_RETURN(auto rearrange, index_rows(doc, rd, "rearrange_indices", workload));
+  CPSIM_ASSIGN_OR_RETURN(const auto restore, index_rows(doc, rd, "restore_indices", workload));
+  for (std::size_t r = 0; r < rearrange.size(); ++r) {
+    const std::string field = "rearrange_indices[" + std::to_string(r) + "]";
+    CPSIM_ASSIGN_OR_RETURN(RowLayout layout, RowLayout::from_rearrange(std::move(rearrange[r]), plan.world_size, path + ": " + field));
+    for (std::size_t p = 0; p < restore[r].size(); ++p) {
+      if (restore[r][p] != layout.restore()[p]) {
+        return rd.error("restore_indices[" + std::to_string(r) + "][" + std::to_string(p) + "]",
+                        std::to_string(restore[r][p]) + " is not the slot of position " + std::to_string(p) + " (" +
+                            std::to_string(layout.restore()[p]) + "): restore must be argsort(rearrange)");
+      }
+    }
+    plan.layouts.push_back(std::move(layout));
+  }
+  plan.work = account_work(plan.workload, plan.layouts, plan.block_size);
+  return plan;
+}
 
 }  // namespace cpsim

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "balancer.h"
+#include "json_fields.h"
 #include "layout.h"
 #include "work.h"
 #include "workload.h"
@@ -22,6 +23,12 @@ struct Plan {
   std::int64_t block_size = 128;
   std::vector<RowLayout> layouts;  // one per batch row
   WorkAccount work{1, 1, 0};
+  // Set by the simulator when the plan names a strategy: "sdpa_ring"/"flex_allgather"/"sparse_ring",
+  // "allgather"/"alltoall", the hardware profile, and the predicted metrics (opaque to core).
+  std::string attention_path;
+  std::string rotate;
+  std::string hardware;
+  Json predicted;
 };
 
 // Runs the balancer and the work accounting. Errors name the file, field and value.
@@ -33,5 +40,9 @@ Result<Plan> make_plan(const Workload& workload, const std::string& source, std:
 // per-rank and per-(rank, step) work.
 std::string plan_to_json_text(const Plan& plan);
 Status save_plan(const Plan& plan, const std::string& path);
+
+// Reads PLAN.json back: checks the embedded workload, its digest, that the indices are permutations whose
+// restore is their inverse and that they match the workload and world size; recomputes the work account.
+Result<Plan> load_plan(const std::string& path);
 
 }  // namespace cpsim

@@ -12,7 +12,8 @@ namespace cpsim {
 enum class ErrorCode {
   kBadInput = 2,           // malformed or invalid input: exit status 2
   kUnsupported = 2,        // a valid input this request cannot serve: also exit status 2
-  kVerificationFailed = 3  // a numeric check failed (execute mode)
+  kVerificationFailed = 3,  // a numeric check failed (execute mode)
+  kExecutionFailed = 4      // a rank failed or timed out (execute mode)
 };
 
 struct Error {

@@ -2,6 +2,7 @@
 #include "sim/simulate.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "sim/cost_model.h"
 #include "sim/schedule.h"
@@ -108,6 +109,42 @@ Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const Ha
                               profile.overlap_compute_slowdown_fraction);
   sim.metrics = measure(plan, strategy, sim.timeline, cost, backward);
   return sim;
+}
+
+Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward) {
+  std::optional<Simulation> best;
+  std::string reasons;
+  for (const Strategy& s : all_strategies()) {
+    if (const auto why = unsupported_reason(plan, s)) {
+      reasons += "; " + strategy_name(s) + ": " + *why;
+      continue;
+    }
+    CPSIM_ASSIGN_OR_RETURN(Simulation sim, simulate(plan, s, profile, backward));
+    if (!best || sim.metrics.step_us < best->metrics.step_us) best = std::move(sim);
+  }
+  if (!best) return bad_input("--balancer: no attention path can run this plan" + reasons);
+  return std::move(*best);
+}
+
+Json predicted_json(const Simulation& sim) {
+  const Timeline& t = sim.timeline;
+  const std::size_t w = t.ranks.size();
+  // compute_us[r][i] and comm_us[r][i]: forward op time of step i on rank r (one-call paths use step 0).
+  Json compute = Json::array(), comm = Json::array();
+  for (std::size_t r = 0; r < w; ++r) {
+    std::vector<double> c(w, 0.0), m(w, 0.0);
+    for (const Interval& iv : t.ranks[r]) {
+      const Op& op = t.ops[iv.op];
+      if (op.backward) continue;
+      const auto step = static_cast<std::size_t>(std::max<std::int64_t>(op.step, 0));
+      (op.kind == OpKind::kCompute ? c : m)[std::min(step, w - 1)] += iv.end_us - iv.start_us;
+    }
+    compute.push_back(c);
+    comm.push_back(m);
+  }
+  return {{"path", path_name(sim.strategy.path)}, {"rotate", rotate_name(sim.strategy.rotate)},
+          {"step_us", sim.metrics.step_us}, {"forward_us", sim.metrics.forward_us},
+          {"lower_bound_us", sim.metrics.lower_bound_us}, {"forward_compute_us", compute}, {"forward_comm_us", comm}};
 }
 
 }  // namespace cpsim

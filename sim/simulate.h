@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json_fields.h"
 #include "core/plan.h"
 #include "sim/engine.h"
 #include "sim/hardware.h"
@@ -43,6 +44,12 @@ struct Simulation {
 
 // Fails (exit 2) when the strategy cannot run the plan or the profile has too few GPUs.
 Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const HardwareProfile& profile, bool backward);
+
+// The strategy (valid for this plan) with the lowest predicted step time.
+Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward);
+
+// What a plan file records of a simulation: step times and per-(rank, step) compute and communication.
+Json predicted_json(const Simulation& sim);
 
 // Peak bytes one rank holds for attention (inputs, outputs, K/V buffers, fp32 merge and gradient buffers).
 double peak_memory_bytes(const Plan& plan, const Strategy& strategy, bool backward);

@@ -70,4 +70,9 @@ std::optional<std::string> unsupported_reason(const Plan& plan, const Strategy& 
   return "unknown path";
 }
 
+AttentionPath default_path(const Plan& plan, RotateMethod rotate) {
+  if (!unsupported_reason(plan, {AttentionPath::kSdpaRing, rotate})) return AttentionPath::kSdpaRing;
+  return rotate == RotateMethod::kAllGather ? AttentionPath::kFlexAllgather : AttentionPath::kSparseRing;
+}
+
 }  // namespace cpsim

@@ -34,6 +34,9 @@ std::string strategy_name(const Strategy& s);  // "sdpa_ring/alltoall"
 // order compare lists them.
 std::vector<Strategy> all_strategies();
 
+// The SDPA ring where PyTorch can run the plan; otherwise the path that matches the rotate method.
+AttentionPath default_path(const Plan& plan, RotateMethod rotate);
+
 // Why `strategy` cannot run `plan` (what PyTorch would do), or nothing when it can.
 std::optional<std::string> unsupported_reason(const Plan& plan, const Strategy& strategy);
 

@@ -38,10 +38,10 @@ class CliTest : public ::testing::Test {
     return path(name);
   }
 
-  Outcome run(const std::string& args) const {
+  Outcome run(const std::string& args, const std::string& env = "") const {
     const std::string out_file = path("stdout.txt");
     const std::string err_file = path("stderr.txt");
-    const std::string cmd = std::string(CPSIM_BINARY) + " " + args + " >" + out_file + " 2>" + err_file;
+    const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(CPSIM_BINARY) + " " + args + " >" + out_file + " 2>" + err_file;
     const int raw = std::system(cmd.c_str());
     Outcome o;
     o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -243,6 +243,57 @@ TEST_F(CliTest, SimulatorBadInputs) {
   expect_bad_input("compare " + w + " -w 8 --hardware " + write("nosrc.json", unsourced.dump()),
                    "nosrc.json: gpu.kernel_launch_us.source: missing");
   expect_bad_input("simulate " + w + " -w 8 -b ptrr -r allgather --trace " + path("missing/t.json"), "missing/t.json: cannot write");
+}
+
+TEST_F(CliTest, ExecuteVerifiesAndWritesAMeasurement) {
+  const std::string w = write("w.json", kWorkload);
+  ASSERT_EQ(run("plan " + w + " -w 2 -b per_document_head_tail --block-size 4 -r alltoall -o " + path("p.json")).status, 0);
+  const Outcome o = run("execute " + path("p.json") + " --q-heads 2 --kv-heads 1 --head-dim 8 -o " + path("m.json"));
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("PASSED"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("predicted compute ms"), std::string::npos) << o.out;
+  std::ifstream in(path("m.json"));
+  const auto m = nlohmann::json::parse(in);
+  EXPECT_EQ(m["verified"], true);
+  EXPECT_EQ(m["steps"].size(), 4u);
+  EXPECT_LE(m["max_abs_error"].get<double>(), 1e-5);
+  // A corrupted output must fail the check: exit 3, and the measurement is still written.
+  const Outcome bad = run("execute " + path("p.json") + " --head-dim 8 --q-heads 2 --kv-heads 1 -o " + path("m2.json"),
+                          "CPSIM_TEST_PERTURB_OUTPUT=1");
+  EXPECT_EQ(bad.status, 3) << bad.err;
+  EXPECT_NE(bad.err.find("verification failed"), std::string::npos) << bad.err;
+  EXPECT_TRUE(fs::exists(path("m2.json")));
+  // A rank that fails ends the run with an error naming it (exit 4).
+  const Outcome failed = run("execute " + path("p.json") + " --head-dim 8 --q-heads 2 --kv-heads 1",
+                             "CPSIM_TEST_STALL_RANK=1 CPSIM_TEST_STALL_MS=-1");
+  EXPECT_EQ(failed.status, 4) << failed.err;
+  EXPECT_NE(failed.err.find("rank 1 failed"), std::string::npos) << failed.err;
+}
+
+TEST_F(CliTest, ExecuteBadInputs) {
+  const std::string w = write("w.json", kWorkload);
+  ASSERT_EQ(run("plan " + w + " -w 2 -b head_tail --block-size 4 -r alltoall -o " + path("p.json")).status, 0);
+  std::ifstream in(path("p.json"));
+  const auto plan = nlohmann::json::parse(in);
+  auto edited = plan;
+  edited["workload"]["documents"] = nlohmann::json::parse("[[8,8]]");
+  expect_bad_input("execute " + write("edited.json", edited.dump()), "edited.json: workload_digest: ");
+  auto duplicate = plan;
+  duplicate["rearrange_indices"][0][3] = 0;
+  expect_bad_input("execute " + write("dup.json", duplicate.dump()), "dup.json: rearrange_indices[0][3]: index 0 appears twice");
+  auto restore = plan;
+  std::swap(restore["restore_indices"][0][0], restore["restore_indices"][0][1]);
+  expect_bad_input("execute " + write("restore.json", restore.dump()), "restore.json: restore_indices[0][0]: ");
+  auto short_row = plan;
+  short_row["rearrange_indices"][0].erase(0);
+  expect_bad_input("execute " + write("short.json", short_row.dump()), "short.json: rearrange_indices[0]: has 15 indices but seq_len is 16");
+  auto no_rotate = plan;
+  no_rotate.erase("rotate");
+  expect_bad_input("execute " + write("norot.json", no_rotate.dump()), "--rotate: the plan records no rotate method");
+  expect_bad_input("execute " + path("p.json") + " --device cuda", "--device cuda: ");
+  expect_bad_input("execute " + path("p.json") + " --device tpu", "--device: unknown device \"tpu\"");
+  expect_bad_input("execute " + path("p.json") + " --q-heads 3 --kv-heads 2", "--kv-heads: 2 must be positive and divide q heads 3");
+  expect_bad_input("execute " + path("nothing.json"), "nothing.json: cannot open");
 }
 
 TEST_F(CliTest, UnwritableOutputLeavesNothingBehind) {

@@ -1,0 +1,121 @@
+// Block attention, LSE merge and the fp64 reference on the CPU.
+#include "backend/attention_math.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace cpsim {
+
+PartialAttention attend_block(const AttentionShape& shape, const RowMask& mask, const std::vector<std::int64_t>& q_positions,
+                              const std::vector<float>& q_values, const std::vector<std::int64_t>& k_positions,
+                              const std::vector<float>& k_values, const std::vector<float>& v_values) {
+  const std::int64_t hq = shape.q_heads, hkv = shape.kv_heads, d = shape.head_dim;
+  const auto nq = static_cast<std::int64_t>(q_positions.size());
+  PartialAttention r;
+  r.out.assign(static_cast<std::size_t>(nq * hq * d), 0.0f);
+  r.lse.assign(static_cast<std::size_t>(nq * hq), -std::numeric_limits<float>::infinity());
+  // Keys sorted by position, so each query visits just its interval.
+  std::vector<std::int64_t> order(k_positions.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+    return k_positions[static_cast<std::size_t>(a)] < k_positions[static_cast<std::size_t>(b)];
+  });
+  std::vector<std::int64_t> sorted(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) sorted[i] = k_positions[static_cast<std::size_t>(order[i])];
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  std::vector<float> scores;
+  for (std::int64_t qi = 0; qi < nq; ++qi) {
+    const KeyInterval iv = mask.interval(q_positions[static_cast<std::size_t>(qi)]);
+    const auto first = std::lower_bound(sorted.begin(), sorted.end(), iv.lo) - sorted.begin();
+    const auto last = std::upper_bound(sorted.begin(), sorted.end(), iv.hi) - sorted.begin();
+    if (first >= last) continue;
+    for (std::int64_t h = 0; h < hq; ++h) {
+      const float* q = &q_values[static_cast<std::size_t>((qi * hq + h) * d)];
+      const std::int64_t kh = shape.kv_head_of(h);
+      scores.clear();
+      float max_score = -std::numeric_limits<float>::infinity();
+      for (auto j = first; j < last; ++j) {
+        const float* k = &k_values[static_cast<std::size_t>((order[static_cast<std::size_t>(j)] * hkv + kh) * d)];
+        float s = 0;
+        for (std::int64_t x = 0; x < d; ++x) s += q[x] * k[x];
+        s *= scale;
+        scores.push_back(s);
+        max_score = std::max(max_score, s);
+      }
+      float sum = 0;
+      float* o = &r.out[static_cast<std::size_t>((qi * hq + h) * d)];
+      for (auto j = first; j < last; ++j) {
+        const float p = std::exp(scores[static_cast<std::size_t>(j - first)] - max_score);
+        sum += p;
+        const float* v = &v_values[static_cast<std::size_t>((order[static_cast<std::size_t>(j)] * hkv + kh) * d)];
+        for (std::int64_t x = 0; x < d; ++x) o[x] += p * v[x];
+      }
+      for (std::int64_t x = 0; x < d; ++x) o[x] /= sum;
+      r.lse[static_cast<std::size_t>(qi * hq + h)] = max_score + std::log(sum);
+    }
+  }
+  return r;
+}
+
+void merge_into(PartialAttention& acc, const PartialAttention& block, std::int64_t head_dim) {
+  for (std::size_t i = 0; i < acc.lse.size(); ++i) {
+    const float lb = block.lse[i];
+    if (std::isinf(lb)) continue;  // the block saw nothing for this row
+    float* o = &acc.out[i * static_cast<std::size_t>(head_dim)];
+    const float* ob = &block.out[i * static_cast<std::size_t>(head_dim)];
+    const float la = acc.lse[i];
+    if (std::isinf(la)) {  // first contribution: initialise
+      std::copy(ob, ob + head_dim, o);
+      acc.lse[i] = lb;
+      continue;
+    }
+    const float w = 1.0f / (1.0f + std::exp(la - lb));  // sigmoid(lb - la)
+    for (std::int64_t x = 0; x < head_dim; ++x) o[x] -= w * (o[x] - ob[x]);
+    const float diff = la - lb;  // lse - logsigmoid(lse - lse_blk) = lse + log(1 + exp(lse_blk - lse))
+    acc.lse[i] = la + (diff > 0 ? std::log1p(std::exp(-diff)) : -diff + std::log1p(std::exp(diff)));
+  }
+}
+
+ReferenceAttention reference_attention(const AttentionShape& shape, const RowMask& mask, std::int64_t row, std::uint64_t seed) {
+  const std::int64_t s = shape.seq_len, hq = shape.q_heads, hkv = shape.kv_heads, d = shape.head_dim;
+  std::vector<std::int64_t> all(static_cast<std::size_t>(s));
+  std::iota(all.begin(), all.end(), 0);
+  const std::vector<float> q = make_input(Tensor::kQ, shape, row, all, seed);
+  const std::vector<float> k = make_input(Tensor::kK, shape, row, all, seed);
+  const std::vector<float> v = make_input(Tensor::kV, shape, row, all, seed);
+  ReferenceAttention r;
+  r.out.assign(static_cast<std::size_t>(s * hq * d), 0.0);
+  r.lse.assign(static_cast<std::size_t>(s * hq), 0.0);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  std::vector<double> scores;
+  for (std::int64_t p = 0; p < s; ++p) {
+    const KeyInterval iv = mask.interval(p);
+    for (std::int64_t h = 0; h < hq; ++h) {
+      const std::int64_t kh = shape.kv_head_of(h);
+      scores.clear();
+      double max_score = -std::numeric_limits<double>::infinity();
+      for (std::int64_t j = iv.lo; j <= iv.hi; ++j) {
+        double dot = 0;
+        for (std::int64_t x = 0; x < d; ++x) {
+          dot += static_cast<double>(q[static_cast<std::size_t>((p * hq + h) * d + x)]) * k[static_cast<std::size_t>((j * hkv + kh) * d + x)];
+        }
+        scores.push_back(dot * scale);
+        max_score = std::max(max_score, dot * scale);
+      }
+      double sum = 0;
+      double* o = &r.out[static_cast<std::size_t>((p * hq + h) * d)];
+      for (std::int64_t j = iv.lo; j <= iv.hi; ++j) {
+        const double w = std::exp(scores[static_cast<std::size_t>(j - iv.lo)] - max_score);
+        sum += w;
+        for (std::int64_t x = 0; x < d; ++x) o[x] += w * v[static_cast<std::size_t>((j * hkv + kh) * d + x)];
+      }
+      for (std::int64_t x = 0; x < d; ++x) o[x] /= sum;
+      r.lse[static_cast<std::size_t>(p * hq + h)] = max_score + std::log(sum);
+    }
+  }
+  return r;
+}
+
+}  // namespace cpsim

@@ -1,0 +1,36 @@
+// CPU attention on interval masks: one block (local queries against a set of keys) with its log-sum-exp,
+// the fp32 LSE merge of PyTorch's ring (reference/pytorch-cp.md §4.1), and the single-device reference.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backend/inputs.h"
+#include "core/mask.h"
+
+namespace cpsim {
+
+// Output and LSE of some query rows: out[q][head][dim], lse[q][head]; lse = -inf where a row saw no key.
+struct PartialAttention {
+  std::vector<float> out;
+  std::vector<float> lse;
+};
+
+// Queries at original `q_positions` (values q_values, [q][hq][d]) against keys at `k_positions`
+// (k_values / v_values, [k][hkv][d]), masked by `mask` on original positions. Visits only visible keys.
+PartialAttention attend_block(const AttentionShape& shape, const RowMask& mask, const std::vector<std::int64_t>& q_positions,
+                              const std::vector<float>& q_values, const std::vector<std::int64_t>& k_positions,
+                              const std::vector<float>& k_values, const std::vector<float>& v_values);
+
+// acc <- acc (+) block, per (query, head), in fp32:
+//   out <- out - sigmoid(lse_blk - lse) * (out - out_blk);  lse <- lse - logsigmoid(lse - lse_blk)
+void merge_into(PartialAttention& acc, const PartialAttention& block, std::int64_t head_dim);
+
+// Single-device reference in fp64 for one row: out[position][hq][d], lse[position][hq] in original order.
+struct ReferenceAttention {
+  std::vector<double> out;
+  std::vector<double> lse;
+};
+ReferenceAttention reference_attention(const AttentionShape& shape, const RowMask& mask, std::int64_t row, std::uint64_t seed);
+
+}  // namespace cpsim

@@ -1,0 +1,146 @@
+// Thread executor, verification and measurement assembly.
+#include "backend/executor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include "backend/thread_communicator.h"
+#include "core/workload_json.h"
+
+#ifndef CPSIM_COMMIT
+#define CPSIM_COMMIT "unknown"
+#endif
+
+namespace cpsim {
+
+Result<RankOptions> rank_options(const Plan& plan, const ExecuteOptions& o) {
+  RankOptions r;
+  const ModelShape& m = plan.workload.model;
+  r.shape.rows = plan.workload.rows();
+  r.shape.seq_len = plan.workload.seq_len;
+  r.shape.q_heads = o.q_heads.value_or(m.q_heads);
+  r.shape.kv_heads = o.kv_heads.value_or(o.q_heads ? std::min(*o.q_heads, m.kv_heads) : m.kv_heads);
+  r.shape.head_dim = o.head_dim.value_or(m.head_dim);
+  if (r.shape.q_heads <= 0) return bad_input("--q-heads: must be positive, got " + std::to_string(r.shape.q_heads));
+  if (r.shape.kv_heads <= 0 || r.shape.q_heads % r.shape.kv_heads != 0) {
+    return bad_input("--kv-heads: " + std::to_string(r.shape.kv_heads) + " must be positive and divide q heads " + std::to_string(r.shape.q_heads));
+  }
+  if (r.shape.head_dim <= 0) return bad_input("--head-dim: must be positive, got " + std::to_string(r.shape.head_dim));
+  const std::string rotate = o.rotate.empty() ? plan.rotate : o.rotate;
+  if (rotate.empty()) return bad_input("--rotate: the plan records no rotate method; pass --rotate allgather or alltoall");
+  if (rotate != "allgather" && rotate != "alltoall") {
+    return bad_input("--rotate: unknown rotate method \"" + rotate + "\" (expected allgather or alltoall)");
+  }
+  r.all_gather = rotate == "allgather";
+  r.seed = o.seed;
+  r.stall_rank = o.stall_rank;
+  r.stall_ms = o.stall_ms;
+  return r;
+}
+
+Verification verify_against_reference(const Plan& plan, const RankOptions& o, const std::vector<RankRun>& runs) {
+  const AttentionShape& shape = o.shape;
+  const std::int64_t n = plan.workload.seq_len / plan.world_size;
+  const std::int64_t hq = shape.q_heads, d = shape.head_dim;
+  Verification v;
+  double largest = 0;
+  for (std::int64_t row = 0; row < shape.rows; ++row) {
+    const RowMask mask(plan.workload.mask, plan.workload.seq_len, plan.workload.documents[static_cast<std::size_t>(row)]);
+    const ReferenceAttention ref = reference_attention(shape, mask, row, o.seed);
+    const RowLayout& layout = plan.layouts[static_cast<std::size_t>(row)];
+    for (std::int64_t p = 0; p < plan.workload.seq_len; ++p) {
+      const std::int64_t slot = layout.restore()[static_cast<std::size_t>(p)];  // restore: original order again
+      const PartialAttention& got = runs[static_cast<std::size_t>(slot / n)].rows[static_cast<std::size_t>(row)];
+      const std::int64_t local = slot % n;
+      for (std::int64_t h = 0; h < hq; ++h) {
+        for (std::int64_t x = 0; x < d; ++x) {
+          const double want = ref.out[static_cast<std::size_t>((p * hq + h) * d + x)];
+          const double have = got.out[static_cast<std::size_t>((local * hq + h) * d + x)];
+          v.max_abs_error = std::max(v.max_abs_error, std::fabs(have - want));
+          largest = std::max(largest, std::fabs(want));
+        }
+        const double lse_err = std::fabs(got.lse[static_cast<std::size_t>(local * hq + h)] - ref.lse[static_cast<std::size_t>(p * hq + h)]);
+        v.max_abs_error = std::max(v.max_abs_error, std::isfinite(lse_err) ? lse_err : 1e30);
+      }
+    }
+  }
+  v.max_rel_error = largest > 0 ? v.max_abs_error / largest : v.max_abs_error;
+  v.tolerance = 1e-5;  // fp32 compute against an fp64 reference (issue: max absolute error <= 1e-5)
+  v.passed = v.max_abs_error <= v.tolerance;
+  return v;
+}
+
+Measurement make_measurement(const Plan& plan, const std::string& plan_path, const RankOptions& o,
+                             const std::vector<RankRun>& runs, const Verification& check, const std::string& executor,
+                             const std::string& device) {
+  Measurement m;
+  m.plan_source = plan_path;
+  m.workload_digest = workload_digest(plan.workload);
+  m.executor = executor;
+  m.device = device;
+  m.commit = CPSIM_COMMIT;
+  m.world_size = plan.world_size;
+  m.attention_path = plan.attention_path.empty() ? (o.all_gather ? "flex_allgather" : "sparse_ring") : plan.attention_path;
+  m.rotate = o.all_gather ? "allgather" : "alltoall";
+  m.tile_size = plan.block_size;
+  m.q_heads = o.shape.q_heads;
+  m.kv_heads = o.shape.kv_heads;
+  m.head_dim = o.shape.head_dim;
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    const auto rank = static_cast<std::int64_t>(r);
+    for (std::int64_t i = 0; i < plan.world_size; ++i) {
+      MeasuredStep s;
+      s.rank = rank;
+      s.step = i;
+      s.compute_us = runs[r].compute_us[static_cast<std::size_t>(i)];
+      s.comm_us = runs[r].comm_us[static_cast<std::size_t>(i)];
+      s.comm_bytes = runs[r].comm_bytes[static_cast<std::size_t>(i)];
+      s.full_tiles = plan.work.step_tiles(rank, i).full;
+      s.partial_tiles = plan.work.step_tiles(rank, i).partial;
+      s.active_rows = plan.work.step_rows(rank, i).active_rows;
+      m.steps.push_back(s);
+    }
+    m.total_us = std::max(m.total_us, runs[r].total_us);
+  }
+  m.max_abs_error = check.max_abs_error;
+  m.max_rel_error = check.max_rel_error;
+  m.tolerance = check.tolerance;
+  m.verified = check.passed;
+  m.predicted = plan.predicted;
+  return m;
+}
+
+Result<Measurement> execute_with_threads(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) {
+  CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, rank_options(plan, options));
+  const std::int64_t w = plan.world_size;
+  ThreadFabric fabric(w, options.timeout_s);
+  std::vector<std::optional<Result<RankRun>>> results(static_cast<std::size_t>(w));
+  std::vector<std::thread> threads;
+  for (std::int64_t r = 0; r < w; ++r) {
+    threads.emplace_back([&, r] {
+      ThreadCommunicator comm(fabric, r);
+      auto result = run_rank(plan, ro, comm);
+      if (!result) comm.abort(result.error().message);
+      results[static_cast<std::size_t>(r)].emplace(std::move(result));
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<RankRun> runs;
+  for (auto& result : results) {
+    if (!result->ok()) {
+      // Report the root cause: the first failure recorded on the fabric (a failed rank names itself; a
+      // timed-out wait names the rank it waited for).
+      return Error{ErrorCode::kExecutionFailed, result->error().message};
+    }
+    runs.push_back(std::move(result->value()));
+  }
+  if (options.perturb_output && !runs.empty() && !runs[0].rows.empty() && !runs[0].rows[0].out.empty()) {
+    runs[0].rows[0].out[0] += 1e-3f;
+  }
+  const Verification check = verify_against_reference(plan, ro, runs);
+  return make_measurement(plan, plan_path, ro, runs, check, "cpu",
+                          "cpu (" + std::to_string(w) + " threads on " + std::to_string(std::thread::hardware_concurrency()) + " cores)");
+}
+
+}  // namespace cpsim

@@ -1,0 +1,48 @@
+// `cpsim execute`: run a plan for real and check it. The CPU executor runs ranks as threads; under
+// mpirun each process is one rank (MPI executor); the CUDA executor runs the kernels on a GPU.
+// All of them verify the restored output against a single-device fp64 reference.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/rank_program.h"
+#include "core/measurement.h"
+#include "core/plan.h"
+
+namespace cpsim {
+
+struct ExecuteOptions {
+  std::string device = "cpu";
+  std::optional<std::int64_t> q_heads, kv_heads, head_dim;  // override the plan's model (smaller runs)
+  std::string rotate;                                       // override the plan's rotate method
+  std::uint64_t seed = 1;
+  double timeout_s = 60;
+  std::int64_t stall_rank = -1;  // tests only: make one rank fail (stall_ms < 0) or stall
+  std::int64_t stall_ms = 0;
+  bool perturb_output = false;   // tests only: corrupt one output element so verification must fail
+};
+
+// The shape and rotate method a run uses, with the overrides checked (exit 2 on bad values).
+Result<RankOptions> rank_options(const Plan& plan, const ExecuteOptions& options);
+
+// Restores every rank's output to original order and compares it with the fp64 reference.
+struct Verification {
+  double max_abs_error = 0;
+  double max_rel_error = 0;  // max_abs_error over the largest reference magnitude
+  double tolerance = 0;
+  bool passed = false;
+};
+Verification verify_against_reference(const Plan& plan, const RankOptions& options, const std::vector<RankRun>& runs);
+
+// Builds MEASURED.json's content from the ranks' timings and the verification.
+Measurement make_measurement(const Plan& plan, const std::string& plan_path, const RankOptions& options,
+                             const std::vector<RankRun>& runs, const Verification& check, const std::string& executor,
+                             const std::string& device);
+
+// Ranks as threads of this process.
+Result<Measurement> execute_with_threads(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options);
+
+}  // namespace cpsim

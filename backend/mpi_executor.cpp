@@ -1,0 +1,153 @@
+// MPI communicator (nonblocking messages polled against a deadline) and the MPI executor.
+#include "backend/mpi_executor.h"
+
+#include <mpi.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+namespace cpsim {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool launched_by_mpi() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr ||
+         std::getenv("PMIX_RANK") != nullptr;
+}
+
+// Waits for all requests until the deadline; false on timeout (the requests are then cancelled).
+bool wait_all(std::vector<MPI_Request>& requests, double timeout_s) {
+  const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+  while (true) {
+    int done = 0;
+    MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE);
+    if (done) return true;
+    if (Clock::now() > deadline) {
+      for (auto& r : requests) {
+        if (r != MPI_REQUEST_NULL) MPI_Cancel(&r);
+      }
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+class MpiCommunicator final : public Communicator {
+ public:
+  MpiCommunicator(std::int64_t rank, std::int64_t size, double timeout_s) : rank_(rank), size_(size), timeout_s_(timeout_s) {}
+  std::int64_t rank() const override { return rank_; }
+  std::int64_t size() const override { return size_; }
+
+  Status ring_shift(const std::vector<float>& send, std::vector<float>& received, std::int64_t step) override {
+    const int next = static_cast<int>((rank_ + 1) % size_), prev = static_cast<int>((rank_ - 1 + size_) % size_);
+    received.resize(send.size());
+    std::vector<MPI_Request> req(2);
+    MPI_Irecv(received.data(), static_cast<int>(received.size()), MPI_FLOAT, prev, static_cast<int>(step), MPI_COMM_WORLD, &req[0]);
+    MPI_Isend(send.data(), static_cast<int>(send.size()), MPI_FLOAT, next, static_cast<int>(step), MPI_COMM_WORLD, &req[1]);
+    if (!wait_all(req, timeout_s_)) {
+      return Error{ErrorCode::kExecutionFailed, "rank " + std::to_string(prev) + " did not send its K/V for step " + std::to_string(step) +
+                                                    " to rank " + std::to_string(rank_) + " within " + std::to_string(timeout_s_) +
+                                                    " s (it failed or hangs)"};
+    }
+    return Ok{};
+  }
+
+  // Ring all-gather: W-1 shifts, so a missing peer is named like in ring_shift.
+  Status all_gather(const std::vector<float>& mine, std::vector<std::vector<float>>& all) override {
+    all.assign(static_cast<std::size_t>(size_), {});
+    all[static_cast<std::size_t>(rank_)] = mine;
+    std::vector<float> current = mine;
+    for (std::int64_t i = 1; i < size_; ++i) {
+      std::vector<float> received;
+      if (auto ok = ring_shift(current, received, 100000 + i); !ok) return ok;
+      all[static_cast<std::size_t>(((rank_ - i) % size_ + size_) % size_)] = received;
+      current = std::move(received);
+    }
+    return Ok{};
+  }
+
+  void abort(const std::string& why) override {
+    std::cerr << "cpsim: error: rank " << rank_ << ": " << why << "\n";
+    MPI_Abort(MPI_COMM_WORLD, static_cast<int>(ErrorCode::kExecutionFailed));
+  }
+
+ private:
+  std::int64_t rank_, size_;
+  double timeout_s_;
+};
+
+// Sends a rank's results to rank 0: per row out and lse, then compute/comm/bytes per step and its total.
+std::vector<double> pack(const RankRun& run) {
+  std::vector<double> buf;
+  for (const auto& row : run.rows) {
+    buf.insert(buf.end(), row.out.begin(), row.out.end());
+    buf.insert(buf.end(), row.lse.begin(), row.lse.end());
+  }
+  for (const auto* v : {&run.compute_us, &run.comm_us, &run.comm_bytes}) buf.insert(buf.end(), v->begin(), v->end());
+  buf.push_back(run.total_us);
+  return buf;
+}
+
+RankRun unpack(const std::vector<double>& buf, const RankRun& shape_like) {
+  RankRun run = shape_like;
+  std::size_t at = 0;
+  for (auto& row : run.rows) {
+    for (auto& x : row.out) x = static_cast<float>(buf[at++]);
+    for (auto& x : row.lse) x = static_cast<float>(buf[at++]);
+  }
+  for (auto* v : {&run.compute_us, &run.comm_us, &run.comm_bytes}) {
+    for (auto& x : *v) x = buf[at++];
+  }
+  run.total_us = buf[at];
+  return run;
+}
+
+}  // namespace
+
+std::optional<MpiSession> MpiSession::join_if_launched() {
+  if (!launched_by_mpi()) return std::nullopt;
+  MPI_Init(nullptr, nullptr);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return MpiSession(rank, size);
+}
+
+MpiSession::MpiSession(MpiSession&& other) noexcept : rank_(other.rank_), size_(other.size_), owns_(other.owns_) { other.owns_ = false; }
+
+MpiSession::~MpiSession() {
+  if (owns_) MPI_Finalize();
+}
+
+Result<Measurement> MpiSession::execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) {
+  if (size_ != plan.world_size) {
+    return bad_input(plan_path + ": world_size: the plan needs " + std::to_string(plan.world_size) + " ranks but mpirun started " +
+                     std::to_string(size_) + " (use mpirun -np " + std::to_string(plan.world_size) + ")");
+  }
+  CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, rank_options(plan, options));
+  MpiCommunicator comm(rank_, size_, options.timeout_s);
+  auto run = run_rank(plan, ro, comm);
+  if (!run) comm.abort(run.error().message);  // ends every process: no rank waits for a dead one
+  const std::vector<double> mine = pack(*run);
+  if (rank_ != 0) {
+    std::vector<MPI_Request> req(1);
+    MPI_Isend(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, 0, 7, MPI_COMM_WORLD, &req[0]);
+    if (!wait_all(req, options.timeout_s)) comm.abort("rank 0 did not collect the results within the timeout");
+    return Measurement{};
+  }
+  std::vector<RankRun> runs{*run};
+  for (std::int64_t r = 1; r < size_; ++r) {
+    std::vector<double> buf(mine.size());
+    std::vector<MPI_Request> req(1);
+    MPI_Irecv(buf.data(), static_cast<int>(buf.size()), MPI_DOUBLE, static_cast<int>(r), 7, MPI_COMM_WORLD, &req[0]);
+    if (!wait_all(req, options.timeout_s)) comm.abort("rank " + std::to_string(r) + " did not send its results within the timeout");
+    runs.push_back(unpack(buf, *run));
+  }
+  const Verification check = verify_against_reference(plan, ro, runs);
+  return make_measurement(plan, plan_path, ro, runs, check, "mpi", "cpu (" + std::to_string(size_) + " MPI processes)");
+}
+
+}  // namespace cpsim

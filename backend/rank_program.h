@@ -1,0 +1,33 @@
+// What one rank does in `cpsim execute`: build its Q shard and K/V shard from the plan's indices, get the
+// K/V of every source rank by the plan's rotate method, attend with the mask on original positions, and
+// merge the partial results by log-sum-exp in fp32. Written once for threads and MPI processes.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backend/attention_math.h"
+#include "backend/communicator.h"
+#include "core/plan.h"
+
+namespace cpsim {
+
+struct RankRun {
+  std::vector<PartialAttention> rows;  // per batch row: out [n][hq][d] and lse [n][hq] in this rank's slot order
+  std::vector<double> compute_us;      // per ring step
+  std::vector<double> comm_us;         // per ring step: the wait for that step's K/V
+  std::vector<double> comm_bytes;      // per ring step: bytes received for it
+  double total_us = 0;
+};
+
+struct RankOptions {
+  AttentionShape shape;
+  bool all_gather = false;  // rotate method: allgather (true) or alltoall
+  std::uint64_t seed = 1;
+  std::int64_t stall_rank = -1;  // tests: this rank fails (stall_ms < 0) or stalls for stall_ms before starting
+  std::int64_t stall_ms = 0;
+};
+
+Result<RankRun> run_rank(const Plan& plan, const RankOptions& options, Communicator& comm);
+
+}  // namespace cpsim

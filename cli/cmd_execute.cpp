@@ -1,0 +1,114 @@
+// `cpsim execute`: run a plan (CPU threads, MPI processes under mpirun, or CUDA), verify the output against
+// the reference, and print measured against predicted per rank. Exit 3 when the numeric check fails,
+// 4 when a rank fails or times out.
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "backend/executor.h"
+#include "backend/mpi_executor.h"
+#include "cli/commands.h"
+#include "cli/table.h"
+#include "cli/workload_text.h"
+#include "core/json_fields.h"
+
+namespace cpsim::cli {
+namespace {
+
+struct ExecuteCliOptions {
+  std::string plan;
+  std::string device = "cpu";
+  std::int64_t ranks_per_gpu = 0;
+  std::string out;
+  ExecuteOptions exec;
+  std::int64_t q_heads = 0, kv_heads = 0, head_dim = 0;
+};
+
+std::string ms(double us) { return fixed(us / 1000.0, 3); }
+
+void print_measurement(const Measurement& m, const Plan& plan) {
+  std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
+            << "executed " << plan.balancer << " on " << m.world_size << " ranks, " << m.attention_path << "/" << m.rotate
+            << ", shape " << m.q_heads << " q heads / " << m.kv_heads << " kv heads / head dim " << m.head_dim << ", on "
+            << m.device << "\n\n";
+  const bool has_prediction = m.predicted.is_object() && m.predicted.contains("forward_compute_us");
+  Table table({"rank", "compute ms", "comm ms", "predicted compute ms", "error"}, {true, false, false, false, false});
+  for (std::int64_t r = 0; r < m.world_size; ++r) {
+    double compute = 0, comm = 0;
+    for (const MeasuredStep& s : m.steps) {
+      if (s.rank != r) continue;
+      compute += s.compute_us;
+      comm += s.comm_us;
+    }
+    std::string predicted = "-", error = "-";
+    if (has_prediction) {
+      double p = 0;
+      for (const auto& v : m.predicted["forward_compute_us"][static_cast<std::size_t>(r)]) p += v.get<double>();
+      predicted = ms(p);
+      error = p > 0 ? (compute >= p ? "+" : "") + fixed(100.0 * (compute - p) / p, 1) + "%" : "-";
+    }
+    table.add_row({std::to_string(r), ms(compute), ms(comm), predicted, error});
+  }
+  std::cout << table.render();
+  if (has_prediction) {
+    std::cout << "(predictions are for " << (plan.hardware.empty() ? "the plan's hardware" : plan.hardware)
+              << " at the plan's shape; run `cpsim calibrate` on this measurement to fit a profile for this device)\n";
+  }
+  std::cout << "\nverification: max abs error " << m.max_abs_error << " (tolerance " << m.tolerance << "), max rel error "
+            << m.max_rel_error << ": " << (m.verified ? "PASSED" : "FAILED") << "\n";
+}
+
+int run_execute(ExecuteCliOptions& o) {
+  if (o.q_heads != 0) o.exec.q_heads = o.q_heads;
+  if (o.kv_heads != 0) o.exec.kv_heads = o.kv_heads;
+  if (o.head_dim != 0) o.exec.head_dim = o.head_dim;
+  if (o.exec.timeout_s <= 0) return report(bad_input("--timeout-s: must be positive, got " + std::to_string(o.exec.timeout_s)));
+  if (o.device != "cpu" && o.device != "cuda") return report(bad_input("--device: unknown device \"" + o.device + "\" (expected cpu or cuda)"));
+  if (const char* stall = std::getenv("CPSIM_TEST_STALL_RANK")) o.exec.stall_rank = std::atoll(stall);
+  if (const char* ms_env = std::getenv("CPSIM_TEST_STALL_MS")) o.exec.stall_ms = std::atoll(ms_env);
+  o.exec.perturb_output = std::getenv("CPSIM_TEST_PERTURB_OUTPUT") != nullptr;
+  auto plan = load_plan(o.plan);
+  if (!plan) return report(plan.error());
+  Result<Measurement> measured = Error{};
+  std::optional<MpiSession> mpi = MpiSession::join_if_launched();
+  if (o.device == "cuda") {
+    measured = execute_on_cuda(*plan, o.plan, o.exec, o.ranks_per_gpu);
+  } else if (mpi) {
+    measured = mpi->execute(*plan, o.plan, o.exec);
+    if (measured.ok() && !mpi->is_root()) return 0;  // rank 0 reports
+  } else {
+    measured = execute_with_threads(*plan, o.plan, o.exec);
+  }
+  if (!measured) return report(measured.error());
+  if (!o.out.empty()) {
+    if (auto ok = write_file_atomically(o.out, measurement_to_json(*measured).dump(1) + "\n"); !ok) return report(ok.error());
+  }
+  print_measurement(*measured, *plan);
+  if (!o.out.empty()) std::cout << "measurement written to " << o.out << "\n";
+  if (!measured->verified) {
+    return report({ErrorCode::kVerificationFailed, o.plan + ": verification failed: max abs error " +
+                                                       std::to_string(measured->max_abs_error) + " > tolerance " +
+                                                       std::to_string(measured->tolerance)});
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_execute_command(CLI::App& root) {
+  auto o = std::make_shared<ExecuteCliOptions>();
+  CLI::App* sub = root.add_subcommand("execute", "Run a plan for real, verify its output and measure it");
+  sub->add_option("plan", o->plan, "PLAN.json (from cpsim plan --out)")->required();
+  sub->add_option("--device", o->device, "cpu (threads, or processes under mpirun) or cuda")->capture_default_str();
+  sub->add_option("--ranks-per-gpu", o->ranks_per_gpu, "cuda: ranks emulated on each GPU (default: all on one when W > GPUs)");
+  sub->add_option("--out,-o", o->out, "Write MEASURED.json");
+  sub->add_option("--rotate,-r", o->exec.rotate, "Override the plan's rotate method: allgather or alltoall");
+  sub->add_option("--q-heads", o->q_heads, "Run with this many query heads instead of the plan's");
+  sub->add_option("--kv-heads", o->kv_heads, "Run with this many key/value heads instead of the plan's");
+  sub->add_option("--head-dim", o->head_dim, "Run with this head dimension instead of the plan's");
+  sub->add_option("--seed", o->exec.seed, "Seed of the random Q/K/V")->capture_default_str();
+  sub->add_option("--timeout-s", o->exec.timeout_s, "Longest wait for another rank before failing")->capture_default_str();
+  return {sub, [o] { return run_execute(*o); }};
+}
+
+}  // namespace cpsim::cli

@@ -1,0 +1,100 @@
+// Reads and writes MEASURED.json.
+#include "measurement.h"
+
+namespace cpsim {
+
+Json measurement_to_json(const Measurement& m) {
+  Json steps = Json::array();
+  for (const MeasuredStep& s : m.steps) {
+    steps.push_back({{"rank", s.rank}, {"step", s.step}, {"compute_us", s.compute_us}, {"comm_us", s.comm_us},
+                     {"full_tiles", s.full_tiles}, {"partial_tiles", s.partial_tiles}, {"active_rows", s.active_rows},
+                     {"comm_bytes", s.comm_bytes}});
+  }
+  Json doc = Json::object();
+  doc["schema_version"] = kMeasurementSchemaVersion;
+  doc["plan"] = m.plan_source;
+  doc["workload_digest"] = m.workload_digest;
+  doc["executor"] = m.executor;
+  doc["device"] = m.device;
+  doc["driver"] = m.driver;
+  doc["commit"] = m.commit;
+  doc["world_size"] = m.world_size;
+  doc["attention_path"] = m.attention_path;
+  doc["rotate"] = m.rotate;
+  doc["tile_size"] = m.tile_size;
+  doc["shape"] = {{"q_heads", m.q_heads}, {"kv_heads", m.kv_heads}, {"head_dim", m.head_dim}};
+  doc["total_us"] = m.total_us;
+  doc["max_abs_error"] = m.max_abs_error;
+  doc["max_rel_error"] = m.max_rel_error;
+  doc["tolerance"] = m.tolerance;
+  doc["verified"] = m.verified;
+  doc["predicted"] = m.predicted;
+  doc["steps"] = std::move(steps);
+  return doc;
+}
+
+Result<Measurement> load_measurement(const std::string& path) {
+  CPSIM_ASSIGN_OR_RETURN(const Json doc, read_json_file(path));
+  const FieldReader rd(path);
+  if (auto ok = rd.expect_object(doc, ""); !ok) return ok.error();
+  CPSIM_ASSIGN_OR_RETURN(const Json* version, rd.member(doc, "", "schema_version"));
+  if (*version != Json(kMeasurementSchemaVersion)) {
+    return rd.error("schema_version", "unsupported version " + describe_value(*version) + " (this cpsim reads 1)");
+  }
+  Measurement m;
+  auto text = [&](const char* key, std::string& out) -> Status {
+    CPSIM_ASSIGN_OR_RETURN(const Json* node, rd.member(doc, "", key));
+    CPSIM_ASSIGN_OR_RETURN(out, rd.string(*node, key));
+    return Ok{};
+  };
+  auto integer = [&](const Json& obj, const std::string& field, const char* key, std::int64_t& out) -> Status {
+    CPSIM_ASSIGN_OR_RETURN(const Json* node, rd.member(obj, field, key));
+    CPSIM_ASSIGN_OR_RETURN(out, rd.integer(*node, FieldReader::join(field, key)));
+    return Ok{};
+  };
+  auto number = [&](const Json& obj, const std::string& field, const char* key, double& out) -> Status {
+    CPSIM_ASSIGN_OR_RETURN(const Json* node, rd.member(obj, field, key));
+    if (!node->is_number() || !std::isfinite(node->get<double>()) || node->get<double>() < 0) {
+      return rd.error(FieldReader::join(field, key), "expected a non-negative number, got " + describe_value(*node));
+    }
+    out = node->get<double>();
+    return Ok{};
+  };
+  for (auto [key, out] : {std::pair{"executor", &m.executor}, std::pair{"device", &m.device},
+                          std::pair{"attention_path", &m.attention_path}, std::pair{"rotate", &m.rotate}}) {
+    if (auto ok = text(key, *out); !ok) return ok.error();
+  }
+  m.plan_source = doc.value("plan", "");
+  m.workload_digest = doc.value("workload_digest", "");
+  m.driver = doc.value("driver", "");
+  m.commit = doc.value("commit", "");
+  if (auto ok = integer(doc, "", "world_size", m.world_size); !ok) return ok.error();
+  if (auto ok = integer(doc, "", "tile_size", m.tile_size); !ok) return ok.error();
+  CPSIM_ASSIGN_OR_RETURN(const Json* shape, rd.member(doc, "", "shape"));
+  if (auto ok = rd.expect_object(*shape, "shape"); !ok) return ok.error();
+  for (auto [key, out] : {std::pair{"q_heads", &m.q_heads}, std::pair{"kv_heads", &m.kv_heads}, std::pair{"head_dim", &m.head_dim}}) {
+    if (auto ok = integer(*shape, "shape", key, *out); !ok) return ok.error();
+  }
+  if (auto ok = number(doc, "", "total_us", m.total_us); !ok) return ok.error();
+  if (doc.contains("predicted")) m.predicted = doc["predicted"];
+  CPSIM_ASSIGN_OR_RETURN(const Json* steps, rd.member(doc, "", "steps"));
+  if (auto ok = rd.expect_array(*steps, "steps"); !ok) return ok.error();
+  for (std::size_t i = 0; i < steps->size(); ++i) {
+    const Json& s = (*steps)[i];
+    const std::string field = FieldReader::index("steps", i);
+    if (auto ok = rd.expect_object(s, field); !ok) return ok.error();
+    MeasuredStep st;
+    for (auto [key, out] : {std::pair{"rank", &st.rank}, std::pair{"step", &st.step}, std::pair{"full_tiles", &st.full_tiles},
+                            std::pair{"partial_tiles", &st.partial_tiles}, std::pair{"active_rows", &st.active_rows}}) {
+      if (auto ok = integer(s, field, key, *out); !ok) return ok.error();
+    }
+    for (auto [key, out] : {std::pair{"compute_us", &st.compute_us}, std::pair{"comm_us", &st.comm_us},
+                            std::pair{"comm_bytes", &st.comm_bytes}}) {
+      if (auto ok = number(s, field, key, *out); !ok) return ok.error();
+    }
+    m.steps.push_back(st);
+  }
+  return m;
+}
+
+}  // namespace cpsim

@@ -1,0 +1,54 @@
+// MEASURED.json: what an executor measured for a plan (per (rank, step) compute and communication times,
+// the work behind them, the numeric error against the reference) and what was predicted beside it.
+// Written by `cpsim execute`, read by `cpsim calibrate` and the GUI.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <cmath>
+
+#include "json_fields.h"
+#include "result.h"
+
+namespace cpsim {
+
+inline constexpr int kMeasurementSchemaVersion = 1;
+
+struct MeasuredStep {
+  std::int64_t rank = 0;
+  std::int64_t step = 0;
+  double compute_us = 0;
+  double comm_us = 0;           // communication that brought this step's K/V (0 when none)
+  std::int64_t full_tiles = 0;  // work of this (rank, step) at the plan's tile size, one head
+  std::int64_t partial_tiles = 0;
+  std::int64_t active_rows = 0;
+  double comm_bytes = 0;        // bytes this rank received for the step
+};
+
+struct Measurement {
+  std::string plan_source;
+  std::string workload_digest;
+  std::string device;   // "cpu (8 threads)", "NVIDIA H100 80GB HBM3", ...
+  std::string driver;
+  std::string commit;
+  std::string executor;  // cpu, mpi, cuda
+  std::int64_t world_size = 0;
+  std::string attention_path;
+  std::string rotate;
+  std::int64_t tile_size = 128;
+  std::int64_t q_heads = 0, kv_heads = 0, head_dim = 0;  // the shape that ran
+  std::vector<MeasuredStep> steps;
+  double total_us = 0;  // wall time of the slowest rank
+  double max_abs_error = 0;
+  double max_rel_error = 0;
+  double tolerance = 0;
+  bool verified = false;
+  Json predicted;  // the plan's prediction, when it has one
+};
+
+Json measurement_to_json(const Measurement& m);
+Result<Measurement> load_measurement(const std::string& path);
+
+}  // namespace cpsim

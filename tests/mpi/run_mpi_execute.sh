@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The MPI executor on loopback: W = 2 and 4 processes verify a plan with both rotate methods; a plan for
+# more ranks than mpirun started is refused with exit status 2. Usage: run_mpi_execute.sh CPSIM WORKDIR
+set -uo pipefail
+cpsim=$1
+dir=$2
+mkdir -p "$dir"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+fail=0
+"$cpsim" generate --seq-len 512 --dist uniform --min-len 8 --max-len 200 --multiple-of 8 --seed 5 \
+  --q-heads 2 --kv-heads 1 --head-dim 16 --out "$dir/w.json" 2>/dev/null || exit 1
+for w in 2 4; do
+  for balancer in contiguous head_tail per_document_head_tail ptrr; do
+    "$cpsim" plan "$dir/w.json" -w $w -b $balancer --block-size 32 -r alltoall -o "$dir/p$w.json" >/dev/null || exit 1
+    for rotate in alltoall allgather; do
+      out=$(timeout 120 mpirun --oversubscribe -np $w "$cpsim" execute "$dir/p$w.json" -r $rotate --timeout-s 30 2>&1)
+      rc=$?
+      if [ $rc -ne 0 ] || ! grep -q "PASSED" <<<"$out"; then
+        echo "FAIL: W=$w $balancer $rotate (exit $rc)"; echo "$out" | tail -5; fail=1
+      else
+        echo "ok: W=$w $balancer $rotate: $(grep -o 'max abs error [^ ]*' <<<"$out")"
+      fi
+    done
+  done
+done
+out=$(timeout 120 mpirun --oversubscribe -np 2 "$cpsim" execute "$dir/p4.json" 2>&1)
+rc=$?
+if [ $rc -eq 2 ] && grep -q "the plan needs 4 ranks but mpirun started 2" <<<"$out"; then
+  echo "ok: W=4 plan under mpirun -np 2 refused (exit 2)"
+else
+  echo "FAIL: W=4 plan under -np 2 gave exit $rc"; echo "$out" | tail -5; fail=1
+fi
+exit $fail
