@@ -1,0 +1,135 @@
+// Least-squares fits of kernel and hop constants from MEASURED.json files.
+#include "sim/calibrate.h"
+
+#include <cmath>
+
+#include <Eigen/Dense>
+
+#include "sim/cost_model.h"
+
+namespace cpsim {
+namespace {
+
+struct Samples {
+  std::vector<std::vector<double>> x;
+  std::vector<double> y;
+};
+
+double rms_relative(const Samples& s, const std::vector<double>& c) {
+  if (s.y.empty()) return 0;
+  double sum = 0;
+  for (std::size_t i = 0; i < s.y.size(); ++i) {
+    double predicted = 0;
+    for (std::size_t j = 0; j < c.size(); ++j) predicted += c[j] * s.x[i][j];
+    const double rel = (predicted - s.y[i]) / s.y[i];
+    sum += rel * rel;
+  }
+  return std::sqrt(sum / static_cast<double>(s.y.size()));
+}
+
+// Solves min |A c - y|^2 with rows weighted by 1/y, so that small and large samples count alike
+// (the errors we report are relative).
+Result<LinearFit> fit(const Samples& s, const std::string& what) {
+  const std::size_t n = s.y.size(), k = s.x.empty() ? 0 : s.x[0].size();
+  if (n < k) return bad_input("MEASURED.json: steps: " + std::to_string(n) + " " + what + " samples cannot determine " + std::to_string(k) + " constants");
+  Eigen::MatrixXd a(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(k));
+  Eigen::VectorXd y(static_cast<Eigen::Index>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    const double w = 1.0 / s.y[i];
+    for (std::size_t j = 0; j < k; ++j) a(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = s.x[i][j] * w;
+    y(static_cast<Eigen::Index>(i)) = 1.0;
+  }
+  const auto qr = a.colPivHouseholderQr();
+  if (qr.rank() < static_cast<Eigen::Index>(k)) {
+    return bad_input("MEASURED.json: steps: the " + what + " samples do not vary enough to fit " + std::to_string(k) +
+                     " constants (measure plans with different tile counts or message sizes)");
+  }
+  const Eigen::VectorXd c = qr.solve(y);
+  LinearFit f;
+  f.coefficients.assign(c.data(), c.data() + c.size());
+  f.samples = n;
+  f.rms_relative_error = rms_relative(s, f.coefficients);
+  return f;
+}
+
+}  // namespace
+
+Result<Calibration> calibrate(const std::vector<Measurement>& measurements, const HardwareProfile& p) {
+  Samples compute, comm;
+  std::int64_t head_dim = 0;
+  bool block_sparse = true;
+  const double slots = static_cast<double>(p.sm_count * p.ctas_per_sm);
+  for (const Measurement& m : measurements) {
+    head_dim = m.head_dim;
+    block_sparse = m.attention_path != "sdpa_ring";
+    for (const MeasuredStep& s : m.steps) {
+      const double heads = static_cast<double>(m.q_heads);
+      if (s.full_tiles + s.partial_tiles > 0 && s.compute_us > 0) {
+        compute.x.push_back({1.0, static_cast<double>(s.full_tiles) * heads / slots, static_cast<double>(s.partial_tiles) * heads / slots});
+        compute.y.push_back(s.compute_us);
+      }
+      if (s.comm_bytes > 0 && s.comm_us > 0) {
+        comm.x.push_back({1.0, s.comm_bytes});
+        comm.y.push_back(s.comm_us);
+      }
+    }
+  }
+  Calibration c;
+  CPSIM_ASSIGN_OR_RETURN(c.compute, fit(compute, "compute"));
+  // Hops of a single size cannot separate latency from bandwidth: keep the profile's link then.
+  if (auto fitted = fit(comm, "communication")) {
+    c.comm = *fitted;
+  } else {
+    c.comm_note = fitted.error().message.substr(fitted.error().message.find("the ") ) + "; link constants kept";
+  }
+  // The input profile's constants in the same linear form, for the error before.
+  ModelShape shape;
+  shape.head_dim = head_dim;
+  const CostModel old(p, shape, measurements.front().tile_size);
+  const KernelKind kind = block_sparse ? KernelKind::kBlockSparse : KernelKind::kFlash;
+  const double old_full = old.tile_us(false, kind, false) * static_cast<double>(p.ctas_per_sm);
+  const double old_partial = old.tile_us(false, kind, true) * static_cast<double>(p.ctas_per_sm);
+  c.rms_error_before_compute = rms_relative(compute, {p.kernel_launch_us, old_full, old_partial});
+  c.rms_error_before_comm = rms_relative(comm, {p.nvlink.latency_us, 1.0 / (p.nvlink.p2p_bandwidth_gb_s * 1e3)});
+
+  const double t_full = c.compute.coefficients[1], t_partial = c.compute.coefficients[2];
+  if (!(t_full > 0) || !(t_partial > 0) || (!c.comm.coefficients.empty() && !(c.comm.coefficients[1] > 0))) {
+    return bad_input("MEASURED.json: steps: the fit gives non-positive costs (t_full " + std::to_string(t_full) + " us, t_partial " +
+                     std::to_string(t_partial) + " us); measure more varied plans");
+  }
+  c.fwd_efficiency_scale = old_full / t_full;  // efficiency is inverse to tile time
+  c.partial_tile_overhead_fraction = std::max(1e-3, t_partial / t_full - 1.0);
+  c.kernel_launch_us = std::max(1e-3, c.compute.coefficients[0]);
+  if (c.comm.coefficients.empty()) {
+    c.latency_us = p.nvlink.latency_us;
+    c.p2p_bandwidth_gb_s = p.nvlink.p2p_bandwidth_gb_s;
+  } else {
+    c.latency_us = std::max(1e-3, c.comm.coefficients[0]);
+    c.p2p_bandwidth_gb_s = 1.0 / c.comm.coefficients[1] / 1e3;
+  }
+  return c;
+}
+
+Result<Json> calibrated_profile_json(const HardwareProfile& p, const Calibration& c, const std::string& name,
+                                     const std::string& provenance) {
+  CPSIM_ASSIGN_OR_RETURN(Json doc, read_json_file(p.source));
+  doc["name"] = name;
+  doc["description"] = doc.value("description", "") + " Calibrated: " + provenance;
+  auto set = [&](Json& entry, double value) {
+    entry["value"] = value;
+    entry["source"] = "fitted by cpsim calibrate: " + provenance;
+    entry["estimate"] = false;
+  };
+  for (const char* key : {"attn_fwd_efficiency_hdim64", "attn_fwd_efficiency_hdim128", "attn_fwd_efficiency_hdim256"}) {
+    set(doc["gpu"][key], std::min(1.0, doc["gpu"][key]["value"].get<double>() * c.fwd_efficiency_scale));
+  }
+  set(doc["gpu"]["partial_tile_overhead_fraction"], c.partial_tile_overhead_fraction);
+  set(doc["gpu"]["kernel_launch_us"], c.kernel_launch_us);
+  if (!c.comm.coefficients.empty()) {
+    set(doc["links"]["nvlink"]["p2p_bandwidth_gb_s"], c.p2p_bandwidth_gb_s);
+    set(doc["links"]["nvlink"]["latency_us"], c.latency_us);
+  }
+  return doc;
+}
+
+}  // namespace cpsim
