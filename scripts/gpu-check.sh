@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The one prepared check for a lent GPU machine (H100/H200), within 8 minutes:
+#   1. the GPU tests (CUDA executor against its GPU reference, every balancer and rotate method);
+#   2. three shipped-style plans at 131,072 tokens, W = 8 emulated on one GPU: causal head_tail,
+#      document_causal ptrr, document_causal per_document_head_tail -> MEASURED.json each;
+#   3. kernel throughput (useful and executed TFLOP/s) for causal and document_causal at 32k and 128k
+#      tokens, head dim 128, and PyTorch flex_attention on the same shapes (bench/flex_attention_bench.py).
+# Everything lands in $OUT (default out/gpu-check). The GPU machine has no Boost/Eigen/Qt: carry a build
+# made here with `cmake --preset gpu && cmake --build --preset gpu` (build/gpu).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-out/gpu-check}
+mkdir -p "$OUT"
+bin=build/gpu/cli/cpsim
+tests=build/gpu/tests/cpsim_gpu_tests
+say() { echo "[$(date -u +%T)] $*" | tee -a "$OUT/log.txt"; }
+
+say "device"
+{ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv; nvidia-smi; } > "$OUT/nvidia-smi.txt" 2>&1
+if [ ! -x "$bin" ]; then
+  say "no carried build: trying to build the gpu preset here"
+  { cmake --preset gpu && cmake --build --preset gpu -j "$(nproc)"; } > "$OUT/build.txt" 2>&1 || say "build failed (see build.txt)"
+fi
+[ -x "$bin" ] || { say "no cpsim binary; stopping"; exit 1; }
+
+say "1. GPU tests"
+timeout 150 "$tests" > "$OUT/gpu-tests.txt" 2>&1; say "gpu tests exit $?"
+
+say "2. plans at 131,072 tokens, W = 8"
+work="$OUT/work"; mkdir -p "$work"
+"$bin" generate --seq-len 131072 --dist fixed --length 131072 --mask causal --out "$work/causal-128k.json" 2>/dev/null
+"$bin" generate --seq-len 131072 --dist lognormal --mean 4096 --sigma 1.2 --min-len 64 --multiple-of 16 --seed 7 \
+  --mask document_causal --out "$work/doc-128k.json" 2>/dev/null
+run_plan() {  # name workload balancer
+  "$bin" plan "$2" -w 8 -b "$3" -r alltoall -o "$work/plan-$1.json" > /dev/null 2>> "$OUT/log.txt"
+  timeout 120 "$bin" execute "$work/plan-$1.json" --device cuda -o "$OUT/measured-$1.json" > "$OUT/execute-$1.txt" 2>&1
+  say "execute $1: exit $? ($(grep -o 'max abs error [^ ]*' "$OUT/execute-$1.txt"))"
+}
+run_plan causal-head_tail "$work/causal-128k.json" head_tail
+run_plan doc-ptrr "$work/doc-128k.json" ptrr
+run_plan doc-per_document_head_tail "$work/doc-128k.json" per_document_head_tail
+
+say "3. kernel throughput: cpsim (W = 1, one kernel call) and flex_attention"
+for s in 32768 131072; do
+  "$bin" generate --seq-len $s --dist fixed --length $s --mask causal --out "$work/tp-causal-$s.json" 2>/dev/null
+  "$bin" generate --seq-len $s --dist lognormal --mean 4096 --sigma 1.2 --min-len 64 --multiple-of 64 --seed 7 \
+    --mask document_causal --out "$work/tp-doc-$s.json" 2>/dev/null
+  for kind in causal doc; do
+    "$bin" plan "$work/tp-$kind-$s.json" -w 1 -b contiguous --block-size 64 -r alltoall -o "$work/tp-plan-$kind-$s.json" > /dev/null 2>&1
+    timeout 90 "$bin" execute "$work/tp-plan-$kind-$s.json" --device cuda -o "$OUT/throughput-$kind-$s.json" > "$OUT/throughput-$kind-$s.txt" 2>&1
+    say "throughput $kind $s: exit $?"
+  done
+done
+timeout 150 python3 bench/flex_attention_bench.py --workdir "$work" --out "$OUT/flex.json" > "$OUT/flex.txt" 2>&1
+say "flex_attention bench exit $?"
+python3 bench/gpu_summary.py "$OUT" > "$OUT/summary.md" 2>> "$OUT/log.txt"
+say "summary written"
+cat "$OUT/summary.md"
