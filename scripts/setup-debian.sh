@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build    # compiler and build system
   nlohmann-json3-dev libcli11-dev      # JSON files, command-line flags
-  libboost-graph-dev                   # topology graphs (simulator)
+  libboost-graph-dev libeigen3-dev     # topology graphs and calibration fits (simulator)
+  libopenmpi-dev openmpi-bin           # the MPI executor
   libgtest-dev libgmock-dev            # tests
   libbenchmark-dev time                # benchmarks (Google Benchmark, GNU time for peak memory)
 )
