@@ -129,9 +129,10 @@ Result<Measurement> execute_with_threads(const Plan& plan, const std::string& pl
   std::vector<RankRun> runs;
   for (auto& result : results) {
     if (!result->ok()) {
-      // Report the root cause: the first failure recorded on the fabric (a failed rank names itself; a
-      // timed-out wait names the rank it waited for).
-      return Error{ErrorCode::kExecutionFailed, result->error().message};
+      // The root cause is the first failure recorded on the fabric: a failed rank names itself, a timeout
+      // names the ranks furthest behind.
+      const std::string first = fabric.first_failure();
+      return Error{ErrorCode::kExecutionFailed, first.empty() ? result->error().message : first};
     }
     runs.push_back(std::move(result->value()));
   }

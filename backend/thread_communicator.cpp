@@ -1,19 +1,37 @@
 // In-process exchange between rank threads.
 #include "backend/thread_communicator.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace cpsim {
 
 ThreadFabric::ThreadFabric(std::int64_t world_size, double timeout_s)
     : size_(world_size), timeout_(timeout_s), gathered_(static_cast<std::size_t>(world_size)),
-      posted_(static_cast<std::size_t>(world_size), false) {}
+      posted_(static_cast<std::size_t>(world_size), false), progress_(static_cast<std::size_t>(world_size), -1) {}
+
+std::string ThreadFabric::laggards() const {
+  const std::int64_t behind = *std::min_element(progress_.begin(), progress_.end());
+  std::string ranks;
+  std::int64_t count = 0;
+  for (std::size_t r = 0; r < progress_.size(); ++r) {
+    if (progress_[r] != behind) continue;
+    ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    ++count;
+  }
+  std::ostringstream msg;
+  msg << (count == 1 ? "rank " : "ranks ") << ranks << (count == 1 ? " stopped" : " stopped")
+      << (behind < 0 ? " before sending any K/V" : " after step " + std::to_string(behind)) << " (failed or hangs): no progress within "
+      << timeout_.count() << " s";
+  return msg.str();
+}
 
 Status ThreadCommunicator::ring_shift(const std::vector<float>& send, std::vector<float>& received, std::int64_t step) {
   const std::int64_t w = fabric_.size_;
-  const std::int64_t next = (rank_ + 1) % w, prev = (rank_ - 1 + w) % w;
+  const std::int64_t next = (rank_ + 1) % w, prev = (rank_ - 1 + w) % w;  // we wait for prev
   std::unique_lock lock(fabric_.mutex_);
   fabric_.mailbox_[{next, step}] = send;
+  fabric_.progress_[static_cast<std::size_t>(rank_)] = step;
   fabric_.changed_.notify_all();
   const auto key = std::make_pair(rank_, step);
   const bool arrived = fabric_.changed_.wait_for(lock, fabric_.timeout_, [&] {
@@ -21,10 +39,8 @@ Status ThreadCommunicator::ring_shift(const std::vector<float>& send, std::vecto
   });
   if (!fabric_.failure_.empty()) return Error{ErrorCode::kExecutionFailed, fabric_.failure_};
   if (!arrived) {
-    std::ostringstream msg;
-    msg << "rank " << prev << " did not send its K/V for step " << step << " to rank " << rank_ << " within "
-        << fabric_.timeout_.count() << " s (it failed or hangs)";
-    fabric_.failure_ = msg.str();
+    (void)prev;
+    if (fabric_.failure_.empty()) fabric_.failure_ = fabric_.laggards();
     fabric_.changed_.notify_all();
     return Error{ErrorCode::kExecutionFailed, fabric_.failure_};
   }
@@ -37,6 +53,7 @@ Status ThreadCommunicator::all_gather(const std::vector<float>& mine, std::vecto
   std::unique_lock lock(fabric_.mutex_);
   fabric_.gathered_[static_cast<std::size_t>(rank_)] = mine;
   fabric_.posted_[static_cast<std::size_t>(rank_)] = true;
+  fabric_.progress_[static_cast<std::size_t>(rank_)] = 0;
   fabric_.changed_.notify_all();
   const auto everyone = [&] {
     for (const bool p : fabric_.posted_) {
@@ -47,13 +64,7 @@ Status ThreadCommunicator::all_gather(const std::vector<float>& mine, std::vecto
   const bool done = fabric_.changed_.wait_for(lock, fabric_.timeout_, [&] { return everyone() || !fabric_.failure_.empty(); });
   if (!fabric_.failure_.empty()) return Error{ErrorCode::kExecutionFailed, fabric_.failure_};
   if (!done) {
-    std::ostringstream msg;
-    msg << "rank(s)";
-    for (std::size_t r = 0; r < fabric_.posted_.size(); ++r) {
-      if (!fabric_.posted_[r]) msg << " " << r;
-    }
-    msg << " did not join the K/V all-gather within " << fabric_.timeout_.count() << " s (failed or hang)";
-    fabric_.failure_ = msg.str();
+    if (fabric_.failure_.empty()) fabric_.failure_ = fabric_.laggards();
     fabric_.changed_.notify_all();
     return Error{ErrorCode::kExecutionFailed, fabric_.failure_};
   }

@@ -16,6 +16,10 @@ class ThreadFabric {
  public:
   ThreadFabric(std::int64_t world_size, double timeout_s);
   std::int64_t size() const { return size_; }
+  std::string first_failure() {
+    std::lock_guard lock(mutex_);
+    return failure_;
+  }
 
  private:
   friend class ThreadCommunicator;
@@ -26,7 +30,10 @@ class ThreadFabric {
   std::map<std::pair<std::int64_t, std::int64_t>, std::vector<float>> mailbox_;  // (receiver, step) -> data
   std::vector<std::vector<float>> gathered_;
   std::vector<bool> posted_;
+  std::vector<std::int64_t> progress_;  // per rank: the last step it sent for (-1: none yet)
   std::string failure_;  // set by the first rank that fails
+  // On a timeout: the ranks furthest behind, which are the ones that failed or hang.
+  std::string laggards() const;
 };
 
 class ThreadCommunicator final : public Communicator {
