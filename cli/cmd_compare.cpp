@@ -26,32 +26,6 @@ struct CompareOptions {
 
 std::string ms(double us) { return fixed(us / 1000.0, 3); }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (const char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-std::string comparison_csv(const Comparison& c) {
-  std::string out =
-      "rank,balancer,path,rotate,valid,step_us,forward_us,lower_bound_us,ratio_to_lower_bound,compute_imbalance,"
-      "max_exposed_comm_us,peak_memory_bytes,unused_hop_share,reason\n";
-  std::int64_t rank = 0;
-  for (const Candidate& x : c.ranked) {
-    const Metrics& m = x.metrics;
-    out += std::to_string(++rank) + "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," +
-           std::string(rotate_name(x.strategy.rotate)) + ",1," + fixed(m.step_us, 3) + "," + fixed(m.forward_us, 3) + "," +
-           fixed(m.lower_bound_us, 3) + "," + fixed(m.ratio_to_lower_bound, 4) + "," + fixed(m.compute_imbalance, 4) + "," +
-           fixed(m.max_exposed_comm_us, 3) + "," + fixed(m.peak_memory_bytes, 0) + "," + fixed(m.unused_hop_share, 4) + ",\n";
-  }
-  for (const Candidate& x : c.invalid) {
-    out += "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," + std::string(rotate_name(x.strategy.rotate)) +
-           ",0,,,,,,,,," + csv_field(x.reason) + "\n";
-  }
-  return out;
-}
-
 Json comparison_json(const Comparison& c, const CompareOptions& o) {
   Json ranked = Json::array(), invalid = Json::array();
   for (const Candidate& x : c.ranked) {

@@ -75,7 +75,13 @@ Result<Measurement> load_measurement(const std::string& path) {
   for (auto [key, out] : {std::pair{"q_heads", &m.q_heads}, std::pair{"kv_heads", &m.kv_heads}, std::pair{"head_dim", &m.head_dim}}) {
     if (auto ok = integer(*shape, "shape", key, *out); !ok) return ok.error();
   }
-  if (auto ok = number(doc, "", "total_us", m.total_us); !ok) return ok.error();
+  for (auto [key, out] : {std::pair{"total_us", &m.total_us}, std::pair{"max_abs_error", &m.max_abs_error},
+                          std::pair{"max_rel_error", &m.max_rel_error}, std::pair{"tolerance", &m.tolerance}}) {
+    if (auto ok = number(doc, "", key, *out); !ok) return ok.error();
+  }
+  CPSIM_ASSIGN_OR_RETURN(const Json* verified, rd.member(doc, "", "verified"));
+  if (!verified->is_boolean()) return rd.error("verified", "expected true or false, got " + describe_value(*verified));
+  m.verified = verified->get<bool>();
   if (doc.contains("predicted")) m.predicted = doc["predicted"];
   CPSIM_ASSIGN_OR_RETURN(const Json* steps, rd.member(doc, "", "steps"));
   if (auto ok = rd.expect_array(*steps, "steps"); !ok) return ok.error();

@@ -8,6 +8,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev      # JSON files, command-line flags
   libboost-graph-dev libeigen3-dev     # topology graphs and calibration fits (simulator)
   libopenmpi-dev openmpi-bin           # the MPI executor
+  qt6-base-dev libqt6opengl6-dev qt6-charts-dev libxkbcommon-dev   # the desktop GUI (Qt 6 Widgets + Charts)
+  xvfb xauth fontconfig fonts-dejavu-core                          # headless GUI tests and screenshots
   libgtest-dev libgmock-dev            # tests
   libbenchmark-dev time                # benchmarks (Google Benchmark, GNU time for peak memory)
 )

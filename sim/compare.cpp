@@ -45,11 +45,13 @@ std::string explain(const Candidate& win, const Candidate* next) {
 }  // namespace
 
 Result<Comparison> compare_strategies(const Workload& workload, const std::string& source, std::int64_t world_size,
-                                      std::int64_t block_size, const HardwareProfile& profile, bool backward) {
+                                      std::int64_t block_size, const HardwareProfile& profile, bool backward,
+                                      const std::function<bool()>& cancelled) {
   if (world_size <= 0) return bad_input("--world-size: must be a positive number of ranks, got " + std::to_string(world_size));
   if (auto topology = Topology::build(profile, world_size); !topology) return topology.error();
   Comparison out;
   for (const auto& balancer : balancer_registry()) {
+    if (cancelled && cancelled()) return bad_input("cancelled");
     auto plan = make_plan(workload, source, balancer->name(), world_size, block_size);
     for (const Strategy& s : all_strategies()) {
       Candidate c;
@@ -71,6 +73,36 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
   std::stable_sort(out.ranked.begin(), out.ranked.end(),
                    [](const Candidate& a, const Candidate& b) { return a.metrics.step_us < b.metrics.step_us; });
   if (!out.ranked.empty()) out.why = explain(out.ranked[0], out.ranked.size() > 1 ? &out.ranked[1] : nullptr);
+  return out;
+}
+
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (const char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string comparison_csv(const Comparison& c) {
+  std::string out =
+      "rank,balancer,path,rotate,valid,step_us,forward_us,lower_bound_us,ratio_to_lower_bound,compute_imbalance,"
+      "max_exposed_comm_us,peak_memory_bytes,unused_hop_share,reason\n";
+  std::int64_t rank = 0;
+  for (const Candidate& x : c.ranked) {
+    const Metrics& m = x.metrics;
+    out += std::to_string(++rank) + "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," +
+           std::string(rotate_name(x.strategy.rotate)) + ",1," + fmt(m.step_us, "%.3f") + "," + fmt(m.forward_us, "%.3f") + "," +
+           fmt(m.lower_bound_us, "%.3f") + "," + fmt(m.ratio_to_lower_bound, "%.4f") + "," + fmt(m.compute_imbalance, "%.4f") + "," +
+           fmt(m.max_exposed_comm_us, "%.3f") + "," + fmt(m.peak_memory_bytes, "%.0f") + "," + fmt(m.unused_hop_share, "%.4f") + ",\n";
+  }
+  for (const Candidate& x : c.invalid) {
+    out += "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," + std::string(rotate_name(x.strategy.rotate)) +
+           ",0,,,,,,,,," + csv_field(x.reason) + "\n";
+  }
   return out;
 }
 

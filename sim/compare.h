@@ -2,6 +2,7 @@
 // predicted step time, with the combinations that cannot run and why, and a one-line reason for the winner.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,12 @@ struct Comparison {
   std::string why;                 // one line on the winner
 };
 
+// `cancelled`, when given, is polled between combinations; a cancelled run returns an error.
 Result<Comparison> compare_strategies(const Workload& workload, const std::string& source, std::int64_t world_size,
-                                      std::int64_t block_size, const HardwareProfile& profile, bool backward);
+                                      std::int64_t block_size, const HardwareProfile& profile, bool backward,
+                                      const std::function<bool()>& cancelled = nullptr);
+
+// The ranking as CSV: valid combinations first (rank 1 = fastest), then the ones that cannot run.
+std::string comparison_csv(const Comparison& comparison);
 
 }  // namespace cpsim

@@ -1,0 +1,55 @@
+// Execute: runs `cpsim execute` on the selected plan as a child process (QProcess) with the CPU executor
+// by default, shows its progress, can cancel it, and when done shows measured against predicted per rank.
+#pragma once
+
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QWidget>
+#include <memory>
+
+#include "gui/app/planner.h"
+#include "gui/models/rank_work_model.h"
+
+class QComboBox;
+class QLabel;
+class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+
+namespace cpsim::gui {
+
+// The cpsim binary: $CPSIM_BINARY, next to cpsim-gui, ../cli/cpsim in a build tree, or cpsim on PATH.
+QString find_cpsim_binary();
+
+class ExecutePanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  ExecutePanel(RankWorkModel* model, QWidget* parent = nullptr);
+  void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
+  bool running() const { return process_->state() != QProcess::NotRunning; }
+  QString status_text() const;
+
+ public slots:
+  void start();
+  void cancel();
+
+ signals:
+  void run_finished(bool verified);
+
+ private:
+  void on_finished(int exit_code, QProcess::ExitStatus status);
+  RankWorkModel* model_;
+  std::shared_ptr<const Snapshot> snap_;
+  QProcess* process_;
+  QTemporaryDir dir_;
+  QPushButton *run_, *cancel_;
+  QProgressBar* progress_;
+  QPlainTextEdit* log_;
+  QLabel* status_;
+  QSpinBox *q_heads_, *kv_heads_, *head_dim_;
+  QComboBox* device_;
+};
+
+}  // namespace cpsim::gui

@@ -1,0 +1,89 @@
+// Snapshot computation and the generation counter that cancels stale jobs.
+#include "gui/app/planner.h"
+
+#include <QtConcurrent/QtConcurrent>
+#include <chrono>
+
+#include "sim/simulate.h"
+
+namespace cpsim::gui {
+namespace {
+
+constexpr int kMaxMaskCells = 256;
+
+Status fill_selection(Snapshot& snap, const Selection& sel) {
+  CPSIM_ASSIGN_OR_RETURN(snap.plan, make_plan(snap.inputs.workload, snap.inputs.source, sel.balancer, snap.inputs.world_size,
+                                              snap.inputs.block_size));
+  CPSIM_ASSIGN_OR_RETURN(snap.simulation, simulate(snap.plan, sel.strategy, snap.profile, snap.inputs.backward));
+  snap.plan.attention_path = std::string(path_name(sel.strategy.path));
+  snap.plan.rotate = std::string(rotate_name(sel.strategy.rotate));
+  snap.plan.hardware = snap.profile.name;
+  snap.plan.predicted = predicted_json(snap.simulation);
+  snap.selection = sel;
+  snap.original = make_mask_raster(snap.plan, 0, kMaxMaskCells, false);
+  snap.rearranged = make_mask_raster(snap.plan, 0, kMaxMaskCells, true);
+  return Ok{};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Snapshot>> plan_snapshot(const PlannerInputs& inputs, std::optional<Selection> keep,
+                                                const std::function<bool()>& cancelled) {
+  const auto start = std::chrono::steady_clock::now();
+  auto snap = std::make_shared<Snapshot>();
+  snap->inputs = inputs;
+  CPSIM_ASSIGN_OR_RETURN(snap->profile, find_hardware_profile(inputs.hardware));
+  CPSIM_ASSIGN_OR_RETURN(snap->comparison, compare_strategies(inputs.workload, inputs.source, inputs.world_size, inputs.block_size,
+                                                              snap->profile, inputs.backward, cancelled));
+  if (snap->comparison.ranked.empty()) return bad_input("no balancer and path can run this workload at this world size");
+  Selection sel{snap->comparison.ranked.front().balancer, snap->comparison.ranked.front().strategy};
+  if (keep) {
+    for (const Candidate& c : snap->comparison.ranked) {
+      if (c.balancer == keep->balancer && c.strategy.path == keep->strategy.path && c.strategy.rotate == keep->strategy.rotate) sel = *keep;
+    }
+  }
+  if (cancelled && cancelled()) return bad_input("cancelled");
+  if (auto ok = fill_selection(*snap, sel); !ok) return ok.error();
+  snap->elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return snap;
+}
+
+Planner::Planner(QObject* parent) : QObject(parent) {}
+
+void Planner::launch(std::function<Result<std::shared_ptr<Snapshot>>(const std::function<bool()>&)> job) {
+  const std::uint64_t mine = ++generation_;
+  auto* watcher = new QFutureWatcher<JobResult>(this);
+  ++running_;
+  connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, mine] {
+    --running_;
+    const JobResult result = watcher->result();
+    watcher->deleteLater();
+    if (mine != generation_.load()) return;  // stale: a newer request is on its way
+    if (result.snapshot) {
+      emit ready(result.snapshot);
+    } else {
+      emit failed(QString::fromStdString(result.error));
+    }
+  });
+  watcher->setFuture(QtConcurrent::run([this, mine, job]() -> JobResult {
+    auto r = job([this, mine] { return mine != generation_.load(); });
+    if (!r) return {nullptr, r.error().message};
+    return {r.value(), ""};
+  }));
+}
+
+void Planner::request(const PlannerInputs& inputs, std::optional<Selection> keep) {
+  launch([inputs, keep](const std::function<bool()>& cancelled) { return plan_snapshot(inputs, keep, cancelled); });
+}
+
+void Planner::select(const std::shared_ptr<const Snapshot>& base, const Selection& selection) {
+  launch([base, selection](const std::function<bool()>&) -> Result<std::shared_ptr<Snapshot>> {
+    const auto start = std::chrono::steady_clock::now();
+    auto snap = std::make_shared<Snapshot>(*base);
+    if (auto ok = fill_selection(*snap, selection); !ok) return ok.error();
+    snap->elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return snap;
+  });
+}
+
+}  // namespace cpsim::gui

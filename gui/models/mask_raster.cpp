@@ -1,0 +1,133 @@
+// Mask rasters: for each query cell, the union of its queries' key intervals, mapped to key cells through
+// the layout's runs (rearranged order) or directly (original order).
+#include "gui/models/mask_raster.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/mask.h"
+
+namespace cpsim::gui {
+namespace {
+
+// Key intervals of the queries at `positions`, merged.
+std::vector<KeyInterval> reach_of(const RowMask& mask, std::vector<std::int64_t> positions) {
+  std::sort(positions.begin(), positions.end());
+  std::vector<KeyInterval> out;
+  for (std::size_t i = 0; i < positions.size();) {
+    // A stretch of consecutive positions in one segment sees [lo(first), hi(last)].
+    const auto seg = mask.segments()[mask.segment_of(positions[i])];
+    std::size_t j = i;
+    while (j + 1 < positions.size() && positions[j + 1] == positions[j] + 1 && positions[j + 1] < seg.end) ++j;
+    const KeyInterval iv{seg.rule.at(positions[i]).lo, seg.rule.at(positions[j]).hi};
+    if (!out.empty() && iv.lo <= out.back().hi + 1) {
+      out.back().hi = std::max(out.back().hi, iv.hi);
+    } else {
+      out.push_back(iv);
+    }
+    i = j + 1;
+  }
+  std::sort(out.begin(), out.end(), [](const KeyInterval& a, const KeyInterval& b) { return a.lo < b.lo; });
+  std::vector<KeyInterval> merged;
+  for (const auto& iv : out) {
+    if (!merged.empty() && iv.lo <= merged.back().hi + 1) {
+      merged.back().hi = std::max(merged.back().hi, iv.hi);
+    } else {
+      merged.push_back(iv);
+    }
+  }
+  return merged;
+}
+
+std::vector<std::int64_t> cell_positions(const RowLayout& layout, const MaskRaster& r, int cell) {
+  const std::int64_t s = layout.seq_len();
+  const std::int64_t first = cell * r.tokens_per_cell, last = std::min(s, first + r.tokens_per_cell);
+  std::vector<std::int64_t> out;
+  for (std::int64_t i = first; i < last; ++i) out.push_back(r.rearranged ? layout.rearrange()[static_cast<std::size_t>(i)] : i);
+  return out;
+}
+
+}  // namespace
+
+MaskRaster make_mask_raster(const Plan& plan, std::int64_t batch_row, int max_cells, bool rearranged) {
+  const RowLayout& layout = plan.layouts.at(static_cast<std::size_t>(batch_row));
+  const RowMask mask(plan.workload.mask, plan.workload.seq_len, plan.workload.documents[static_cast<std::size_t>(batch_row)]);
+  const std::int64_t s = plan.workload.seq_len;
+  MaskRaster r;
+  r.rearranged = rearranged;
+  r.batch_row = batch_row;
+  r.tokens_per_cell = std::max<std::int64_t>(plan.block_size, (s + max_cells - 1) / max_cells);
+  r.cells = static_cast<int>((s + r.tokens_per_cell - 1) / r.tokens_per_cell);
+  r.owner.assign(static_cast<std::size_t>(r.cells) * static_cast<std::size_t>(r.cells), -1);
+  const auto& runs = layout.runs();
+  for (int q = 0; q < r.cells; ++q) {
+    const std::vector<std::int64_t> positions = cell_positions(layout, r, q);
+    const auto rank = static_cast<std::int16_t>(rearranged ? q * r.tokens_per_cell / layout.shard_len()
+                                                           : layout.rank_of_position(positions.front()));
+    std::int16_t* row = &r.owner[static_cast<std::size_t>(q) * static_cast<std::size_t>(r.cells)];
+    for (const KeyInterval& iv : reach_of(mask, positions)) {
+      if (!rearranged) {
+        std::fill(row + iv.lo / r.tokens_per_cell, row + iv.hi / r.tokens_per_cell + 1, rank);
+        continue;
+      }
+      for (std::size_t k = layout.first_run_reaching(iv.lo); k < runs.size() && runs[k].position <= iv.hi; ++k) {
+        const std::int64_t c = std::max(runs[k].position, iv.lo), d = std::min(runs[k].position + runs[k].length - 1, iv.hi);
+        const std::int64_t x = runs[k].slot + (c - runs[k].position), y = x + (d - c);
+        std::fill(row + x / r.tokens_per_cell, row + y / r.tokens_per_cell + 1, rank);
+      }
+    }
+  }
+  return r;
+}
+
+CellInfo describe_cell(const Plan& plan, const MaskRaster& r, int q_cell, int k_cell) {
+  const RowLayout& layout = plan.layouts.at(static_cast<std::size_t>(r.batch_row));
+  const auto& docs = plan.workload.documents[static_cast<std::size_t>(r.batch_row)];
+  const RowMask mask(plan.workload.mask, plan.workload.seq_len, docs);
+  CellInfo info;
+  const std::int64_t s = plan.workload.seq_len;
+  info.q_first = q_cell * r.tokens_per_cell;
+  info.q_last = std::min(s, info.q_first + r.tokens_per_cell) - 1;
+  info.k_first = k_cell * r.tokens_per_cell;
+  info.k_last = std::min(s, info.k_first + r.tokens_per_cell) - 1;
+  std::vector<std::int64_t> keys = cell_positions(layout, r, k_cell);
+  std::sort(keys.begin(), keys.end());
+  const std::vector<std::int64_t> queries = cell_positions(layout, r, q_cell);
+  info.rank = r.rearranged ? info.q_first / layout.shard_len() : layout.rank_of_position(queries.front());
+  for (const std::int64_t q : queries) {
+    const KeyInterval iv = mask.interval(q);
+    info.pairs += std::upper_bound(keys.begin(), keys.end(), iv.hi) - std::lower_bound(keys.begin(), keys.end(), iv.lo);
+    const auto doc = static_cast<std::int64_t>(mask.segments().size() == docs.size() ? mask.segment_of(q) : 0);
+    if (mask.segments().size() == docs.size() && std::find(info.documents.begin(), info.documents.end(), doc) == info.documents.end()) {
+      info.documents.push_back(doc);
+    }
+  }
+  if (mask.segments().size() != docs.size()) {  // non-document masks: find documents by position anyway
+    std::int64_t start = 0;
+    for (std::size_t d = 0; d < docs.size(); ++d) {
+      for (const std::int64_t q : queries) {
+        if (q >= start && q < start + docs[d]) {
+          info.documents.push_back(static_cast<std::int64_t>(d));
+          break;
+        }
+      }
+      start += docs[d];
+    }
+  }
+  std::sort(info.documents.begin(), info.documents.end());
+  return info;
+}
+
+std::string describe_cell_text(const CellInfo& i, bool rearranged) {
+  std::ostringstream out;
+  const char* unit = rearranged ? "slots" : "positions";
+  out << "queries: " << unit << " " << i.q_first << "-" << i.q_last << " (rank " << i.rank << ")\n"
+      << "keys: " << unit << " " << i.k_first << "-" << i.k_last << "\n"
+      << "visible pairs: " << i.pairs << " of " << (i.q_last - i.q_first + 1) * (i.k_last - i.k_first + 1) << "\n"
+      << "documents of the queries: ";
+  for (std::size_t d = 0; d < i.documents.size() && d < 12; ++d) out << (d ? ", " : "") << i.documents[d];
+  if (i.documents.size() > 12) out << ", ... (" << i.documents.size() << ")";
+  return out.str();
+}
+
+}  // namespace cpsim::gui

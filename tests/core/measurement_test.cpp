@@ -1,0 +1,58 @@
+// MEASURED.json round trip and errors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/measurement.h"
+
+namespace cpsim {
+namespace {
+
+TEST(Measurement, RoundTripKeepsEveryField) {
+  Measurement m;
+  m.plan_source = "p.json";
+  m.executor = "cpu";
+  m.device = "cpu (4 threads)";
+  m.world_size = 2;
+  m.attention_path = "sparse_ring";
+  m.rotate = "alltoall";
+  m.q_heads = 4;
+  m.kv_heads = 2;
+  m.head_dim = 32;
+  m.total_us = 12.5;
+  m.max_abs_error = 3e-7;
+  m.max_rel_error = 4e-7;
+  m.tolerance = 1e-5;
+  m.verified = true;
+  m.steps.push_back({1, 1, 10.0, 2.0, 5, 3, 2, 4096.0});
+  const auto path = (std::filesystem::temp_directory_path() / "cpsim_measurement_test.json").string();
+  std::ofstream(path) << measurement_to_json(m).dump();
+  auto back = load_measurement(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_TRUE(back->verified);
+  EXPECT_DOUBLE_EQ(back->max_abs_error, 3e-7);
+  EXPECT_DOUBLE_EQ(back->tolerance, 1e-5);
+  ASSERT_EQ(back->steps.size(), 1u);
+  EXPECT_EQ(back->steps[0].partial_tiles, 3);
+  EXPECT_DOUBLE_EQ(back->steps[0].comm_bytes, 4096.0);
+  EXPECT_EQ(back->head_dim, 32);
+}
+
+TEST(Measurement, BadFieldsAreNamed) {
+  Measurement m;
+  m.executor = m.device = m.attention_path = m.rotate = "x";
+  Json doc = measurement_to_json(m);
+  doc["steps"] = Json::parse(R"([{"rank":0,"step":0,"compute_us":-1,"comm_us":0,"full_tiles":0,"partial_tiles":0,"active_rows":0,"comm_bytes":0}])");
+  const auto path = (std::filesystem::temp_directory_path() / "cpsim_measurement_bad.json").string();
+  std::ofstream(path) << doc.dump();
+  auto back = load_measurement(path);
+  std::filesystem::remove(path);
+  ASSERT_FALSE(back.ok());
+  EXPECT_NE(back.error().message.find("steps[0].compute_us: expected a non-negative number, got -1"), std::string::npos)
+      << back.error().message;
+}
+
+}  // namespace
+}  // namespace cpsim
