@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <thread>
 
 namespace cpsim {
 
@@ -89,32 +90,39 @@ ReferenceAttention reference_attention(const AttentionShape& shape, const RowMas
   r.out.assign(static_cast<std::size_t>(s * hq * d), 0.0);
   r.lse.assign(static_cast<std::size_t>(s * hq), 0.0);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  std::vector<double> scores;
-  for (std::int64_t p = 0; p < s; ++p) {
-    const KeyInterval iv = mask.interval(p);
-    for (std::int64_t h = 0; h < hq; ++h) {
-      const std::int64_t kh = shape.kv_head_of(h);
-      scores.clear();
-      double max_score = -std::numeric_limits<double>::infinity();
-      for (std::int64_t j = iv.lo; j <= iv.hi; ++j) {
-        double dot = 0;
-        for (std::int64_t x = 0; x < d; ++x) {
-          dot += static_cast<double>(q[static_cast<std::size_t>((p * hq + h) * d + x)]) * k[static_cast<std::size_t>((j * hkv + kh) * d + x)];
+  // Queries are independent: split them over the cores.
+  auto rows = [&](std::int64_t first, std::int64_t last) {
+    std::vector<double> scores;
+    for (std::int64_t p = first; p < last; ++p) {
+      const KeyInterval iv = mask.interval(p);
+      for (std::int64_t h = 0; h < hq; ++h) {
+        const std::int64_t kh = shape.kv_head_of(h);
+        scores.clear();
+        double max_score = -std::numeric_limits<double>::infinity();
+        for (std::int64_t j = iv.lo; j <= iv.hi; ++j) {
+          double dot = 0;
+          for (std::int64_t x = 0; x < d; ++x) {
+            dot += static_cast<double>(q[static_cast<std::size_t>((p * hq + h) * d + x)]) * k[static_cast<std::size_t>((j * hkv + kh) * d + x)];
+          }
+          scores.push_back(dot * scale);
+          max_score = std::max(max_score, dot * scale);
         }
-        scores.push_back(dot * scale);
-        max_score = std::max(max_score, dot * scale);
+        double sum = 0;
+        double* o = &r.out[static_cast<std::size_t>((p * hq + h) * d)];
+        for (std::int64_t j = iv.lo; j <= iv.hi; ++j) {
+          const double w = std::exp(scores[static_cast<std::size_t>(j - iv.lo)] - max_score);
+          sum += w;
+          for (std::int64_t x = 0; x < d; ++x) o[x] += w * v[static_cast<std::size_t>((j * hkv + kh) * d + x)];
+        }
+        for (std::int64_t x = 0; x < d; ++x) o[x] /= sum;
+        r.lse[static_cast<std::size_t>(p * hq + h)] = max_score + std::log(sum);
       }
-      double sum = 0;
-      double* o = &r.out[static_cast<std::size_t>((p * hq + h) * d)];
-      for (std::int64_t j = iv.lo; j <= iv.hi; ++j) {
-        const double w = std::exp(scores[static_cast<std::size_t>(j - iv.lo)] - max_score);
-        sum += w;
-        for (std::int64_t x = 0; x < d; ++x) o[x] += w * v[static_cast<std::size_t>((j * hkv + kh) * d + x)];
-      }
-      for (std::int64_t x = 0; x < d; ++x) o[x] /= sum;
-      r.lse[static_cast<std::size_t>(p * hq + h)] = max_score + std::log(sum);
     }
-  }
+  };
+  const auto workers = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (std::int64_t t = 0; t < workers; ++t) pool.emplace_back(rows, s * t / workers, s * (t + 1) / workers);
+  for (auto& th : pool) th.join();
   return r;
 }
 

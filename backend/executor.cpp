@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <chrono>
 #include <thread>
 
 #include "backend/thread_communicator.h"
@@ -112,8 +113,10 @@ Measurement make_measurement(const Plan& plan, const std::string& plan_path, con
 }
 
 Result<Measurement> execute_with_threads(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) {
-  CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, rank_options(plan, options));
+  CPSIM_ASSIGN_OR_RETURN(RankOptions ro, rank_options(plan, options));
   const std::int64_t w = plan.world_size;
+  std::atomic<std::int64_t> steps_done{0};
+  ro.steps_done = &steps_done;
   ThreadFabric fabric(w, options.timeout_s);
   std::vector<std::optional<Result<RankRun>>> results(static_cast<std::size_t>(w));
   std::vector<std::thread> threads;
@@ -125,7 +128,17 @@ Result<Measurement> execute_with_threads(const Plan& plan, const std::string& pl
       results[static_cast<std::size_t>(r)].emplace(std::move(result));
     });
   }
+  if (options.progress) {
+    while (steps_done.load() < w * w && !fabric.first_failure().size()) {
+      options.progress(steps_done.load(), w * w);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      bool all_done = true;
+      for (const auto& r : results) all_done = all_done && r.has_value();
+      if (all_done) break;
+    }
+  }
   for (auto& t : threads) t.join();
+  if (options.progress) options.progress(w * w, w * w);
   std::vector<RankRun> runs;
   for (auto& result : results) {
     if (!result->ok()) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct ExecuteOptions {
   std::int64_t stall_rank = -1;  // tests only: make one rank fail (stall_ms < 0) or stall
   std::int64_t stall_ms = 0;
   bool perturb_output = false;   // tests only: corrupt one output element so verification must fail
+  // Called about twice a second while ranks run (done, total steps), and once with done = total before the
+  // reference check; for progress on a terminal.
+  std::function<void(std::int64_t done, std::int64_t total)> progress;
 };
 
 // The shape and rotate method a run uses, with the overrides checked (exit 2 on bad values).

@@ -84,6 +84,7 @@ Result<RankRun> run_rank(const Plan& plan, const RankOptions& o, Communicator& c
       merge_into(run.rows[row], block, shape.head_dim);
     }
     run.compute_us[static_cast<std::size_t>(i)] = since_us(t0);
+    if (o.steps_done != nullptr) ++*o.steps_done;
   }
   run.total_us = since_us(t_start);
   return run;

@@ -3,6 +3,7 @@
 // merge the partial results by log-sum-exp in fp32. Written once for threads and MPI processes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct RankOptions {
   std::uint64_t seed = 1;
   std::int64_t stall_rank = -1;  // tests: this rank fails (stall_ms < 0) or stalls for stall_ms before starting
   std::int64_t stall_ms = 0;
+  std::atomic<std::int64_t>* steps_done = nullptr;  // counts finished (rank, step) pairs, for progress
 };
 
 Result<RankRun> run_rank(const Plan& plan, const RankOptions& options, Communicator& comm);

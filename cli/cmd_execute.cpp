@@ -1,6 +1,10 @@
 // `cpsim execute`: run a plan (CPU threads, MPI processes under mpirun, or CUDA), verify the output against
 // the reference, and print measured against predicted per rank. Exit 3 when the numeric check fails,
 // 4 when a rank fails or times out.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -71,6 +75,13 @@ int run_execute(ExecuteCliOptions& o) {
   o.exec.perturb_output = std::getenv("CPSIM_TEST_PERTURB_OUTPUT") != nullptr;
   auto plan = load_plan(o.plan);
   if (!plan) return report(plan.error());
+  if (::isatty(STDERR_FILENO)) {
+    o.exec.progress = [start = std::chrono::steady_clock::now()](std::int64_t done, std::int64_t total) {
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "\rexecute: %lld/%lld (rank, step) done, %.1f s%s", static_cast<long long>(done),
+                   static_cast<long long>(total), s, done == total ? "; checking against the reference...\n" : "");
+    };
+  }
   Result<Measurement> measured = Error{};
   std::optional<MpiSession> mpi = MpiSession::join_if_launched();
   if (o.device == "cuda") {

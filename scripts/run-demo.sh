@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set-up command 1: installs what is needed, builds cpsim, and plans the shipped default workload
-# (131,072 tokens of packed documents, document-causal mask) on 8 ranks: every balancer compared, then
-# the best one's per-rank work and its PLAN.json in out/.
+# (131,072 tokens of packed documents, document-causal mask) on 8 H100s: every balancer, attention path and
+# rotate method ranked by predicted step time, then the winner's per-rank work and PLAN.json in out/; and a
+# check, on the smaller shipped 4 x 32,768-token batch, that a plan computes the right attention (CPU
+# executor, reduced model shape).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
@@ -10,6 +12,10 @@ cpsim=build/release/cli/cpsim
 workload=data/workloads/doc-lognormal-128k.json
 mkdir -p out
 echo
-"$cpsim" plan "$workload" --world-size 8 --balancer all
+"$cpsim" compare "$workload" --world-size 8 --csv out/compare-w8.csv
 echo
 "$cpsim" plan "$workload" --world-size 8 --balancer ptrr --out out/plan-ptrr-w8.json
+echo
+"$cpsim" plan data/workloads/doc-uniform-32k-4rows.json --world-size 4 --balancer per_document_head_tail \
+  --rotate alltoall --out out/plan-32k-w4.json > /dev/null
+"$cpsim" execute out/plan-32k-w4.json --q-heads 1 --kv-heads 1 --head-dim 16 --out out/measured-32k-w4.json
