@@ -45,7 +45,7 @@ class CostModel {
   const ModelShape& model() const { return model_; }
 
  private:
-  const HardwareProfile& profile_;
+  HardwareProfile profile_;  // a copy: a model must not outlive the profile it was made from
   ModelShape model_;
   std::int64_t tile_;
 };
