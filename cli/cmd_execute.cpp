@@ -26,6 +26,7 @@ struct ExecuteCliOptions {
   std::string out;
   ExecuteOptions exec;
   std::int64_t q_heads = 0, kv_heads = 0, head_dim = 0;
+  bool progress = false;
 };
 
 std::string ms(double us) { return fixed(us / 1000.0, 3); }
@@ -75,11 +76,15 @@ int run_execute(ExecuteCliOptions& o) {
   o.exec.perturb_output = std::getenv("CPSIM_TEST_PERTURB_OUTPUT") != nullptr;
   auto plan = load_plan(o.plan);
   if (!plan) return report(plan.error());
-  if (::isatty(STDERR_FILENO)) {
-    o.exec.progress = [start = std::chrono::steady_clock::now()](std::int64_t done, std::int64_t total) {
+  if (o.progress || ::isatty(STDERR_FILENO)) {
+    // On a terminal one line rewritten in place; for a parent process (--progress) one line each time.
+    const bool tty = ::isatty(STDERR_FILENO) != 0;
+    o.exec.progress = [start = std::chrono::steady_clock::now(), tty](std::int64_t done, std::int64_t total) {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::fprintf(stderr, "\rexecute: %lld/%lld (rank, step) done, %.1f s%s", static_cast<long long>(done),
-                   static_cast<long long>(total), s, done == total ? "; checking against the reference...\n" : "");
+      const bool last = done == total;
+      std::fprintf(stderr, "%sexecute: %lld/%lld (rank, step) done, %.1f s%s", tty ? "\r" : "", static_cast<long long>(done),
+                   static_cast<long long>(total), s, last ? "; checking against the reference...\n" : (tty ? "" : "\n"));
+      std::fflush(stderr);
     };
   }
   Result<Measurement> measured = Error{};
@@ -121,6 +126,7 @@ Command add_execute_command(CLI::App& root) {
   sub->add_option("--head-dim", o->head_dim, "Run with this head dimension instead of the plan's");
   sub->add_option("--seed", o->exec.seed, "Seed of the random Q/K/V")->capture_default_str();
   sub->add_option("--timeout-s", o->exec.timeout_s, "Longest wait for another rank before failing")->capture_default_str();
+  sub->add_flag("--progress", o->progress, "Print progress lines on stderr even when it is not a terminal");
   return {sub, [o] { return run_execute(*o); }};
 }
 

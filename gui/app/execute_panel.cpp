@@ -9,6 +9,7 @@
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QProgressBar>
+#include <QRegularExpression>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -78,7 +79,20 @@ ExecutePanel::ExecutePanel(RankWorkModel* model, QWidget* parent) : QWidget(pare
   connect(run_, &QPushButton::clicked, this, &ExecutePanel::start);
   connect(cancel_, &QPushButton::clicked, this, &ExecutePanel::cancel);
   process_->setProcessChannelMode(QProcess::MergedChannels);
-  connect(process_, &QProcess::readyRead, this, [this] { log_->appendPlainText(QString::fromUtf8(process_->readAll()).trimmed()); });
+  connect(process_, &QProcess::readyRead, this, [this] {
+    for (const QString& line : QString::fromUtf8(process_->readAll()).split('\n', Qt::SkipEmptyParts)) {
+      // "execute: 12/64 (rank, step) done, 3.1 s" drives the bar; everything else goes to the log.
+      static const QRegularExpression progress(R"(execute: (\d+)/(\d+) \(rank, step\) done)");
+      const auto match = progress.match(line);
+      if (match.hasMatch()) {
+        progress_->setRange(0, match.captured(2).toInt());
+        progress_->setValue(match.captured(1).toInt());
+        progress_->setFormat(match.captured(2) == match.captured(1) ? "checking against the reference..." : "%v / %m ring steps");
+        continue;
+      }
+      log_->appendPlainText(line.trimmed());
+    }
+  });
   connect(process_, &QProcess::finished, this, &ExecutePanel::on_finished);
   connect(process_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError) {
     if (process_->state() == QProcess::NotRunning) {
@@ -108,7 +122,7 @@ void ExecutePanel::start() {
   }
   model_->set_measurement(std::nullopt);
   log_->clear();
-  const QStringList args{"execute", plan_path, "--out", out_path, "--device", device_->currentText(),
+  const QStringList args{"execute", plan_path, "--out", out_path, "--progress", "--device", device_->currentText(),
                          "--q-heads", QString::number(q_heads_->value()), "--kv-heads", QString::number(kv_heads_->value()),
                          "--head-dim", QString::number(head_dim_->value())};
   status_->setText(QString("running %1 + %2 on %3 ranks ...")
@@ -129,6 +143,7 @@ void ExecutePanel::cancel() {
 void ExecutePanel::on_finished(int exit_code, QProcess::ExitStatus status) {
   progress_->setRange(0, 1);
   progress_->setValue(1);
+  progress_->setFormat("%p%");
   run_->setEnabled(true);
   cancel_->setEnabled(false);
   if (status != QProcess::NormalExit) {

@@ -142,6 +142,7 @@ class GuiTest : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
     QVERIFY2(finished.at(0).at(0).toBool(), qPrintable(panel.status_text()));  // verified
     QVERIFY(model.data(model.index(0, RankWorkModel::kMeasuredMs)).toString() != "-");
+    QVERIFY2(!panel.status_text().contains("(rank, step) done"), "progress lines drive the bar, not the log");
     // Cancel: a stalled rank keeps the run alive until we kill it.
     qputenv("CPSIM_TEST_STALL_RANK", "1");
     qputenv("CPSIM_TEST_STALL_MS", "20000");
