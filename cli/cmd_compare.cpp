@@ -24,7 +24,6 @@ struct CompareOptions {
   bool json = false;
 };
 
-std::string ms(double us) { return fixed(us / 1000.0, 3); }
 
 Json comparison_json(const Comparison& c, const CompareOptions& o) {
   Json ranked = Json::array(), invalid = Json::array();
@@ -56,9 +55,9 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
   for (const Candidate& x : c.ranked) {
     const Metrics& m = x.metrics;
     ++rank;
-    table.add_row({std::to_string(rank), x.balancer, strategy_name(x.strategy), ms(m.step_us),
+    table.add_row({std::to_string(rank), x.balancer, strategy_name(x.strategy), millis(m.step_us),
                    bar(m.step_us, worst, 16), fixed(m.step_us / best, 2) + "x", fixed(m.ratio_to_lower_bound, 2),
-                   fixed(m.compute_imbalance, 3), ms(m.max_exposed_comm_us),
+                   fixed(m.compute_imbalance, 3), millis(m.max_exposed_comm_us),
                    fixed(m.peak_memory_bytes / (1024.0 * 1024.0 * 1024.0), 2)});
   }
   std::cout << table.render();

@@ -29,7 +29,6 @@ struct ExecuteCliOptions {
   bool progress = false;
 };
 
-std::string ms(double us) { return fixed(us / 1000.0, 3); }
 
 void print_measurement(const Measurement& m, const Plan& plan) {
   std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
@@ -51,10 +50,10 @@ void print_measurement(const Measurement& m, const Plan& plan) {
     if (has_prediction) {
       double p = 0;
       for (const auto& v : m.predicted["forward_compute_us"][static_cast<std::size_t>(r)]) p += v.get<double>();
-      predicted = ms(p);
+      predicted = millis(p);
       if (comparable && p > 0) error = (compute >= p ? "+" : "") + fixed(100.0 * (compute - p) / p, 1) + "%";
     }
-    table.add_row({std::to_string(r), ms(compute), ms(comm), predicted, error});
+    table.add_row({std::to_string(r), millis(compute), millis(comm), predicted, error});
   }
   std::cout << table.render();
   if (has_prediction && !comparable) {

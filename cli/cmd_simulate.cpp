@@ -27,7 +27,6 @@ struct SimulateOptions {
   bool json = false;
 };
 
-std::string ms(double us) { return fixed(us / 1000.0, 3); }
 std::string gib(double bytes) { return fixed(bytes / (1024.0 * 1024.0 * 1024.0), 2); }
 
 // A strip of `width` cells over [0, end]: █ compute, ▒ communication only, blank idle.
@@ -50,10 +49,10 @@ void print_simulation(const Simulation& sim, const Plan& plan, const HardwarePro
   std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
             << "balancer " << plan.balancer << ", world size " << plan.world_size << ", " << strategy_name(sim.strategy)
             << " on " << hw.name << " (" << hw.nodes << " x " << hw.gpus_per_node << " " << hw.gpu_model << ")\n\n";
-  std::cout << "step time " << ms(m.step_us) << " ms" << (sim.backward ? " (forward " + ms(m.forward_us) + " ms + backward)" : " (forward)")
-            << "; lower bound " << ms(m.lower_bound_us) << " ms (x" << fixed(m.ratio_to_lower_bound, 2) << ")\n"
+  std::cout << "step time " << millis(m.step_us) << " ms" << (sim.backward ? " (forward " + millis(m.forward_us) + " ms + backward)" : " (forward)")
+            << "; lower bound " << millis(m.lower_bound_us) << " ms (x" << fixed(m.ratio_to_lower_bound, 2) << ")\n"
             << "compute imbalance " << fixed(m.compute_imbalance, 3) << ", exposed communication up to "
-            << ms(m.max_exposed_comm_us) << " ms, peak memory " << gib(m.peak_memory_bytes) << " GiB per rank";
+            << millis(m.max_exposed_comm_us) << " ms, peak memory " << gib(m.peak_memory_bytes) << " GiB per rank";
   if (sim.strategy.rotate == RotateMethod::kAllToAll) {
     std::cout << ", " << percent(m.unused_hop_share) << " of K/V hops unused";
   }
@@ -62,7 +61,7 @@ void print_simulation(const Simulation& sim, const Plan& plan, const HardwarePro
               {true, false, false, false, false, true});
   for (std::size_t r = 0; r < m.ranks.size(); ++r) {
     const RankMetrics& rm = m.ranks[r];
-    table.add_row({std::to_string(r), ms(rm.busy_us), ms(rm.idle_us), ms(rm.comm_us), ms(rm.exposed_comm_us),
+    table.add_row({std::to_string(r), millis(rm.busy_us), millis(rm.idle_us), millis(rm.comm_us), millis(rm.exposed_comm_us),
                    timeline_strip(sim.timeline, r, m.step_us, 48)});
   }
   std::cout << table.render();

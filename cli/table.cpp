@@ -71,6 +71,8 @@ std::string fixed(double value, int decimals) {
 
 std::string percent(double fraction, int decimals) { return fixed(100.0 * fraction, decimals) + "%"; }
 
+std::string millis(double us) { return fixed(us / 1000.0, 3); }
+
 std::string bar(double value, double max, int width) {
   if (max <= 0 || value <= 0) return "";
   const auto eighths = static_cast<int>(std::lround(std::min(1.0, value / max) * width * 8));

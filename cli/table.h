@@ -23,6 +23,8 @@ class Table {
 std::string with_commas(std::int64_t value);
 std::string fixed(double value, int decimals);
 std::string percent(double fraction, int decimals = 1);
+// Microseconds shown as milliseconds with three decimals.
+std::string millis(double us);
 // A horizontal bar of `width` cells for value/max, in eighths of a cell.
 std::string bar(double value, double max, int width);
 // One block character per value, scaled to the largest: a sparkline.
