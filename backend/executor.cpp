@@ -129,7 +129,7 @@ Result<Measurement> execute_with_threads(const Plan& plan, const std::string& pl
     });
   }
   if (options.progress) {
-    while (steps_done.load() < w * w && !fabric.first_failure().size()) {
+    while (steps_done.load() < w * w && fabric.first_failure().empty()) {
       options.progress(steps_done.load(), w * w);
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
       bool all_done = true;

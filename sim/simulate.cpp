@@ -37,6 +37,7 @@ Metrics measure(const Plan& plan, const Strategy& strategy, const Timeline& t, c
   m.step_us = *std::max_element(t.end_us.begin(), t.end_us.end());
   m.slowest_rank = std::max_element(t.end_us.begin(), t.end_us.end()) - t.end_us.begin();
   double busy_sum = 0, busy_max = 0;
+  const double memory = peak_memory_bytes(plan, strategy, backward);  // the same on every rank
   for (std::size_t r = 0; r < w; ++r) {
     RankMetrics rm;
     std::vector<std::pair<double, double>> compute, comm;
@@ -47,7 +48,7 @@ Metrics measure(const Plan& plan, const Strategy& strategy, const Timeline& t, c
     rm.comm_us = covered(comm);
     rm.exposed_comm_us = uncovered(comm, compute);
     rm.idle_us = m.step_us - rm.busy_us;
-    rm.peak_memory_bytes = peak_memory_bytes(plan, strategy, backward);
+    rm.peak_memory_bytes = memory;
     busy_sum += rm.busy_us;
     busy_max = std::max(busy_max, rm.busy_us);
     m.max_exposed_comm_us = std::max(m.max_exposed_comm_us, rm.exposed_comm_us);
