@@ -120,21 +120,20 @@ Result<Measurement> execute_with_threads(const Plan& plan, const std::string& pl
   ThreadFabric fabric(w, options.timeout_s);
   std::vector<std::optional<Result<RankRun>>> results(static_cast<std::size_t>(w));
   std::vector<std::thread> threads;
+  std::atomic<std::int64_t> finished_ranks{0};
   for (std::int64_t r = 0; r < w; ++r) {
     threads.emplace_back([&, r] {
       ThreadCommunicator comm(fabric, r);
       auto result = run_rank(plan, ro, comm);
       if (!result) comm.abort(result.error().message);
       results[static_cast<std::size_t>(r)].emplace(std::move(result));
+      ++finished_ranks;
     });
   }
   if (options.progress) {
-    while (steps_done.load() < w * w && fabric.first_failure().empty()) {
+    while (finished_ranks.load() < w && fabric.first_failure().empty()) {
       options.progress(steps_done.load(), w * w);
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      bool all_done = true;
-      for (const auto& r : results) all_done = all_done && r.has_value();
-      if (all_done) break;
     }
   }
   for (auto& t : threads) t.join();
