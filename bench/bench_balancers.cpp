@@ -39,7 +39,7 @@ void BM_Plan(benchmark::State& state, const std::string& file, const std::string
 }
 
 void register_all() {
-  for (const char* balancer : {"contiguous", "head_tail", "per_document_head_tail", "ptrr"}) {
+  for (const char* balancer : {"contiguous", "head_tail", "per_document_head_tail", "ptrr", "striped_block"}) {
     benchmark::RegisterBenchmark(("128k_W8/" + std::string(balancer)).c_str(), BM_Plan, "doc-lognormal-128k.json",
                                  balancer, 8)
         ->Unit(benchmark::kMillisecond);

@@ -38,6 +38,7 @@ std::unique_ptr<Balancer> make_contiguous_balancer();
 std::unique_ptr<Balancer> make_head_tail_balancer();
 std::unique_ptr<Balancer> make_per_document_head_tail_balancer();
 std::unique_ptr<Balancer> make_ptrr_balancer();
+std::unique_ptr<Balancer> make_striped_block_balancer();
 
 // All built-in balancers, in the order they are listed and compared.
 const std::vector<std::unique_ptr<Balancer>>& balancer_registry();

@@ -2,7 +2,6 @@
 #include "layout.h"
 
 #include <algorithm>
-#include <numeric>
 
 namespace cpsim {
 
@@ -46,11 +45,13 @@ Result<RowLayout> RowLayout::from_rearrange(std::vector<std::int64_t> rearrange,
     }
     layout.runs_.push_back({p, slot, 1});
   }
-  layout.slot_order_.resize(layout.runs_.size());
-  std::iota(layout.slot_order_.begin(), layout.slot_order_.end(), 0);
-  std::sort(layout.slot_order_.begin(), layout.slot_order_.end(), [&](std::int32_t a, std::int32_t b) {
-    return layout.runs_[static_cast<std::size_t>(a)].slot < layout.runs_[static_cast<std::size_t>(b)].slot;
-  });
+  // Runs partition the slots, so ordering them by slot is a bucket pass over the slots, not a sort.
+  std::vector<std::int32_t> run_at_slot(static_cast<std::size_t>(s), -1);
+  for (std::size_t k = 0; k < layout.runs_.size(); ++k) run_at_slot[static_cast<std::size_t>(layout.runs_[k].slot)] = static_cast<std::int32_t>(k);
+  layout.slot_order_.reserve(layout.runs_.size());
+  for (const std::int32_t k : run_at_slot) {
+    if (k >= 0) layout.slot_order_.push_back(k);
+  }
   return layout;
 }
 

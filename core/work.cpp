@@ -72,6 +72,12 @@ struct Probe {
 
 void add_stretch_probes(std::int64_t rank, std::int64_t a, std::int64_t b, const IntervalRule& rule,
                         std::vector<Probe>& probes) {
+  if (a == b) {  // one query: C(hi + 1) - C(lo), two probes
+    const KeyInterval iv = rule.at(a);
+    probes.push_back({iv.hi + 1, rank, 1, 0});
+    probes.push_back({iv.lo, rank, -1, 0});
+    return;
+  }
   // + sum_{q=a..b} C(max(q, H) + 1)
   const std::int64_t h = rule.hi_floor;
   if (a <= h) probes.push_back({h + 1, rank, std::min(b, h) - a + 1, 0});

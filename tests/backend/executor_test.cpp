@@ -60,7 +60,7 @@ TEST(CpuExecutor, EveryBalancerRotateAndMaskKindVerifies) {
       }
     }
   }
-  EXPECT_EQ(verified, 7 * 4 * 2);
+  EXPECT_EQ(verified, 7 * static_cast<int>(balancer_registry().size()) * 2);
 }
 
 // Runs every rank of a plan on threads and returns their raw results.

@@ -140,6 +140,17 @@ TEST(PtrrGolden, SingleCausalDocumentEqualsHeadTail) {  // vector 11
   EXPECT_EQ(p.layouts[0].rearrange(), plan_or_die(causal(128), "head_tail", 2, 32).layouts[0].rearrange());
 }
 
+TEST(StripedGolden, BlocksRoundRobin) {
+  EXPECT_EQ(plan_or_die(causal(16), "striped_block", 2, 2).layouts[0].rearrange(),
+            (Indices{0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15}));
+  // Block size 1 is token striping: rank r's token i*W+r sees i*W+r+1 keys, nearly even.
+  EXPECT_EQ(plan_or_die(causal(8), "striped_block", 2, 1).layouts[0].rearrange(), (Indices{0, 2, 4, 6, 1, 3, 5, 7}));
+  EXPECT_EQ(rank_pairs(plan_or_die(causal(8), "striped_block", 2, 1)), (Indices{16, 20}));
+  auto odd = make_plan(causal(24), "golden.json", "striped_block", 2, 8);
+  ASSERT_FALSE(odd.ok());
+  EXPECT_NE(odd.error().message.find("not divisible by W * block size = 16"), std::string::npos);
+}
+
 TEST(RingStepGolden, PairsPerRankAndStepS16W4) {  // vector 14
   const Plan lb = plan_or_die(causal(16), "head_tail", 4, 128);
   for (std::int64_t r = 0; r < 4; ++r) {
