@@ -117,6 +117,8 @@ std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const
   const KernelKind kind = strategy.path == AttentionPath::kSdpaRing ? KernelKind::kFlash : KernelKind::kBlockSparse;
   const bool all_to_all = strategy.rotate == RotateMethod::kAllToAll;
   const double hop_us = topology.ring_shift_us(kv);
+  const double dkv = dkv_shard_bytes_fp32(plan);
+  const double dkv_hop_us = topology.ring_shift_us(dkv);
   auto step_op = [&](std::int64_t i, bool bwd, std::vector<std::size_t> deps) {
     Op op{std::string(bwd ? "backward" : "forward") + " step " + std::to_string(i), OpKind::kCompute, bwd, i,
           std::vector<double>(ws, 0), std::move(deps), 0};
@@ -141,8 +143,7 @@ std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const
       const std::size_t step = step_op(i, bwd, deps);
       if (bwd) {
         // dK/dV of the K/V block held at step i, accumulated and sent on (fp32), W hops in all.
-        comm("dK/dV hop " + std::to_string(i + 1), true, i, topology.ring_shift_us(dkv_shard_bytes_fp32(plan)),
-             dkv_shard_bytes_fp32(plan), {step});
+        comm("dK/dV hop " + std::to_string(i + 1), true, i, dkv_hop_us, dkv, {step});
       }
     }
   };

@@ -19,12 +19,7 @@ std::vector<KeyInterval> reach_of(const RowMask& mask, std::vector<std::int64_t>
     const auto seg = mask.segments()[mask.segment_of(positions[i])];
     std::size_t j = i;
     while (j + 1 < positions.size() && positions[j + 1] == positions[j] + 1 && positions[j + 1] < seg.end) ++j;
-    const KeyInterval iv{seg.rule.at(positions[i]).lo, seg.rule.at(positions[j]).hi};
-    if (!out.empty() && iv.lo <= out.back().hi + 1) {
-      out.back().hi = std::max(out.back().hi, iv.hi);
-    } else {
-      out.push_back(iv);
-    }
+    out.push_back({seg.rule.at(positions[i]).lo, seg.rule.at(positions[j]).hi});
     i = j + 1;
   }
   std::sort(out.begin(), out.end(), [](const KeyInterval& a, const KeyInterval& b) { return a.lo < b.lo; });
@@ -94,27 +89,19 @@ CellInfo describe_cell(const Plan& plan, const MaskRaster& r, int q_cell, int k_
   std::sort(keys.begin(), keys.end());
   const std::vector<std::int64_t> queries = cell_positions(layout, r, q_cell);
   info.rank = r.rearranged ? info.q_first / layout.shard_len() : layout.rank_of_position(queries.front());
+  std::vector<std::int64_t> doc_starts;  // document d covers [doc_starts[d], doc_starts[d+1])
+  std::int64_t start = 0;
+  for (const std::int64_t len : docs) {
+    doc_starts.push_back(start);
+    start += len;
+  }
   for (const std::int64_t q : queries) {
     const KeyInterval iv = mask.interval(q);
     info.pairs += std::upper_bound(keys.begin(), keys.end(), iv.hi) - std::lower_bound(keys.begin(), keys.end(), iv.lo);
-    const auto doc = static_cast<std::int64_t>(mask.segments().size() == docs.size() ? mask.segment_of(q) : 0);
-    if (mask.segments().size() == docs.size() && std::find(info.documents.begin(), info.documents.end(), doc) == info.documents.end()) {
-      info.documents.push_back(doc);
-    }
-  }
-  if (mask.segments().size() != docs.size()) {  // non-document masks: find documents by position anyway
-    std::int64_t start = 0;
-    for (std::size_t d = 0; d < docs.size(); ++d) {
-      for (const std::int64_t q : queries) {
-        if (q >= start && q < start + docs[d]) {
-          info.documents.push_back(static_cast<std::int64_t>(d));
-          break;
-        }
-      }
-      start += docs[d];
-    }
+    info.documents.push_back(std::upper_bound(doc_starts.begin(), doc_starts.end(), q) - doc_starts.begin() - 1);
   }
   std::sort(info.documents.begin(), info.documents.end());
+  info.documents.erase(std::unique(info.documents.begin(), info.documents.end()), info.documents.end());
   return info;
 }
 
