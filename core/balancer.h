@@ -19,6 +19,9 @@ struct BalancerInput {
   std::int64_t world_size = 1;
   std::int64_t block_size = 128;  // tile / BlockMask block size, for block-granular balancers
   std::string source;             // the workload's file name, for error messages
+  // Cost of a partial tile relative to a full one, for cost-aware balancers: 1 + the profiles'
+  // partial_tile_overhead_fraction (FlexAttention's per-element mask costs 15-20%, reference/hardware.md).
+  double partial_tile_cost = 1.175;
 };
 
 using Permutation = std::vector<std::int64_t>;
@@ -29,6 +32,8 @@ class Balancer {
   virtual std::string_view name() const = 0;
   // One line: what it does and what it requires.
   virtual std::string_view summary() const = 0;
+  // True for the balancers PyTorch ships (the baseline the others are measured against).
+  virtual bool from_pytorch() const { return false; }
   // One rearrange permutation per batch row. An input the balancer cannot serve is an error that
   // explains why and what would fix it (where PyTorch would assert).
   virtual Result<std::vector<Permutation>> rearrange(const BalancerInput& input) const = 0;
@@ -39,6 +44,8 @@ std::unique_ptr<Balancer> make_head_tail_balancer();
 std::unique_ptr<Balancer> make_per_document_head_tail_balancer();
 std::unique_ptr<Balancer> make_ptrr_balancer();
 std::unique_ptr<Balancer> make_striped_block_balancer();
+std::unique_ptr<Balancer> make_cost_aware_balancer();
+std::unique_ptr<Balancer> make_document_hybrid_balancer();
 
 // All built-in balancers, in the order they are listed and compared.
 const std::vector<std::unique_ptr<Balancer>>& balancer_registry();
@@ -50,6 +57,9 @@ Status check_balancer_input(const BalancerInput& input);
 
 // PyTorch's ptrr_scheduling: groups[g] lists the task indices dealt to group g (ascending).
 // Requires costs.size() % groups == 0.
+// Rank-major permutation from whole blocks: rank r's slots hold the blocks in groups[r], in that order.
+Permutation permutation_from_blocks(const std::vector<std::vector<std::int64_t>>& groups, std::int64_t block);
+
 std::vector<std::vector<std::int64_t>> ptrr_schedule(const std::vector<std::int64_t>& costs, std::int64_t groups);
 
 }  // namespace cpsim

@@ -11,6 +11,8 @@ const std::vector<std::unique_ptr<Balancer>>& balancer_registry() {
     all.push_back(make_per_document_head_tail_balancer());
     all.push_back(make_ptrr_balancer());
     all.push_back(make_striped_block_balancer());
+    all.push_back(make_cost_aware_balancer());
+    all.push_back(make_document_hybrid_balancer());
     return all;
   }();
   return registry;
@@ -30,6 +32,16 @@ std::string balancer_names() {
     out += b->name();
   }
   return out;
+}
+
+Permutation permutation_from_blocks(const std::vector<std::vector<std::int64_t>>& groups, std::int64_t block) {
+  Permutation perm;
+  for (const auto& group : groups) {
+    for (const std::int64_t b : group) {
+      for (std::int64_t i = 0; i < block; ++i) perm.push_back(b * block + i);
+    }
+  }
+  return perm;
 }
 
 Status check_balancer_input(const BalancerInput& in) {

@@ -62,4 +62,33 @@ std::vector<std::int64_t> nonempty_kv_blocks(const RowMask& mask, std::int64_t s
   return costs;
 }
 
+std::vector<std::int64_t> full_kv_blocks(const RowMask& mask, std::int64_t seq_len, std::int64_t block) {
+  const std::int64_t blocks = (seq_len + block - 1) / block;
+  std::vector<std::int64_t> full(static_cast<std::size_t>(blocks), 0);
+  for (std::int64_t i = 0; i < blocks; ++i) {
+    const std::int64_t first = i * block, last = std::min(seq_len, (i + 1) * block) - 1;
+    const std::int64_t lo = mask.interval(last).lo;
+    const std::int64_t hi = std::min(mask.interval(first).hi, seq_len - 1);
+    // Whole blocks inside [lo, hi]: from ceil(lo / T) up to the last j with (j + 1) * T - 1 <= hi.
+    const std::int64_t from = (lo + block - 1) / block;
+    const std::int64_t to = hi == seq_len - 1 ? blocks : (hi + 1) / block;  // one past (the last block may be short)
+    full[static_cast<std::size_t>(i)] = std::max<std::int64_t>(0, to - from);
+  }
+  return full;
+}
+
+std::int64_t visible_pairs(const RowMask& mask, std::int64_t begin, std::int64_t end) {
+  std::int64_t pairs = 0;
+  if (begin >= end) return 0;
+  for (std::size_t seg = mask.segment_of(begin); seg < mask.segments().size(); ++seg) {
+    const auto& segment = mask.segments()[seg];
+    if (segment.begin >= end) break;
+    for (std::int64_t q = std::max(begin, segment.begin); q < std::min(end, segment.end); ++q) {
+      const KeyInterval k = segment.rule.at(q);
+      pairs += k.hi - k.lo + 1;
+    }
+  }
+  return pairs;
+}
+
 }  // namespace cpsim

@@ -54,4 +54,12 @@ class RowMask {
 // partial and full alike (FlexAttention's kv_num_blocks + full_kv_num_blocks). PTRR's block cost.
 std::vector<std::int64_t> nonempty_kv_blocks(const RowMask& mask, std::int64_t seq_len, std::int64_t block);
 
+// Per Q block: how many of those KV blocks are full (every (q, k) pair visible, so the kernel runs them
+// unmasked). Uses that lo(q) and hi(q) never decrease with q for every built-in mask kind, so the keys all
+// queries of a block see are [lo(last query), hi(first query)].
+std::vector<std::int64_t> full_kv_blocks(const RowMask& mask, std::int64_t seq_len, std::int64_t block);
+
+// Useful (q, k) pairs of the queries [begin, end) (each query's interval, summed).
+std::int64_t visible_pairs(const RowMask& mask, std::int64_t begin, std::int64_t end);
+
 }  // namespace cpsim

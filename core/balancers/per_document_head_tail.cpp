@@ -9,6 +9,7 @@ namespace {
 class PerDocumentHeadTailBalancer final : public Balancer {
  public:
   std::string_view name() const override { return "per_document_head_tail"; }
+  bool from_pytorch() const override { return true; }
   std::string_view summary() const override {
     return "PyTorch _PerDocumentHeadTailLoadBalancer (rank-major): head-tail inside each document; "
            "needs every document length % 2W == 0";

@@ -32,6 +32,7 @@ namespace {
 class PtrrBalancer final : public Balancer {
  public:
   std::string_view name() const override { return "ptrr"; }
+  bool from_pytorch() const override { return true; }
   std::string_view summary() const override {
     return "PyTorch _PTRRLoadBalancer: Q blocks by non-empty KV-block count, snake round robin; "
            "needs S % block == 0 and (S/block) % W == 0";
@@ -55,15 +56,7 @@ class PtrrBalancer final : public Balancer {
     rows.reserve(wl.documents.size());
     for (const auto& docs : wl.documents) {
       const RowMask mask(wl.mask, wl.seq_len, docs);
-      const auto groups = ptrr_schedule(nonempty_kv_blocks(mask, wl.seq_len, bs), in.world_size);
-      Permutation perm;
-      perm.reserve(static_cast<std::size_t>(wl.seq_len));
-      for (const auto& group : groups) {
-        for (const std::int64_t b : group) {
-          for (std::int64_t i = 0; i < bs; ++i) perm.push_back(b * bs + i);
-        }
-      }
-      rows.push_back(std::move(perm));
+      rows.push_back(permutation_from_blocks(ptrr_schedule(nonempty_kv_blocks(mask, wl.seq_len, bs), in.world_size), bs));
     }
     return rows;
   }

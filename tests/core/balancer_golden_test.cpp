@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <set>
 
 #include "core/balancer.h"
 #include "core/plan.h"
@@ -165,6 +166,66 @@ TEST(RingStepGolden, PairsPerRankAndStepS16W4) {  // vector 14
       EXPECT_EQ(none.work.step_pairs(r, i), expected) << "rank " << r << " step " << i;
     }
   }
+}
+
+// The busiest rank's tile cost (full tiles 1, partial tiles `partial`) of a plan.
+double busiest_tile_cost(const Plan& p, double partial) {
+  double worst = 0;
+  for (std::int64_t r = 0; r < p.world_size; ++r) {
+    const TileCounts t = p.work.rank_tiles(r);
+    worst = std::max(worst, static_cast<double>(t.full) + partial * static_cast<double>(t.partial));
+  }
+  return worst;
+}
+
+Workload documents(std::int64_t seq_len, std::vector<std::int64_t> docs) {
+  return testing::make_workload(seq_len, MaskKind::kDocumentCausal, {std::move(docs)});
+}
+
+TEST(CostAware, NeverBusierThanPtrrAndDeterministic) {
+  // Uneven documents whose edges fall inside blocks, so partial tiles matter.
+  const Workload w = documents(1024, {40, 300, 24, 200, 8, 120, 332});
+  for (const std::int64_t world : {2, 4, 8}) {
+    const Plan ours = plan_or_die(w, "cost_aware", world, 16);
+    const Plan ptrr = plan_or_die(w, "ptrr", world, 16);
+    EXPECT_LE(busiest_tile_cost(ours, 1.175), busiest_tile_cost(ptrr, 1.175)) << "W " << world;
+    EXPECT_EQ(plan_or_die(w, "cost_aware", world, 16).layouts[0].rearrange(), ours.layouts[0].rearrange());
+  }
+  // One causal document: the head-tail pairing of blocks is optimal and LPT finds an equally even split.
+  const Plan causal_plan = plan_or_die(causal(64), "cost_aware", 2, 8);
+  EXPECT_EQ(busiest_tile_cost(causal_plan, 1.0), busiest_tile_cost(plan_or_die(causal(64), "head_tail", 2, 8), 1.0));
+  auto odd = make_plan(causal(24), "golden.json", "cost_aware", 2, 8);
+  ASSERT_FALSE(odd.ok());
+  EXPECT_NE(odd.error().message.find("not divisible by W * block size = 16"), std::string::npos);
+}
+
+TEST(DocumentHybrid, ShortDocumentsStayWholeAndLongOnesSplit) {
+  // W = 4, 64 tokens per rank: the 128-token document is split over four ranks (32 tokens each); the short
+  // ones then fill the remaining 32 tokens of each rank whole.
+  const Workload w = documents(256, {128, 32, 20, 32, 12, 32});
+  const Plan p = plan_or_die(w, "document_hybrid", 4, 8);
+  const auto& rearrange = p.layouts[0].rearrange();
+  auto rank_of = [&](std::int64_t pos) {
+    for (std::size_t slot = 0; slot < rearrange.size(); ++slot) {
+      if (rearrange[slot] == pos) return static_cast<std::int64_t>(slot) / 64;
+    }
+    return std::int64_t{-1};
+  };
+  std::int64_t start = 128;
+  for (const std::int64_t len : {32, 20, 32, 12, 32}) {
+    for (std::int64_t i = 1; i < len; ++i) EXPECT_EQ(rank_of(start + i), rank_of(start)) << "document at " << start;
+    start += len;
+  }
+  std::set<std::int64_t> long_doc_ranks;
+  for (std::int64_t i = 0; i < 128; ++i) long_doc_ranks.insert(rank_of(i));
+  EXPECT_EQ(long_doc_ranks.size(), 4u);
+  // No length needs to divide 2W (odd lengths, W = 3): every rank still gets S/W tokens and short
+  // documents stay whole.
+  const Plan odd_lengths = plan_or_die(documents(240, {101, 7, 13, 29, 90}), "document_hybrid", 3, 8);
+  EXPECT_EQ(odd_lengths.layouts[0].shard_len(), 80);
+  auto odd = make_plan(causal(30), "golden.json", "document_hybrid", 4, 8);
+  ASSERT_FALSE(odd.ok());
+  EXPECT_NE(odd.error().message.find("not divisible by world size 4"), std::string::npos);
 }
 
 }  // namespace

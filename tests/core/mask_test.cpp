@@ -56,5 +56,35 @@ TEST(NonemptyKvBlocks, MatchesBruteForceOnEveryKind) {
   }
 }
 
+TEST(FullKvBlocksAndPairs, MatchBruteForceOnEveryKind) {
+  const std::vector<std::int64_t> docs{3, 10, 6, 13};
+  const auto doc_of = testing::document_ids(docs);
+  for (const MaskKind kind : all_mask_kinds()) {
+    const Workload w = testing::make_workload(32, kind, {docs}, 5, 9);
+    const RowMask mask(w.mask, 32, docs);
+    for (const std::int64_t block : {1, 2, 4, 5, 8}) {
+      const auto full = full_kv_blocks(mask, 32, block);
+      for (std::int64_t qb = 0; qb < (32 + block - 1) / block; ++qb) {
+        std::int64_t expected = 0;
+        for (std::int64_t kb = 0; kb < (32 + block - 1) / block; ++kb) {
+          bool all = true;
+          for (std::int64_t q = qb * block; q < std::min<std::int64_t>(32, (qb + 1) * block); ++q) {
+            for (std::int64_t k = kb * block; k < std::min<std::int64_t>(32, (kb + 1) * block); ++k) all = all && testing::visible(w, doc_of, q, k);
+          }
+          expected += all;
+        }
+        EXPECT_EQ(full[static_cast<std::size_t>(qb)], expected) << mask_kind_name(kind) << " block " << block << " q block " << qb;
+      }
+    }
+    for (std::int64_t begin = 0; begin < 32; begin += 7) {
+      std::int64_t expected = 0;
+      for (std::int64_t q = begin; q < 32; ++q) {
+        for (std::int64_t k = 0; k < 32; ++k) expected += testing::visible(w, doc_of, q, k);
+      }
+      EXPECT_EQ(visible_pairs(mask, begin, 32), expected) << mask_kind_name(kind) << " from " << begin;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cpsim
