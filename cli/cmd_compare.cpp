@@ -30,6 +30,7 @@ Json comparison_json(const Comparison& c, const CompareOptions& o) {
   for (const Candidate& x : c.ranked) {
     const Metrics& m = x.metrics;
     ranked.push_back({{"balancer", x.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
+                      {"ulysses", x.strategy.ulysses}, {"pytorch", x.pytorch},
                       {"step_us", m.step_us}, {"forward_us", m.forward_us}, {"lower_bound_us", m.lower_bound_us},
                       {"ratio_to_lower_bound", m.ratio_to_lower_bound}, {"compute_imbalance", m.compute_imbalance},
                       {"max_exposed_comm_us", m.max_exposed_comm_us}, {"peak_memory_bytes", m.peak_memory_bytes},
@@ -37,6 +38,7 @@ Json comparison_json(const Comparison& c, const CompareOptions& o) {
   }
   for (const Candidate& x : c.invalid) {
     invalid.push_back({{"balancer", x.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
+                       {"ulysses", x.strategy.ulysses},
                        {"reason", x.reason}});
   }
   return {{"workload", o.workload}, {"world_size", o.world_size}, {"hardware", o.hardware}, {"backward", o.backward},
@@ -55,7 +57,8 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
   for (const Candidate& x : c.ranked) {
     const Metrics& m = x.metrics;
     ++rank;
-    table.add_row({std::to_string(rank), x.balancer, strategy_name(x.strategy), millis(m.step_us),
+    const bool pure = x.strategy.ulysses > 1 && x.plan_world_size == 1;
+    table.add_row({std::to_string(rank), pure ? "-" : x.balancer, candidate_strategy(x), millis(m.step_us),
                    bar(m.step_us, worst, 16), fixed(m.step_us / best, 2) + "x", fixed(m.ratio_to_lower_bound, 2),
                    fixed(m.compute_imbalance, 3), millis(m.max_exposed_comm_us),
                    fixed(m.peak_memory_bytes / (1024.0 * 1024.0 * 1024.0), 2)});
@@ -67,7 +70,7 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
     for (const Candidate& x : c.invalid) {
       auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == x.reason; });
       if (it == groups.end()) it = groups.insert(groups.end(), {x.reason, ""});
-      it->second += (it->second.empty() ? "" : ", ") + x.balancer + " + " + strategy_name(x.strategy);
+      it->second += (it->second.empty() ? "" : ", ") + candidate_label(x);
     }
     std::cout << "\ncannot run:\n";
     for (const auto& [reason, which] : groups) std::cout << "  " << which << ": " << reason << "\n";

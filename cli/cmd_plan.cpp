@@ -125,7 +125,7 @@ Status attach_strategy(Plan& plan, const PlanOptions& o) {
     AttentionPath path = default_path(plan, *rotate);
     if (!o.path.empty()) {
       const auto parsed = parse_path(o.path);
-      if (!parsed) return bad_input("--path: unknown attention path \"" + o.path + "\" (expected sdpa_ring, flex_allgather or sparse_ring)");
+      if (!parsed) return bad_input("--path: unknown attention path \"" + o.path + "\" (expected one of: " + path_names() + ")");
       path = *parsed;
     }
     CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, {path, *rotate}, hw, false));

@@ -88,7 +88,7 @@ int run_simulate(const SimulateOptions& o) {
   std::optional<AttentionPath> path;
   if (!o.path.empty()) {
     path = parse_path(o.path);
-    if (!path) return report(bad_input("--path: unknown attention path \"" + o.path + "\" (expected sdpa_ring, flex_allgather or sparse_ring)"));
+    if (!path) return report(bad_input("--path: unknown attention path \"" + o.path + "\" (expected one of: " + path_names() + ")"));
   }
   auto workload = load_workload(o.workload);
   if (!workload) return report(workload.error());
@@ -120,7 +120,7 @@ Command add_simulate_command(CLI::App& root) {
   sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required();
   sub->add_option("--balancer,-b", o->balancer, "Balancer name (see cpsim balancers)")->required();
   sub->add_option("--rotate,-r", o->rotate, "How K/V move: allgather or alltoall")->required();
-  sub->add_option("--path,-p", o->path, "sdpa_ring, flex_allgather or sparse_ring (default: sdpa_ring where PyTorch can run it)");
+  sub->add_option("--path,-p", o->path, "sdpa_ring, flex_allgather, sparse_ring or sparse_gather (default: sdpa_ring where PyTorch can run it)");
   sub->add_option("--hardware", o->hardware, "Profile name in data/hardware/ or a file path")->capture_default_str();
   sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str();
   sub->add_flag("--backward", o->backward, "Simulate forward and backward");

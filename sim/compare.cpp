@@ -10,7 +10,6 @@
 namespace cpsim {
 namespace {
 
-std::string label(const Candidate& c) { return c.balancer + " + " + strategy_name(c.strategy); }
 
 std::string fmt(double value, const char* format) {
   char buf[48];
@@ -29,11 +28,11 @@ double max_busy(const Metrics& m) {
 // communication, the two things a strategy trades; the compute imbalance when the balancers differ.
 std::string explain(const Candidate& win, const Candidate* next) {
   const Metrics& a = win.metrics;
-  std::string out = label(win) + " is fastest at " + fmt_ms(a.step_us) + " (" + fmt(a.ratio_to_lower_bound, "%.2fx") +
+  std::string out = candidate_label(win) + " is fastest at " + fmt_ms(a.step_us) + " (" + fmt(a.ratio_to_lower_bound, "%.2fx") +
                     " the lower bound)";
   if (next == nullptr) return out + "; it is the only combination that can run";
   const Metrics& b = next->metrics;
-  out += ", " + fmt(b.step_us / a.step_us, "%.2fx") + " ahead of " + label(*next) + ": busiest rank computes " +
+  out += ", " + fmt(b.step_us / a.step_us, "%.2fx") + " ahead of " + candidate_label(*next) + ": busiest rank computes " +
          fmt_ms(max_busy(a)) + " vs " + fmt_ms(max_busy(b)) + ", exposed communication " + fmt_ms(a.max_exposed_comm_us) +
          " vs " + fmt_ms(b.max_exposed_comm_us);
   if (win.balancer != next->balancer) {
@@ -44,30 +43,86 @@ std::string explain(const Candidate& win, const Candidate* next) {
 
 }  // namespace
 
+std::string candidate_strategy(const Candidate& c) {
+  if (c.strategy.ulysses > 1 && c.plan_world_size == 1) return "ulysses" + std::to_string(c.strategy.ulysses);
+  return strategy_name(c.strategy);
+}
+
+std::string candidate_label(const Candidate& c) {
+  if (c.strategy.ulysses > 1 && c.plan_world_size == 1) return candidate_strategy(c);
+  return c.balancer + " + " + candidate_strategy(c);
+}
+
+namespace {
+
+bool pytorch_native(const Balancer& b, const Strategy& s) {
+  return b.from_pytorch() && s.ulysses == 1 &&
+         (s.path == AttentionPath::kSdpaRing || s.path == AttentionPath::kFlexAllgather);
+}
+
+}  // namespace
+
 Result<Comparison> compare_strategies(const Workload& workload, const std::string& source, std::int64_t world_size,
                                       std::int64_t block_size, const HardwareProfile& profile, bool backward,
-                                      const std::function<bool()>& cancelled) {
+                                      const std::function<bool()>& cancelled, const CompareScope& scope) {
   if (world_size <= 0) return bad_input("--world-size: must be a positive number of ranks, got " + std::to_string(world_size));
   if (auto topology = Topology::build(profile, world_size); !topology) return topology.error();
+  std::vector<const Balancer*> balancers;
+  for (const auto& b : balancer_registry()) {
+    if (scope.balancers.empty() || std::find(scope.balancers.begin(), scope.balancers.end(), b->name()) != scope.balancers.end()) {
+      balancers.push_back(b.get());
+    }
+  }
+  for (const std::string& name : scope.balancers) {
+    if (find_balancer(name) == nullptr) {
+      return bad_input("--balancers: unknown balancer \"" + name + "\" (expected some of: " + balancer_names() + ")");
+    }
+  }
   Comparison out;
-  for (const auto& balancer : balancer_registry()) {
-    if (cancelled && cancelled()) return bad_input("cancelled");
-    auto plan = make_plan(workload, source, balancer->name(), world_size, block_size);
-    for (const Strategy& s : all_strategies()) {
+  // One balancer's plan at `ranks` ranks under each strategy of `strategies`.
+  auto evaluate = [&](const Balancer& balancer, std::int64_t ranks, const std::vector<Strategy>& strategies) -> Status {
+    auto plan = make_plan(workload, source, balancer.name(), ranks, block_size);
+    for (const Strategy& s : strategies) {
+      if (cancelled && cancelled()) return bad_input("cancelled");
       Candidate c;
-      c.balancer = std::string(balancer->name());
+      c.balancer = std::string(balancer.name());
       c.strategy = s;
+      c.pytorch = pytorch_native(balancer, s);
+      c.plan_world_size = ranks;
       if (!plan) {
         c.reason = plan.error().message;
       } else if (const auto why = unsupported_reason(*plan, s)) {
         c.reason = *why;
       } else {
-        auto sim = simulate(*plan, s, profile, backward);
-        if (!sim) return sim.error();
+        CPSIM_ASSIGN_OR_RETURN(Simulation sim, simulate(*plan, s, profile, backward));
         c.valid = true;
-        c.metrics = std::move(sim->metrics);
+        c.metrics = std::move(sim.metrics);
       }
       (c.valid ? out.ranked : out.invalid).push_back(std::move(c));
+    }
+    return Ok{};
+  };
+  const std::int64_t u = scope.ulysses ? hybrid_ulysses_degree(world_size, workload.model, profile.gpus_per_node) : 1;
+  for (const Balancer* balancer : balancers) {
+    if (auto ok = evaluate(*balancer, world_size, all_strategies()); !ok) return ok.error();
+    if (u > 1) {
+      std::vector<Strategy> hybrid = all_strategies();
+      for (Strategy& s : hybrid) s.ulysses = u;
+      if (auto ok = evaluate(*balancer, world_size / u, hybrid); !ok) return ok.error();
+    }
+  }
+  if (scope.ulysses && world_size > 1) {
+    // Pure Ulysses: every GPU attends over the whole sequence for q_heads / W heads; no layout matters.
+    const Strategy pure{AttentionPath::kSparseGather, RotateMethod::kAllGather, world_size};
+    if (const auto why = ulysses_unsupported_reason(world_size, workload.model, profile.gpus_per_node)) {
+      Candidate c;
+      c.balancer = "contiguous";
+      c.strategy = pure;
+      c.plan_world_size = 1;
+      c.reason = *why;
+      out.invalid.push_back(std::move(c));
+    } else if (auto ok = evaluate(*find_balancer("contiguous"), 1, {pure}); !ok) {
+      return ok.error();
     }
   }
   std::stable_sort(out.ranked.begin(), out.ranked.end(),
@@ -89,19 +144,19 @@ std::string csv_field(const std::string& s) {
 
 std::string comparison_csv(const Comparison& c) {
   std::string out =
-      "rank,balancer,path,rotate,valid,step_us,forward_us,lower_bound_us,ratio_to_lower_bound,compute_imbalance,"
+      "rank,balancer,path,rotate,ulysses,valid,step_us,forward_us,lower_bound_us,ratio_to_lower_bound,compute_imbalance,"
       "max_exposed_comm_us,peak_memory_bytes,unused_hop_share,reason\n";
   std::int64_t rank = 0;
   for (const Candidate& x : c.ranked) {
     const Metrics& m = x.metrics;
     out += std::to_string(++rank) + "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," +
-           std::string(rotate_name(x.strategy.rotate)) + ",1," + fmt(m.step_us, "%.3f") + "," + fmt(m.forward_us, "%.3f") + "," +
+           std::string(rotate_name(x.strategy.rotate)) + "," + std::to_string(x.strategy.ulysses) + ",1," + fmt(m.step_us, "%.3f") + "," + fmt(m.forward_us, "%.3f") + "," +
            fmt(m.lower_bound_us, "%.3f") + "," + fmt(m.ratio_to_lower_bound, "%.4f") + "," + fmt(m.compute_imbalance, "%.4f") + "," +
            fmt(m.max_exposed_comm_us, "%.3f") + "," + fmt(m.peak_memory_bytes, "%.0f") + "," + fmt(m.unused_hop_share, "%.4f") + ",\n";
   }
   for (const Candidate& x : c.invalid) {
     out += "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," + std::string(rotate_name(x.strategy.rotate)) +
-           ",0,,,,,,,,," + csv_field(x.reason) + "\n";
+           "," + std::to_string(x.strategy.ulysses) + ",0,,,,,,,,," + csv_field(x.reason) + "\n";
   }
   return out;
 }

@@ -12,8 +12,10 @@
 namespace cpsim {
 
 struct Candidate {
-  std::string balancer;
+  std::string balancer;  // for pure Ulysses (its plan has one rank) the layout is irrelevant: "contiguous"
   Strategy strategy;
+  bool pytorch = false;  // a PyTorch balancer on a path PyTorch ships (sdpa_ring, flex_allgather), no Ulysses
+  std::int64_t plan_world_size = 0;  // W / U: the ranks the balancer's plan is made for
   bool valid = false;
   std::string reason;  // why it cannot run (when !valid)
   Metrics metrics;     // when valid
@@ -25,10 +27,22 @@ struct Comparison {
   std::string why;                 // one line on the winner
 };
 
+// What to compare: every registered balancer (or the named ones), each under every (path, rotate), then as
+// the ring of a 2-D Ulysses x ring hybrid, and pure Ulysses once.
+struct CompareScope {
+  std::vector<std::string> balancers;  // empty: all
+  bool ulysses = true;                 // include the Ulysses families
+};
+
 // `cancelled`, when given, is polled between combinations; a cancelled run returns an error.
 Result<Comparison> compare_strategies(const Workload& workload, const std::string& source, std::int64_t world_size,
                                       std::int64_t block_size, const HardwareProfile& profile, bool backward,
-                                      const std::function<bool()>& cancelled = nullptr);
+                                      const std::function<bool()>& cancelled = nullptr, const CompareScope& scope = {});
+
+// "ulysses8" for pure Ulysses (whose plan has one rank), else strategy_name: "ulysses4 x sparse_ring/alltoall".
+std::string candidate_strategy(const Candidate& c);
+// "balancer + strategy", or just "ulysses8".
+std::string candidate_label(const Candidate& c);
 
 // The ranking as CSV: valid combinations first (rank 1 = fastest), then the ones that cannot run.
 std::string comparison_csv(const Comparison& comparison);

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <string>
 
+#include "sim/kv_demand.h"
+
 namespace cpsim {
 namespace {
 
@@ -25,6 +27,48 @@ KernelWork causal_square(std::int64_t m, std::int64_t tile, std::int64_t rows) {
 
 KernelWork plan_tiles(const TileCounts& tiles, const RowStats& rows) {
   return {tiles.full, tiles.partial, rows.active_rows, rows.max_row_tiles};
+}
+
+// Ulysses (U > 1): before attention each GPU swaps sequence shards for head shards of Q, K and V inside its
+// group, and after it swaps the output back; backward swaps dout in and dQ/dK/dV out. The plan's own ops
+// keep their order; their dependencies shift to the new positions.
+std::vector<Op> with_ulysses(std::vector<Op> inner, const Plan& plan, std::int64_t u, const Topology& topology) {
+  const auto ws = static_cast<std::size_t>(plan.world_size);
+  const auto& m = plan.workload.model;
+  const double tokens_per_gpu = static_cast<double>(plan.workload.seq_len / plan.world_size / u * plan.workload.rows());
+  const double share_out = static_cast<double>(u - 1) / static_cast<double>(u);
+  const double head_bytes = static_cast<double>(m.head_dim * dtype_bytes(m.dtype)) * tokens_per_gpu * share_out;
+  const double qkv_us = topology.node_all_to_all_us(head_bytes * static_cast<double>(m.q_heads + 2 * m.kv_heads));
+  const double out_us = topology.node_all_to_all_us(head_bytes * static_cast<double>(m.q_heads));
+  std::vector<Op> ops;
+  std::vector<std::size_t> moved(inner.size());
+  auto swap = [&](const char* name, bool bwd, double us, std::vector<std::size_t> deps) {
+    ops.push_back({name, OpKind::kComm, bwd, -1, std::vector<double>(ws, us), std::move(deps), 0});
+    return ops.size() - 1;
+  };
+  std::size_t gate = swap("Ulysses all-to-all Q/K/V", false, qkv_us, {});
+  std::vector<std::size_t> phase;  // ops of the current pass, which the closing swap waits for
+  bool in_backward = false;
+  for (std::size_t i = 0; i < inner.size(); ++i) {
+    Op& op = inner[i];
+    if (op.backward && !in_backward) {  // forward is done: swap the output back, then bring dout in
+      swap("Ulysses all-to-all out", false, out_us, phase);
+      gate = swap("Ulysses all-to-all dout", true, out_us, {});
+      phase.clear();
+      in_backward = true;
+    }
+    for (std::size_t& d : op.deps) d = moved[d];
+    op.deps.push_back(gate);
+    moved[i] = ops.size();
+    phase.push_back(ops.size());
+    ops.push_back(std::move(op));
+  }
+  if (in_backward) {
+    swap("Ulysses all-to-all dQ/dK/dV", true, qkv_us, phase);
+  } else {
+    swap("Ulysses all-to-all out", false, out_us, phase);
+  }
+  return ops;
 }
 
 }  // namespace
@@ -75,8 +119,10 @@ double dkv_shard_bytes_fp32(const Plan& plan) {
   return kv_shard_bytes(plan) * 4.0 / static_cast<double>(dtype_bytes(plan.workload.model.dtype));
 }
 
-std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
-                               bool backward) {
+namespace {
+
+std::vector<Op> plan_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
+                              bool backward) {
   const std::int64_t w = plan.world_size;
   const auto ws = static_cast<std::size_t>(w);
   std::vector<Op> ops;
@@ -88,25 +134,51 @@ std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const
     Op op{std::move(name), OpKind::kComm, bwd, step, std::vector<double>(ws, duration), std::move(deps), bytes};
     return add(std::move(op));
   };
-  const double kv = kv_shard_bytes(plan);
+  const double head_share = 1.0 / static_cast<double>(strategy.ulysses);  // a rank moves only its heads' K/V
+  const double kv = kv_shard_bytes(plan) * head_share;
   const double gather_us = topology.ring_collective_us(kv * static_cast<double>(w));
+  auto one_kernel = [&](bool bwd, std::vector<std::size_t> deps, const std::string& name) {
+    Op op{name, OpKind::kCompute, bwd, -1, std::vector<double>(ws, 0), std::move(deps), 0};
+    for (std::size_t r = 0; r < ws; ++r) {
+      const auto ri = static_cast<std::int64_t>(r);
+      op.duration_us[r] = cost.kernel_us(plan_tiles(plan.work.rank_tiles(ri), plan.work.rank_rows(ri)), bwd, KernelKind::kBlockSparse);
+    }
+    return add(std::move(op));
+  };
+
+  if (strategy.path == AttentionPath::kSparseGather) {
+    // Each rank receives exactly the K/V tokens its queries see (all-to-all-v), then runs one kernel;
+    // backward returns dK/dV (fp32) along the same pairs, reversed.
+    const std::vector<std::int64_t> demand = kv_demand_tokens(plan);
+    const double token_bytes = kv / static_cast<double>(plan.workload.seq_len / w * plan.workload.rows());
+    std::vector<double> in(demand.size()), back(demand.size());
+    double most = 0;
+    for (std::int64_t r = 0; r < w; ++r) {
+      double received = 0;
+      for (std::int64_t src = 0; src < w; ++src) {
+        if (src == r) continue;
+        const double bytes = static_cast<double>(demand[static_cast<std::size_t>(r * w + src)]) * token_bytes;
+        in[static_cast<std::size_t>(r * w + src)] = bytes;
+        back[static_cast<std::size_t>(src * w + r)] = bytes * 4.0 / static_cast<double>(dtype_bytes(plan.workload.model.dtype));
+        received += bytes;
+      }
+      most = std::max(most, received);
+    }
+    const std::size_t exchange = add({"exchange needed K/V", OpKind::kComm, false, -1, topology.all_to_all_v_us(in), {}, most});
+    one_kernel(false, {exchange}, "attention (needed K/V)");
+    if (backward) {
+      const std::size_t b = one_kernel(true, {}, "attention backward (needed K/V)");
+      add({"return dK/dV", OpKind::kComm, true, -1, topology.all_to_all_v_us(back), {b}, 0});
+    }
+    return ops;
+  }
 
   if (strategy.path == AttentionPath::kFlexAllgather) {
     // Flex CP: K/V gathered before the kernel (not overlapped); one block-sparse call over the full KV.
     const std::size_t gather = comm("all-gather K/V", false, -1, gather_us, kv * static_cast<double>(w - 1) / static_cast<double>(w), {});
-    Op fwd{"attention (full K/V)", OpKind::kCompute, false, -1, std::vector<double>(ws, 0), {gather}, 0};
-    for (std::size_t r = 0; r < ws; ++r) {
-      const auto ri = static_cast<std::int64_t>(r);
-      fwd.duration_us[r] = cost.kernel_us(plan_tiles(plan.work.rank_tiles(ri), plan.work.rank_rows(ri)), false, KernelKind::kBlockSparse);
-    }
-    add(fwd);
+    one_kernel(false, {gather}, "attention (full K/V)");
     if (backward) {
-      Op bwd{"attention backward (full K/V)", OpKind::kCompute, true, -1, std::vector<double>(ws, 0), {}, 0};
-      for (std::size_t r = 0; r < ws; ++r) {
-        const auto ri = static_cast<std::int64_t>(r);
-        bwd.duration_us[r] = cost.kernel_us(plan_tiles(plan.work.rank_tiles(ri), plan.work.rank_rows(ri)), true, KernelKind::kBlockSparse);
-      }
-      const std::size_t b = add(bwd);
+      const std::size_t b = one_kernel(true, {}, "attention backward (full K/V)");
       comm("reduce-scatter dK/dV", true, -1, gather_us, kv * static_cast<double>(w - 1) / static_cast<double>(w), {b});
     }
     return ops;
@@ -117,7 +189,7 @@ std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const
   const KernelKind kind = strategy.path == AttentionPath::kSdpaRing ? KernelKind::kFlash : KernelKind::kBlockSparse;
   const bool all_to_all = strategy.rotate == RotateMethod::kAllToAll;
   const double hop_us = topology.ring_shift_us(kv);
-  const double dkv = dkv_shard_bytes_fp32(plan);
+  const double dkv = dkv_shard_bytes_fp32(plan) * head_share;
   const double dkv_hop_us = topology.ring_shift_us(dkv);
   auto step_op = [&](std::int64_t i, bool bwd, std::vector<std::size_t> deps) {
     Op op{std::string(bwd ? "backward" : "forward") + " step " + std::to_string(i), OpKind::kCompute, bwd, i,
@@ -150,6 +222,15 @@ std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const
   pass(false);
   if (backward) pass(true);
   return ops;
+}
+
+}  // namespace
+
+std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
+                               bool backward) {
+  std::vector<Op> ops = plan_schedule(plan, strategy, cost, topology, backward);
+  if (strategy.ulysses <= 1) return ops;
+  return with_ulysses(std::move(ops), plan, strategy.ulysses, topology);
 }
 
 }  // namespace cpsim

@@ -23,10 +23,12 @@ struct StepKernel {
 // _is_causal_behavior (skip, causal, full, head-tail halves); the sparse ring runs the plan's tiles.
 std::vector<StepKernel> ring_step_kernels(const Plan& plan, AttentionPath path);
 
-// Bytes of one rank's K and V shard in the input dtype, and of its dK/dV in fp32.
+// Bytes of one rank's K and V shard in the input dtype, and of its dK/dV in fp32 (all heads).
 double kv_shard_bytes(const Plan& plan);
 double dkv_shard_bytes_fp32(const Plan& plan);
 
+// `cost` must be built for the heads one rank computes (q_heads / U, kv_heads / U) and `topology` with
+// stride U; the schedule adds Ulysses' all-to-alls around the plan's own communication when U > 1.
 std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
                                bool backward);
 

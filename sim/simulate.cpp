@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "sim/cost_model.h"
+#include "sim/kv_demand.h"
 #include "sim/schedule.h"
 #include "sim/topology.h"
 
@@ -83,26 +84,42 @@ double peak_memory_bytes(const Plan& plan, const Strategy& s, bool backward) {
   const double kv = kv_shard_bytes(plan);
   const double lse = n * static_cast<double>(model.q_heads) * 4.0;
   const double out_fp32 = q * 4.0 / b;
-  const bool ring = s.path != AttentionPath::kFlexAllgather;
+  const bool ring = s.path != AttentionPath::kFlexAllgather && s.path != AttentionPath::kSparseGather;
   const bool gathered = s.rotate == RotateMethod::kAllGather;  // flex always gathers
-  // Forward: Q, K, V, out, LSE; K/V buffers (ring: current + incoming; all-gather: all of K/V);
-  // the ring merges out/LSE in fp32.
-  const double kv_buffers = gathered ? w * kv : 2.0 * kv;
+  // Forward: Q, K, V, out, LSE; K/V buffers (ring: current + incoming; all-gather: all of K/V; sparse
+  // gather: the needed tokens of the rank that needs most); the ring merges out/LSE in fp32.
+  double kv_buffers = gathered ? w * kv : 2.0 * kv;
+  if (s.path == AttentionPath::kSparseGather) {
+    const auto demand = kv_demand_tokens(plan);
+    std::int64_t most = 0;
+    for (std::int64_t r = 0; r < plan.world_size; ++r) {
+      std::int64_t tokens = 0;
+      for (std::int64_t src = 0; src < plan.world_size; ++src) tokens += demand[static_cast<std::size_t>(r * plan.world_size + src)];
+      most = std::max(most, tokens);
+    }
+    kv_buffers = kv * static_cast<double>(most) / n;
+  }
   const double forward = q + kv + q + lse + kv_buffers + (ring ? out_fp32 : 0.0);
-  if (!backward) return forward;
+  if (!backward) return forward / static_cast<double>(s.ulysses);
   // Backward: saved Q, K, V, out, LSE, plus dout and the K/V buffers again; the ring keeps dQ and dK/dV in
   // fp32 with one dK/dV block in flight; flex materialises full-length dK/dV before reduce-scattering.
   const double dkv32 = dkv_shard_bytes_fp32(plan);
-  const double grads = ring ? out_fp32 + dkv32 + 2.0 * dkv32 : q + w * kv;
-  return std::max(forward, q + kv + q + lse + q + kv_buffers + grads);
+  const double grads = ring ? out_fp32 + dkv32 + 2.0 * dkv32 : q + kv_buffers;
+  // With Ulysses every tensor above holds q_heads / U (or kv_heads / U) heads of U times the tokens: the
+  // same bytes per plan rank, spread over its U GPUs.
+  return std::max(forward, q + kv + q + lse + q + kv_buffers + grads) / static_cast<double>(s.ulysses);
 }
 
 Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const HardwareProfile& profile, bool backward) {
   if (const auto why = unsupported_reason(plan, strategy)) {
     return bad_input("--path/--rotate: " + strategy_name(strategy) + " cannot run this plan: " + *why);
   }
-  CPSIM_ASSIGN_OR_RETURN(const Topology topology, Topology::build(profile, plan.world_size));
-  const CostModel cost(profile, plan.workload.model, plan.block_size);
+  CPSIM_ASSIGN_OR_RETURN(const Topology topology, Topology::build(profile, plan.world_size, strategy.ulysses));
+  // A rank computes q_heads / U heads (all of them without Ulysses).
+  ModelShape heads = plan.workload.model;
+  heads.q_heads /= strategy.ulysses;
+  heads.kv_heads /= strategy.ulysses;
+  const CostModel cost(profile, heads, plan.block_size);
   Simulation sim;
   sim.strategy = strategy;
   sim.backward = backward;

@@ -84,8 +84,13 @@ PathCost path_cost(const Machine& m, Vertex from, Vertex to) {
 
 }  // namespace
 
-Result<Topology> Topology::build(const HardwareProfile& profile, std::int64_t world_size) {
-  if (world_size > profile.total_gpus()) {
+Result<Topology> Topology::build(const HardwareProfile& profile, std::int64_t world_size, std::int64_t stride) {
+  if (world_size * stride > profile.total_gpus()) {
+    if (stride > 1) {
+      return bad_input("--world-size: " + std::to_string(world_size * stride) + " GPUs (" + std::to_string(world_size) +
+                       " ring ranks x Ulysses " + std::to_string(stride) + ") exceed profile " + profile.name + "'s " +
+                       std::to_string(profile.total_gpus()));
+    }
     return bad_input("--world-size: " + std::to_string(world_size) + " ranks need more GPUs than profile " + profile.name +
                      " has (" + std::to_string(profile.nodes) + " node(s) x " + std::to_string(profile.gpus_per_node) +
                      " = " + std::to_string(profile.total_gpus()) + ")");
@@ -93,15 +98,19 @@ Result<Topology> Topology::build(const HardwareProfile& profile, std::int64_t wo
   Topology t;
   t.world_size_ = world_size;
   t.gpus_per_node_ = profile.gpus_per_node;
+  t.stride_ = stride;
   const Machine m = build_graph(profile);
+  auto gpu = [&](std::int64_t rank) { return m.gpus[static_cast<std::size_t>(rank * stride)]; };
   for (std::int64_t r = 0; r < world_size; ++r) {
     const std::int64_t next = (r + 1) % world_size;
     if (next == r) {
       t.ring_hops_.push_back({});  // W = 1: nothing moves
       continue;
     }
-    t.ring_hops_.push_back(path_cost(m, m.gpus[static_cast<std::size_t>(r)], m.gpus[static_cast<std::size_t>(next)]));
+    t.ring_hops_.push_back(path_cost(m, gpu(r), gpu(next)));
   }
+  if (profile.gpus_per_node > 1) t.intra_node_ = path_cost(m, m.gpus[0], m.gpus[1]);
+  if (profile.nodes > 1) t.inter_node_ = path_cost(m, m.gpus[0], m.gpus[static_cast<std::size_t>(profile.gpus_per_node)]);
   return t;
 }
 
@@ -128,6 +137,29 @@ double Topology::ring_collective_us(double total_bytes) const {
   }
   const auto w = static_cast<double>(world_size_);
   return (w - 1) * alpha + (w - 1) / w * total_bytes / (busbw * 1e3);
+}
+
+std::vector<double> Topology::all_to_all_v_us(const std::vector<double>& bytes) const {
+  const std::int64_t w = world_size_;
+  std::vector<double> out(static_cast<std::size_t>(w), 0.0);
+  for (std::int64_t r = 0; r < w; ++r) {
+    double sent[2] = {0, 0}, received[2] = {0, 0};  // [0] same node, [1] other nodes
+    for (std::int64_t p = 0; p < w; ++p) {
+      if (p == r) continue;
+      const int far = node_of_rank(p) != node_of_rank(r) ? 1 : 0;
+      sent[far] += bytes[static_cast<std::size_t>(p * w + r)];
+      received[far] += bytes[static_cast<std::size_t>(r * w + p)];
+    }
+    double slowest = 0;
+    for (const int far : {0, 1}) {
+      const double volume = std::max(sent[far], received[far]);
+      if (volume <= 0) continue;
+      const PathCost& link = far ? inter_node_ : intra_node_;
+      slowest = std::max(slowest, link.latency_us + volume / (link.p2p_bandwidth_gb_s * 1e3));
+    }
+    out[static_cast<std::size_t>(r)] = slowest;
+  }
+  return out;
 }
 
 }  // namespace cpsim

@@ -20,11 +20,12 @@ struct PathCost {
 
 class Topology {
  public:
-  // Fails when the profile has fewer GPUs than ranks.
-  static Result<Topology> build(const HardwareProfile& profile, std::int64_t world_size);
+  // Rank r runs on GPU r * stride (stride > 1: the ring of a 2-D hybrid, one rank per Ulysses group).
+  // Fails when the profile has fewer GPUs than that needs.
+  static Result<Topology> build(const HardwareProfile& profile, std::int64_t world_size, std::int64_t stride = 1);
 
   std::int64_t world_size() const { return world_size_; }
-  std::int64_t node_of_rank(std::int64_t rank) const { return rank / gpus_per_node_; }
+  std::int64_t node_of_rank(std::int64_t rank) const { return rank * stride_ / gpus_per_node_; }
   // rank -> rank + 1 (mod W): the hops of a ring shift and of NCCL's ring collectives.
   const PathCost& ring_hop(std::int64_t rank) const { return ring_hops_[static_cast<std::size_t>(rank)]; }
   std::int64_t inter_node_ring_hops() const;
@@ -34,11 +35,21 @@ class Topology {
   // NCCL ring all-gather or reduce-scatter whose full output is `total_bytes`:
   // (W-1) * alpha + (W-1)/W * total_bytes / busbw, with the ring's narrowest link and slowest step.
   double ring_collective_us(double total_bytes) const;
+  // A personalised all-to-all (NCCL all-to-all-v as grouped send/recv); bytes[to * W + from]. Per rank: the
+  // latency plus the larger of its sent and received bytes, on NVLink and on its NIC, which run at once.
+  std::vector<double> all_to_all_v_us(const std::vector<double>& bytes) const;
+  // An even all-to-all among GPUs of one node (Ulysses) in which each GPU sends `bytes_per_gpu`.
+  double node_all_to_all_us(double bytes_per_gpu) const {
+    return intra_node_.latency_us + bytes_per_gpu / (intra_node_.p2p_bandwidth_gb_s * 1e3);
+  }
 
  private:
   std::int64_t world_size_ = 1;
   std::int64_t gpus_per_node_ = 8;
+  std::int64_t stride_ = 1;
   std::vector<PathCost> ring_hops_;
+  PathCost intra_node_;  // GPU to GPU through the node's NVSwitch
+  PathCost inter_node_;  // GPU to GPU on another node, through the NICs and the fabric
 };
 
 }  // namespace cpsim

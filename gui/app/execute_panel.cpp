@@ -113,6 +113,10 @@ void ExecutePanel::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
 
 void ExecutePanel::start() {
   if (!snap_ || running()) return;
+  if (snap_->selection.strategy.ulysses > 1) {
+    status_->setText("Ulysses strategies are simulated only: the executors run plans without Ulysses; pick another row");
+    return;
+  }
   const QString plan_path = dir_.filePath("plan.json");
   const QString out_path = dir_.filePath("measured.json");
   QFile::remove(out_path);

@@ -131,7 +131,7 @@ void MainWindow::build_ui() {
     if (!current.isValid() || !snap_) return;
     const Candidate& c = comparison_model_->candidate(proxy_->mapToSource(current).row());
     if (!c.valid) {
-      status_label_->setText(QString::fromStdString(c.balancer + " + " + strategy_name(c.strategy) + " cannot run: " + c.reason));
+      status_label_->setText(QString::fromStdString(candidate_label(c) + " cannot run: " + c.reason));
       return;
     }
     if (c.balancer == snap_->selection.balancer && c.strategy.path == snap_->selection.strategy.path &&

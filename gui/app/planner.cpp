@@ -12,8 +12,9 @@ namespace {
 constexpr int kMaxMaskCells = 256;
 
 Status fill_selection(Snapshot& snap, const Selection& sel) {
-  CPSIM_ASSIGN_OR_RETURN(snap.plan, make_plan(snap.inputs.workload, snap.inputs.source, sel.balancer, snap.inputs.world_size,
-                                              snap.inputs.block_size));
+  // With Ulysses the plan is the ring dimension: W / U ranks, each standing for one Ulysses group.
+  CPSIM_ASSIGN_OR_RETURN(snap.plan, make_plan(snap.inputs.workload, snap.inputs.source, sel.balancer,
+                                              sel.strategy.plan_world_size(snap.inputs.world_size), snap.inputs.block_size));
   CPSIM_ASSIGN_OR_RETURN(snap.simulation, simulate(snap.plan, sel.strategy, snap.profile, snap.inputs.backward));
   snap.plan.attention_path = std::string(path_name(sel.strategy.path));
   snap.plan.rotate = std::string(rotate_name(sel.strategy.rotate));
@@ -39,7 +40,7 @@ Result<std::shared_ptr<Snapshot>> plan_snapshot(const PlannerInputs& inputs, std
   Selection sel{snap->comparison.ranked.front().balancer, snap->comparison.ranked.front().strategy};
   if (keep) {
     for (const Candidate& c : snap->comparison.ranked) {
-      if (c.balancer == keep->balancer && c.strategy.path == keep->strategy.path && c.strategy.rotate == keep->strategy.rotate) sel = *keep;
+      if (c.balancer == keep->balancer && c.strategy == keep->strategy) sel = *keep;
     }
   }
   if (cancelled && cancelled()) return bad_input("cancelled");

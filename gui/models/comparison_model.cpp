@@ -25,7 +25,7 @@ const Candidate& ComparisonModel::candidate(int row) const { return rows_.at(sta
 
 int ComparisonModel::row_of(const std::string& balancer, const Strategy& s) const {
   for (std::size_t i = 0; i < rows_.size(); ++i) {
-    if (rows_[i].balancer == balancer && rows_[i].strategy.path == s.path && rows_[i].strategy.rotate == s.rotate) return static_cast<int>(i);
+    if (rows_[i].balancer == balancer && rows_[i].strategy == s) return static_cast<int>(i);
   }
   return -1;
 }
@@ -40,7 +40,7 @@ QVariant ComparisonModel::data(const QModelIndex& index, int role) const {
     switch (index.column()) {
       case kRank: return valid ? index.row() + 1 : 1000000 + index.row();
       case kBalancer: return QString::fromStdString(c.balancer);
-      case kStrategy: return QString::fromStdString(strategy_name(c.strategy));
+      case kStrategy: return QString::fromStdString(candidate_strategy(c));
       case kStepMs: return valid ? m.step_us : 1e300;
       case kVsBest: return valid && best_us_ > 0 ? m.step_us / best_us_ : 1e300;
       case kLowerBound: return valid ? m.ratio_to_lower_bound : 1e300;
@@ -54,7 +54,7 @@ QVariant ComparisonModel::data(const QModelIndex& index, int role) const {
     switch (index.column()) {
       case kRank: return valid ? QString::number(index.row() + 1) : QString("-");
       case kBalancer: return QString::fromStdString(c.balancer);
-      case kStrategy: return QString::fromStdString(strategy_name(c.strategy));
+      case kStrategy: return QString::fromStdString(candidate_strategy(c));
       case kNote: return valid ? (best ? QString("best") : QString()) : QString::fromStdString(c.reason);
       default: break;
     }

@@ -220,12 +220,13 @@ TEST_F(CliTest, CompareRanksAndExportsCsv) {
   std::string header, first;
   std::getline(in, header);
   std::getline(in, first);
-  EXPECT_EQ(header.rfind("rank,balancer,path,rotate,valid,step_us", 0), 0u);
+  EXPECT_EQ(header.rfind("rank,balancer,path,rotate,ulysses,valid,step_us", 0), 0u);
   EXPECT_EQ(first.rfind("1,", 0), 0u);
   const Outcome j = run("compare " + w + " -w 8 --backward --json");
   ASSERT_EQ(j.status, 0) << j.err;
   const auto parsed = nlohmann::json::parse(j.out);
-  EXPECT_EQ(parsed["ranked"].size() + parsed["invalid"].size(), 4 * balancer_count());  // 4 strategies each
+  // 5 strategies each, plain and as the ring of a Ulysses-4 hybrid, and pure Ulysses-8 once.
+  EXPECT_EQ(parsed["ranked"].size() + parsed["invalid"].size(), 2 * 5 * balancer_count() + 1);
 }
 
 TEST_F(CliTest, SimulatorBadInputs) {

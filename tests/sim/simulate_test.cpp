@@ -198,7 +198,16 @@ TEST(Compare, RanksValidCombinationsAndExplainsTheRest) {
   ASSERT_TRUE(c.ok());
   ASSERT_FALSE(c->ranked.empty());
   for (std::size_t i = 1; i < c->ranked.size(); ++i) EXPECT_LE(c->ranked[i - 1].metrics.step_us, c->ranked[i].metrics.step_us);
-  EXPECT_EQ(c->ranked.size() + c->invalid.size(), balancer_registry().size() * all_strategies().size());
+  // Plain and as the ring of a Ulysses-2 x ring-2 hybrid (U = 2: the largest divisor of W = 4 below it that
+  // divides 8 kv heads and 8 GPUs per node), plus pure Ulysses-4 once.
+  EXPECT_EQ(c->ranked.size() + c->invalid.size(), balancer_registry().size() * all_strategies().size() * 2 + 1);
+  std::size_t hybrids = 0, pure = 0;
+  for (const Candidate& x : c->ranked) {
+    hybrids += x.strategy.ulysses == 2 && x.plan_world_size == 2;
+    pure += x.strategy.ulysses == 4 && x.plan_world_size == 1;
+  }
+  EXPECT_GT(hybrids, 0u);
+  EXPECT_EQ(pure, 1u);
   for (const Candidate& x : c->invalid) EXPECT_FALSE(x.reason.empty());
   EXPECT_EQ(c->why.rfind(c->ranked[0].balancer + " + ", 0), 0u) << c->why;
 }

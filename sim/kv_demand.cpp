@@ -1,0 +1,50 @@
+// Per rank: the union of its queries' key intervals (one interval per run and mask segment, merged), then
+// the positions of every source inside that union, found by walking the layout's runs.
+#include "sim/kv_demand.h"
+
+#include <algorithm>
+
+#include "core/mask.h"
+
+namespace cpsim {
+
+std::vector<std::int64_t> kv_demand_tokens(const Plan& plan) {
+  const std::int64_t w = plan.world_size;
+  const std::int64_t s = plan.workload.seq_len;
+  std::vector<std::int64_t> demand(static_cast<std::size_t>(w * w), 0);
+  for (std::size_t row = 0; row < plan.layouts.size(); ++row) {
+    const RowLayout& layout = plan.layouts[row];
+    const RowMask mask(plan.workload.mask, s, plan.workload.documents[row]);
+    std::vector<std::vector<KeyInterval>> seen(static_cast<std::size_t>(w));
+    for (const Run& run : layout.runs()) {
+      auto& keys = seen[static_cast<std::size_t>(layout.rank_of_slot(run.slot))];
+      const std::int64_t end = run.position + run.length;
+      // Inside one segment lo and hi never decrease, so the run's keys there are [lo(first), hi(last)].
+      for (std::size_t seg = mask.segment_of(run.position); seg < mask.segments().size(); ++seg) {
+        const auto& segment = mask.segments()[seg];
+        if (segment.begin >= end) break;
+        const std::int64_t a = std::max(run.position, segment.begin), b = std::min(end, segment.end) - 1;
+        keys.push_back({segment.rule.at(a).lo, std::min(segment.rule.at(b).hi, s - 1)});
+      }
+    }
+    for (std::int64_t r = 0; r < w; ++r) {
+      auto& keys = seen[static_cast<std::size_t>(r)];
+      std::sort(keys.begin(), keys.end(), [](const KeyInterval& x, const KeyInterval& y) { return x.lo < y.lo; });
+      std::int64_t covered_to = -1;  // positions <= covered_to are already counted
+      for (const KeyInterval& k : keys) {
+        const std::int64_t lo = std::max(k.lo, covered_to + 1);
+        if (k.hi < lo) continue;
+        for (std::size_t i = layout.first_run_reaching(lo); i < layout.runs().size(); ++i) {
+          const Run& run = layout.runs()[i];
+          if (run.position > k.hi) break;
+          const std::int64_t overlap = std::min(k.hi, run.position + run.length - 1) - std::max(lo, run.position) + 1;
+          demand[static_cast<std::size_t>(r * w + layout.rank_of_slot(run.slot))] += overlap;
+        }
+        covered_to = k.hi;
+      }
+    }
+  }
+  return demand;
+}
+
+}  // namespace cpsim

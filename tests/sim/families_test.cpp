@@ -1,0 +1,133 @@
+// The CP families beyond PyTorch's two paths: the zero-redundancy sparse gather (K/V demand against a
+// brute force), pure Ulysses and the Ulysses x ring hybrid against their closed forms.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+
+#include "core/test_util.h"
+#include "sim/compare.h"
+#include "sim/cost_model.h"
+#include "sim/kv_demand.h"
+#include "sim/sim_test_util.h"
+#include "sim/simulate.h"
+
+namespace cpsim {
+namespace {
+
+using testing::plan_for;
+
+double op_us(const Simulation& sim, std::size_t rank, const std::string& name) {
+  for (const Interval& iv : sim.timeline.ranks[rank]) {
+    if (sim.timeline.ops[iv.op].name == name) return iv.end_us - iv.start_us;
+  }
+  return 0;
+}
+
+TEST(KvDemand, MatchesBruteForceForEveryMaskAndBalancer) {
+  std::mt19937 rng(3);
+  for (const MaskKind kind : all_mask_kinds()) {
+    for (int trial = 0; trial < 4; ++trial) {
+      const std::int64_t s = 64;
+      std::vector<std::int64_t> docs;
+      for (std::int64_t left = s; left > 0;) {
+        const std::int64_t len = std::min<std::int64_t>(left, 1 + static_cast<std::int64_t>(rng() % 24));
+        docs.push_back(len);
+        left -= len;
+      }
+      const Workload w = testing::make_workload(s, kind, {docs}, 6, 10);
+      const auto doc_of = testing::document_ids(docs);
+      for (const char* balancer : {"contiguous", "head_tail", "striped_block", "document_hybrid"}) {
+        const Plan plan = plan_for(w, balancer, 4, 4);
+        const auto demand = kv_demand_tokens(plan);
+        const RowLayout& layout = plan.layouts[0];
+        for (std::int64_t r = 0; r < 4; ++r) {
+          std::set<std::int64_t> keys;
+          for (std::int64_t q = 0; q < s; ++q) {
+            if (layout.rank_of_position(q) != r) continue;
+            for (std::int64_t k = 0; k < s; ++k) {
+              if (testing::visible(w, doc_of, q, k)) keys.insert(k);
+            }
+          }
+          std::vector<std::int64_t> expected(4, 0);
+          for (const std::int64_t k : keys) ++expected[static_cast<std::size_t>(layout.rank_of_position(k))];
+          for (std::int64_t src = 0; src < 4; ++src) {
+            EXPECT_EQ(demand[static_cast<std::size_t>(r * 4 + src)], expected[static_cast<std::size_t>(src)])
+                << mask_kind_name(kind) << " " << balancer << " rank " << r << " source " << src;
+          }
+        }
+      }
+    }
+  }
+}
+
+const Strategy kGather{AttentionPath::kSparseGather, RotateMethod::kAllGather};
+
+TEST(SparseGather, DocumentsThatStayOnOneRankMoveNothing) {
+  // Eight documents of half a rank each: document_hybrid keeps every one whole, two per rank.
+  const Workload w = testing::make_workload(4096, MaskKind::kDocumentCausal, {{512, 512, 512, 512, 512, 512, 512, 512}});
+  const Plan plan = plan_for(w, "document_hybrid", 4);
+  const Simulation sim = simulate(plan, kGather, testing::shipped_profile("h100-sxm-8x"), false).value();
+  for (std::size_t r = 0; r < 4; ++r) EXPECT_EQ(op_us(sim, r, "exchange needed K/V"), 0.0);
+  EXPECT_DOUBLE_EQ(sim.metrics.step_us, op_us(sim, 0, "attention (needed K/V)"));
+}
+
+TEST(SparseGather, ContiguousCausalMovesOnlyEarlierShards) {
+  const Plan plan = plan_for(testing::causal_workload(8192), "contiguous", 4);
+  const auto demand = kv_demand_tokens(plan);
+  for (std::int64_t r = 0; r < 4; ++r) {
+    for (std::int64_t src = 0; src < 4; ++src) EXPECT_EQ(demand[static_cast<std::size_t>(r * 4 + src)], src <= r ? 2048 : 0);
+  }
+  // The last rank receives three shards over NVLink: latency + 3 * shard bytes / bandwidth.
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  const Simulation sim = simulate(plan, kGather, hw, false).value();
+  const double shard = 2.0 * 2048 * 8 * 128 * 2;  // K and V, 8 kv heads, dim 128, bf16
+  EXPECT_NEAR(op_us(sim, 3, "exchange needed K/V"), hw.nvlink.latency_us + 3 * shard / (hw.nvlink.p2p_bandwidth_gb_s * 1e3), 1e-6);
+}
+
+TEST(Ulysses, PureUlyssesIsTwoAllToAllsAroundOneEvenKernel) {
+  const Workload w = testing::make_workload(16384, MaskKind::kDocumentCausal, {{2048, 8192, 4096, 2048}});
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  const Plan whole = plan_for(w, "contiguous", 1);
+  const Simulation sim = simulate(whole, {AttentionPath::kSparseGather, RotateMethod::kAllGather, 8}, hw, false).value();
+  // Each GPU holds 16384 / 8 tokens and sends 7/8 of its Q (32 heads), K and V (8 heads each), bf16.
+  const double qkv = 2048.0 * 128 * 2 * (32 + 16) * 7 / 8;
+  const double out = 2048.0 * 128 * 2 * 32 * 7 / 8;
+  EXPECT_NEAR(op_us(sim, 0, "Ulysses all-to-all Q/K/V"), hw.nvlink.latency_us + qkv / (hw.nvlink.p2p_bandwidth_gb_s * 1e3), 1e-6);
+  EXPECT_NEAR(op_us(sim, 0, "Ulysses all-to-all out"), hw.nvlink.latency_us + out / (hw.nvlink.p2p_bandwidth_gb_s * 1e3), 1e-6);
+  // The kernel covers the whole mask for 32 / 8 = 4 heads.
+  ModelShape heads = w.model;
+  heads.q_heads = 4;
+  heads.kv_heads = 1;
+  const CostModel cost(hw, heads, 128);
+  const TileCounts t = whole.work.rank_tiles(0);
+  const double kernel = cost.kernel_us({t.full, t.partial, whole.work.rank_rows(0).active_rows, whole.work.rank_rows(0).max_row_tiles},
+                                       false, KernelKind::kBlockSparse);
+  EXPECT_NEAR(op_us(sim, 0, "attention (needed K/V)"), kernel, 1e-9);
+  EXPECT_NEAR(sim.metrics.step_us, op_us(sim, 0, "Ulysses all-to-all Q/K/V") + kernel + op_us(sim, 0, "Ulysses all-to-all out"), 1e-6);
+}
+
+TEST(Ulysses, HybridRingMovesOneUthOfTheHeadsAcrossNodes) {
+  // W = 16 on the InfiniBand profile as Ulysses 8 x ring 2: the ring's two ranks sit on two nodes.
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-ib");
+  const Plan ring = plan_for(testing::causal_workload(16384), "head_tail", 2);
+  const Simulation sim = simulate(ring, {AttentionPath::kSparseRing, RotateMethod::kAllToAll, 8}, hw, false).value();
+  const double kv_per_head_group = 2.0 * 8192 * 8 * 128 * 2 / 8;
+  EXPECT_NEAR(op_us(sim, 0, "K/V hop 1"), hw.infiniband.latency_us + kv_per_head_group / (hw.infiniband.p2p_bandwidth_gb_s * 1e3), 1e-6);
+  auto bad = simulate(ring, {AttentionPath::kSparseRing, RotateMethod::kAllToAll, 3}, hw, false);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("Ulysses degree 3 must divide kv_heads 8"), std::string::npos);
+}
+
+TEST(Compare, NamesPyTorchNativeCandidates) {
+  const Workload w = testing::make_workload(16384, MaskKind::kCausal, {{16384}});
+  const auto c = compare_strategies(w, "w.json", 4, 128, testing::shipped_profile("h100-sxm-8x"), false).value();
+  for (const Candidate& x : c.ranked) {
+    const bool native = find_balancer(x.balancer)->from_pytorch() && x.strategy.ulysses == 1 &&
+                        (x.strategy.path == AttentionPath::kSdpaRing || x.strategy.path == AttentionPath::kFlexAllgather);
+    EXPECT_EQ(x.pytorch, native) << candidate_label(x);
+  }
+}
+
+}  // namespace
+}  // namespace cpsim
