@@ -28,6 +28,10 @@ Result<RankOptions> rank_options(const Plan& plan, const ExecuteOptions& o) {
     return bad_input("--kv-heads: " + std::to_string(r.shape.kv_heads) + " must be positive and divide q heads " + std::to_string(r.shape.q_heads));
   }
   if (r.shape.head_dim <= 0) return bad_input("--head-dim: must be positive, got " + std::to_string(r.shape.head_dim));
+  if (plan.ulysses > 1) {
+    return bad_input(plan.workload_source + ": ulysses: " + std::to_string(plan.ulysses) +
+                     " (a Ulysses x ring hybrid) is simulated only; the executors run plans without Ulysses");
+  }
   const std::string rotate = o.rotate.empty() ? plan.rotate : o.rotate;
   if (rotate.empty()) return bad_input("--rotate: the plan records no rotate method; pass --rotate allgather or alltoall");
   if (rotate != "allgather" && rotate != "alltoall") {

@@ -15,7 +15,27 @@ struct GenerateOptions {
   std::string distribution = "lognormal";
   std::string mask = "document_causal";
   std::string out;
+  std::int64_t batches = 0;  // > 0: a JSONL file of this many workloads, seeds seed, seed + 1, ...
 };
+
+// BATCHES.jsonl for `cpsim batch`: one compact workload object per line.
+int run_generate_batches(GenerateOptions& o) {
+  std::string text;
+  const std::uint64_t first_seed = o.spec.seed;
+  for (std::int64_t i = 0; i < o.batches; ++i) {
+    o.spec.seed = first_seed + static_cast<std::uint64_t>(i);
+    auto workload = generate_workload(o.spec);
+    if (!workload) return report(workload.error());
+    text += workload_to_json(*workload).dump() + "\n";
+  }
+  if (o.out.empty()) {
+    std::cout << text;
+    return 0;
+  }
+  if (auto ok = write_file_atomically(o.out, text); !ok) return report(ok.error());
+  std::cerr << "wrote " << o.out << ": " << o.batches << " workloads, seeds " << first_seed << " to " << o.spec.seed << "\n";
+  return 0;
+}
 
 int run_generate(GenerateOptions& o) {
   const auto dist = parse_length_distribution(o.distribution);
@@ -28,6 +48,8 @@ int run_generate(GenerateOptions& o) {
   }
   o.spec.distribution = *dist;
   o.spec.mask.kind = *kind;
+  if (o.batches < 0) return report(bad_input("--batches: must be positive, got " + std::to_string(o.batches)));
+  if (o.batches > 0) return run_generate_batches(o);
   auto workload = generate_workload(o.spec);
   if (!workload) return report(workload.error());
   if (o.out.empty()) {
@@ -67,6 +89,7 @@ Command add_generate_command(CLI::App& root) {
   sub->add_option("--head-dim", s.model.head_dim, "Head dimension")->capture_default_str();
   sub->add_option("--dtype", s.model.dtype, "bf16, fp16 or fp32")->capture_default_str();
   sub->add_option("--out", o->out, "Output file (default: standard output)");
+  sub->add_option("--batches", o->batches, "Write this many workloads (seeds seed, seed+1, ...) as JSONL for `cpsim batch`");
   return {sub, [o] { return run_generate(*o); }};
 }
 

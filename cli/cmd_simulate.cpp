@@ -23,6 +23,7 @@ struct SimulateOptions {
   std::string hardware = "h100-sxm-8x";
   std::int64_t block_size = 128;
   bool backward = false;
+  std::int64_t ulysses = 1;
   std::string trace;
   bool json = false;
 };
@@ -94,9 +95,13 @@ int run_simulate(const SimulateOptions& o) {
   if (!workload) return report(workload.error());
   auto hw = find_hardware_profile(o.hardware);
   if (!hw) return report(hw.error());
-  auto plan = make_plan(*workload, o.workload, o.balancer, o.world_size, o.block_size);
+  if (o.ulysses < 1 || o.world_size % o.ulysses != 0) {
+    return report(bad_input("--ulysses: " + std::to_string(o.ulysses) + " must be a positive divisor of --world-size " + std::to_string(o.world_size)));
+  }
+  // With Ulysses the balancer lays out the ring dimension: W / U ranks, one per Ulysses group.
+  auto plan = make_plan(*workload, o.workload, o.balancer, o.world_size / o.ulysses, o.block_size);
   if (!plan) return report(plan.error());
-  const Strategy strategy{path ? *path : default_path(*plan, *rotate), *rotate};
+  const Strategy strategy{path ? *path : default_path(*plan, *rotate), *rotate, o.ulysses};
   auto sim = simulate(*plan, strategy, *hw, o.backward);
   if (!sim) return report(sim.error());
   if (!o.trace.empty()) {
@@ -124,6 +129,8 @@ Command add_simulate_command(CLI::App& root) {
   sub->add_option("--hardware", o->hardware, "Profile name in data/hardware/ or a file path")->capture_default_str();
   sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str();
   sub->add_flag("--backward", o->backward, "Simulate forward and backward");
+  sub->add_option("--ulysses,-u", o->ulysses, "Ulysses degree U: a Ulysses x ring hybrid over W / U ring ranks (U = W: pure Ulysses)")
+      ->capture_default_str();
   sub->add_option("--trace", o->trace, "Write a Chrome trace JSON (Perfetto)");
   sub->add_flag("--json", o->json, "Print the result as JSON");
   return {sub, [o] { return run_simulate(*o); }};

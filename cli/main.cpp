@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       cpsim::cli::add_compare_command(app),
       cpsim::cli::add_execute_command(app),
       cpsim::cli::add_calibrate_command(app),
+      cpsim::cli::add_batch_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -111,6 +111,7 @@ std::string plan_to_json_text(const Plan& plan) {
   if (!plan.rotate.empty()) {
     head["attention_path"] = plan.attention_path;
     head["rotate"] = plan.rotate;
+    if (plan.ulysses > 1) head["ulysses"] = plan.ulysses;
     head["hardware"] = plan.hardware;
     head["predicted"] = plan.predicted;
   }
@@ -195,6 +196,12 @@ Result<Plan> load_plan(const std::string& path) {
     (std::string_view(key) == "rotate" ? plan.rotate : std::string_view(key) == "hardware" ? plan.hardware : plan.attention_path) = value;
   }
   if (doc.contains("predicted")) plan.predicted = doc["predicted"];
+  if (doc.contains("ulysses")) {
+    CPSIM_ASSIGN_OR_RETURN(plan.ulysses, rd.integer(doc["ulysses"], "ulysses"));
+    if (plan.ulysses < 1 || plan.ulysses > kMaxWorldSize) {
+      return rd.error("ulysses", "must be a Ulysses degree from 1 to " + std::to_string(kMaxWorldSize) + ", got " + std::to_string(plan.ulysses));
+    }
+  }
   CPSIM_ASSIGN_OR_RETURN(auto rearrange, index_rows(doc, rd, "rearrange_indices", workload));
   CPSIM_ASSIGN_OR_RETURN(const auto restore, index_rows(doc, rd, "restore_indices", workload));
   for (std::size_t r = 0; r < rearrange.size(); ++r) {

@@ -27,6 +27,8 @@ struct Plan {
   // "allgather"/"alltoall", the hardware profile, and the predicted metrics (opaque to core).
   std::string attention_path;
   std::string rotate;
+  // Ulysses degree U of a 2-D hybrid: the plan is its ring dimension and the run uses U x world_size GPUs.
+  std::int64_t ulysses = 1;
   std::string hardware;
   Json predicted;
 };

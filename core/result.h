@@ -63,3 +63,10 @@ using Status = Result<Ok>;
     return CPSIM_CONCAT_(cpsim_result_, __LINE__).error();        \
   }                                                                \
   lhs = std::move(*CPSIM_CONCAT_(cpsim_result_, __LINE__))
+
+// `CPSIM_RETURN_IF_ERROR(expr)`: evaluates a Status (or any Result) and returns its error, if any.
+#define CPSIM_RETURN_IF_ERROR(expr)                                \
+  do {                                                             \
+    auto cpsim_status_ = (expr);                                   \
+    if (!cpsim_status_) return cpsim_status_.error();              \
+  } while (false)

@@ -320,4 +320,64 @@ TEST_F(CliTest, UnwritableOutputLeavesNothingBehind) {
   }
 }
 
+std::string read_text(const std::string& file) {
+  std::stringstream text;
+  text << std::ifstream(file, std::ios::binary).rdbuf();
+  return text.str();
+}
+
+TEST_F(CliTest, BatchPlansEveryLineResumesAndIsTheSameForAnyJobCount) {
+  const std::string batches = path("b.jsonl");
+  const Outcome g = run("generate --seq-len 4096 --dist lognormal --mean 512 --min-len 32 --multiple-of 16 --seed 3 --batches 6 --out " + batches);
+  ASSERT_EQ(g.status, 0) << g.err;
+  const Outcome o = run("batch " + batches + " -w 4 -j 2 -o " + path("out2"));
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("planned 6 lines (0 resumed"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("chosen plans: mean"), std::string::npos) << o.out;
+  std::ifstream summary(path("out2/summary.csv"));
+  std::string header, row;
+  std::getline(summary, header);
+  EXPECT_EQ(header.rfind("line,seq_len,rows,documents,balancer,strategy,step_us", 0), 0u);
+  int rows = 0;
+  while (std::getline(summary, row)) ++rows;
+  EXPECT_EQ(rows, 6);
+  const auto report = nlohmann::json::parse(read_text(path("out2/report.json")));
+  EXPECT_EQ(report["batches"], 6);
+  // Every chosen plan is a PLAN.json with its strategy and prediction.
+  const auto plan = nlohmann::json::parse(read_text(path("out2/plans/line-000004.json")));
+  EXPECT_EQ(plan["workload_source"], batches + ":4");
+  EXPECT_TRUE(plan.contains("rearrange_indices") && plan.contains("predicted") && plan.contains("rotate"));
+  // A Ulysses hybrid plan is simulated only: the executors refuse it with a clear message.
+  auto hybrid = plan;
+  hybrid["ulysses"] = 2;
+  expect_bad_input("execute " + write("hybrid.json", hybrid.dump()) + " --device cpu", "ulysses: 2 (a Ulysses x ring hybrid) is simulated only");
+  // A second run finds everything done; after losing one result it plans only that line.
+  EXPECT_NE(run("batch " + batches + " -w 4 -j 2 -o " + path("out2")).out.find("planned 0 lines (6 resumed"), std::string::npos);
+  fs::remove(path("out2/results/line-000003.json"));
+  EXPECT_NE(run("batch " + batches + " -w 4 -j 2 -o " + path("out2")).out.find("planned 1 lines (5 resumed"), std::string::npos);
+  // One job gives byte-identical files.
+  ASSERT_EQ(run("batch " + batches + " -w 4 -j 1 -o " + path("out1")).status, 0);
+  for (const char* f : {"summary.csv", "report.json", "results/line-000002.json", "plans/line-000005.json"}) {
+    EXPECT_EQ(read_text(path(std::string("out1/") + f)), read_text(path(std::string("out2/") + f))) << f;
+  }
+}
+
+TEST_F(CliTest, BatchBadInputs) {
+  const std::string model = R"("model":{"q_heads":32,"kv_heads":8,"head_dim":128,"dtype":"bf16"})";
+  const std::string good = R"({"schema_version":1,"seq_len":1024,"mask":{"kind":"causal"},"documents":[[1024]],)" + model + "}";
+  const std::string bad_line = write("bad.jsonl", good + "\n\n" + R"({"schema_version":1,"seq_len":-5,"mask":{"kind":"causal"},"documents":[[1024]],)" + model + "}\n");
+  expect_bad_input("batch " + bad_line + " -w 2 -o " + path("never"), "bad.jsonl:3: seq_len");
+  EXPECT_FALSE(fs::exists(path("never")));
+  expect_bad_input("batch " + write("trunc.jsonl", good.substr(0, 30) + "\n") + " -w 2 -o " + path("never"), "trunc.jsonl:1: ");
+  expect_bad_input("batch " + write("empty.jsonl", "\n \n") + " -w 2 -o " + path("never"), "empty.jsonl: no workloads");
+  expect_bad_input("batch " + path("missing.jsonl") + " -w 2 -o " + path("never"), "missing.jsonl: cannot open");
+  const std::string one = write("one.jsonl", good + "\n");
+  expect_bad_input("batch " + one + " -w 2 -o " + path("never") + " --balancers ptrr,nope", "--balancers: unknown balancer \"nope\"");
+  expect_bad_input("batch " + one + " -w 0 -o " + path("never"), "--world-size: must be a positive");
+  EXPECT_FALSE(fs::exists(path("never")));
+  ASSERT_EQ(run("batch " + one + " -w 2 -o " + path("dir")).status, 0);
+  expect_bad_input("batch " + one + " -w 4 -o " + path("dir"), "holds a batch run with other settings");
+  expect_bad_input("batch " + one + " -w 2 -o " + write("a-file", "x") + "/sub", "--out-dir: cannot create");
+}
+
 }  // namespace
