@@ -30,7 +30,7 @@ Json comparison_json(const Comparison& c, const CompareOptions& o) {
   for (const Candidate& x : c.ranked) {
     const Metrics& m = x.metrics;
     ranked.push_back({{"balancer", x.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
-                      {"ulysses", x.strategy.ulysses}, {"pytorch", x.pytorch},
+                      {"ulysses", x.strategy.ulysses}, {"strategy", candidate_strategy(x)}, {"pytorch", x.pytorch},
                       {"step_us", m.step_us}, {"forward_us", m.forward_us}, {"lower_bound_us", m.lower_bound_us},
                       {"ratio_to_lower_bound", m.ratio_to_lower_bound}, {"compute_imbalance", m.compute_imbalance},
                       {"max_exposed_comm_us", m.max_exposed_comm_us}, {"peak_memory_bytes", m.peak_memory_bytes},

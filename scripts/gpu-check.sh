@@ -4,7 +4,8 @@
 #   2. three shipped-style plans at 131,072 tokens, W = 8 emulated on one GPU: causal head_tail,
 #      document_causal ptrr, document_causal per_document_head_tail -> MEASURED.json each;
 #   3. kernel throughput (useful and executed TFLOP/s) for causal and document_causal at 32k and 128k
-#      tokens, head dim 128, and PyTorch flex_attention on the same shapes (bench/flex_attention_bench.py).
+#      tokens, head dim 128, and PyTorch flex_attention on the same shapes (bench/flex_attention_bench.py);
+#   4. python/cpsim_torch.py: plans of PyTorch's balancers give the indices PyTorch itself generates.
 # Everything lands in $OUT (default out/gpu-check). The GPU machine has no Boost/Eigen/Qt: carry a build
 # made here with `cmake --preset gpu && cmake --build --preset gpu` (build/gpu).
 set -uo pipefail
@@ -53,6 +54,13 @@ for s in 32768 131072; do
 done
 timeout 150 python3 bench/flex_attention_bench.py --workdir "$work" --out "$OUT/flex.json" > "$OUT/flex.txt" 2>&1
 say "flex_attention bench exit $?"
+say "4. python/cpsim_torch.py against PyTorch's own balancers (same indices?)"
+for b in head_tail per_document_head_tail ptrr; do
+  "$bin" plan data/workloads/doc-uniform-32k-4rows.json -w 4 -b $b -r allgather -o "$work/torch-$b.json" > /dev/null 2>> "$OUT/log.txt"
+done
+"$bin" plan data/workloads/doc-uniform-32k-4rows.json -w 4 -b document_hybrid -r allgather -o "$work/torch-document_hybrid.json" > /dev/null 2>> "$OUT/log.txt"
+timeout 120 python3 python/cpsim_torch.py --check-builtin "$work"/torch-*.json > "$OUT/cpsim-torch.txt" 2>&1
+say "cpsim_torch check exit $?"
 python3 bench/gpu_summary.py "$OUT" > "$OUT/summary.md" 2>> "$OUT/log.txt"
 say "summary written"
 cat "$OUT/summary.md"

@@ -12,6 +12,8 @@ packages=(
   xvfb xauth fontconfig fonts-dejavu-core                          # headless GUI tests and screenshots
   libgtest-dev libgmock-dev            # tests
   libbenchmark-dev time                # benchmarks (Google Benchmark, GNU time for peak memory)
+  python3                              # python/cpsim_torch.py's tests
+  clang libclang-rt-14-dev             # libFuzzer targets (tests/fuzz)
 )
 
 missing=()
