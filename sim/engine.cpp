@@ -34,8 +34,9 @@ Timeline run_schedule(std::vector<Op> ops, std::int64_t world_size, double overl
     if (op.kind == OpKind::kComm) {
       // A collective starts when its last participant arrives and ends when its slowest transfer does.
       const double start = *std::max_element(ready.begin(), ready.end());
-      const double end = start + *std::max_element(op.duration_us.begin(), op.duration_us.end());
+      const double slowest = *std::max_element(op.duration_us.begin(), op.duration_us.end());
       for (std::size_t r = 0; r < w; ++r) {
+        const double end = start + (op.collective ? slowest : op.duration_us[r]);
         op_end[i][r] = end;
         comm_free[r] = end;
         if (end > start) {

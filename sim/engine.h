@@ -20,6 +20,10 @@ struct Op {
   std::vector<double> duration_us;   // per rank; a compute op of 0 is skipped (no kernel)
   std::vector<std::size_t> deps;     // ops that must have finished on the same rank
   double bytes = 0;                  // comm: payload each rank sends
+  // Comm only. A collective ends on every rank when its slowest transfer does; grouped point-to-point
+  // transfers (collective = false) end on each rank after its own duration, which must already include
+  // waiting for the peers it receives from. Both start when the last rank is ready.
+  bool collective = true;
 };
 
 struct Interval {

@@ -15,6 +15,10 @@ namespace {
 
 using Cost = std::int64_t;
 
+// How far above the least-loaded rank a block may go to stay with its document, in thousandths of the
+// mean load per rank.
+constexpr Cost kSlackPerMille = 5;
+
 // Per Q block, in thousandths of a full tile.
 std::vector<Cost> block_costs(const RowMask& mask, std::int64_t seq_len, std::int64_t block, double partial_cost) {
   const auto nonempty = nonempty_kv_blocks(mask, seq_len, block);
@@ -30,23 +34,33 @@ struct Assignment {
   std::vector<Cost> load;
 };
 
-// Longest processing time first, with every rank capped at `per_rank` blocks.
-Assignment greedy(const std::vector<Cost>& costs, std::int64_t ranks, std::int64_t per_rank) {
+// Longest processing time first, with every rank capped at `per_rank` blocks. Locality: a block goes to the
+// rank that already holds most of its document's cost when that rank is within `slack` of the least
+// loaded one, so documents stay together (fewer ring steps carry work, less K/V to move) at a bounded
+// price in balance.
+Assignment greedy(const std::vector<Cost>& costs, const std::vector<std::size_t>& doc_of, std::size_t docs,
+                  std::int64_t ranks, std::int64_t per_rank, Cost slack) {
   std::vector<std::int64_t> order(costs.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
     return costs[static_cast<std::size_t>(a)] > costs[static_cast<std::size_t>(b)];
   });
-  Assignment out{std::vector<std::vector<std::pair<Cost, std::int64_t>>>(static_cast<std::size_t>(ranks)),
-                 std::vector<Cost>(static_cast<std::size_t>(ranks), 0)};
+  const auto w = static_cast<std::size_t>(ranks);
+  Assignment out{std::vector<std::vector<std::pair<Cost, std::int64_t>>>(w), std::vector<Cost>(w, 0)};
+  std::vector<Cost> doc_cost(docs * w, 0);  // [doc * W + rank]
   for (const std::int64_t b : order) {
-    std::size_t best = out.load.size();
-    for (std::size_t r = 0; r < out.load.size(); ++r) {
+    const std::size_t doc = doc_of[static_cast<std::size_t>(b)];
+    std::size_t lightest = w, home = w;
+    for (std::size_t r = 0; r < w; ++r) {
       if (static_cast<std::int64_t>(out.members[r].size()) == per_rank) continue;
-      if (best == out.load.size() || out.load[r] < out.load[best]) best = r;
+      if (lightest == w || out.load[r] < out.load[lightest]) lightest = r;
+      if (home == w || doc_cost[doc * w + r] > doc_cost[doc * w + home]) home = r;
     }
-    out.members[best].emplace_back(costs[static_cast<std::size_t>(b)], b);
-    out.load[best] += costs[static_cast<std::size_t>(b)];
+    const bool stay = doc_cost[doc * w + home] > 0 && out.load[home] <= out.load[lightest] + slack;
+    const std::size_t to = stay ? home : lightest;
+    out.members[to].emplace_back(costs[static_cast<std::size_t>(b)], b);
+    out.load[to] += costs[static_cast<std::size_t>(b)];
+    doc_cost[doc * w + to] += costs[static_cast<std::size_t>(b)];
   }
   for (auto& m : out.members) std::sort(m.begin(), m.end());
   return out;
@@ -112,7 +126,11 @@ class CostAwareBalancer final : public Balancer {
     rows.reserve(wl.documents.size());
     for (const auto& docs : wl.documents) {
       const RowMask mask(wl.mask, wl.seq_len, docs);
-      Assignment a = greedy(block_costs(mask, wl.seq_len, bs, in.partial_tile_cost), w, blocks / w);
+      const std::vector<Cost> costs = block_costs(mask, wl.seq_len, bs, in.partial_tile_cost);
+      std::vector<std::size_t> doc_of(costs.size());
+      for (std::size_t b = 0; b < costs.size(); ++b) doc_of[b] = mask.segment_of(static_cast<std::int64_t>(b) * bs);
+      const Cost total = std::accumulate(costs.begin(), costs.end(), Cost{0});
+      Assignment a = greedy(costs, doc_of, mask.segments().size(), w, blocks / w, total / w * kSlackPerMille / 1000);
       for (std::int64_t round = 0; round < blocks && improve_once(a); ++round) {
       }
       std::vector<std::vector<std::int64_t>> groups;

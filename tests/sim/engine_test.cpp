@@ -42,5 +42,15 @@ TEST(Engine, SkippedComputeTakesNoTime) {
   EXPECT_DOUBLE_EQ(t.end_us[0], 3.0);
 }
 
+TEST(Engine, GroupedTransfersEndPerRank) {
+  // Point-to-point transfers start together but each rank is done after its own duration.
+  Op p2p = collective("exchange", 0, 2);
+  p2p.duration_us = {3, 7};
+  p2p.collective = false;
+  const Timeline t = run_schedule({p2p, compute("after", {1, 1}, {0})}, 2, 0.0);
+  EXPECT_DOUBLE_EQ(t.ranks[0][1].start_us, 3.0);
+  EXPECT_DOUBLE_EQ(t.ranks[1][1].start_us, 7.0);
+}
+
 }  // namespace
 }  // namespace cpsim
