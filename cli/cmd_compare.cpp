@@ -22,6 +22,7 @@ struct CompareOptions {
   bool backward = false;
   std::string csv;
   bool json = false;
+  int top = 15;
 };
 
 
@@ -56,6 +57,7 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
   std::int64_t rank = 0;
   for (const Candidate& x : c.ranked) {
     const Metrics& m = x.metrics;
+    if (o.top > 0 && rank == o.top) break;
     ++rank;
     const bool pure = x.strategy.ulysses > 1 && x.plan_world_size == 1;
     table.add_row({std::to_string(rank), pure ? "-" : x.balancer, candidate_strategy(x), millis(m.step_us),
@@ -64,6 +66,9 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
                    fixed(m.peak_memory_bytes / (1024.0 * 1024.0 * 1024.0), 2)});
   }
   std::cout << table.render();
+  if (o.top > 0 && c.ranked.size() > static_cast<std::size_t>(o.top)) {
+    std::cout << "... " << c.ranked.size() - static_cast<std::size_t>(o.top) << " more (--top 0 shows all, --csv writes all)\n";
+  }
   if (!c.invalid.empty()) {
     // Group the combinations that cannot run by reason: one line per reason.
     std::vector<std::pair<std::string, std::string>> groups;
@@ -76,6 +81,14 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
     for (const auto& [reason, which] : groups) std::cout << "  " << which << ": " << reason << "\n";
   }
   std::cout << "\n" << (c.ranked.empty() ? "no combination can run this workload" : "winner: " + c.why) << "\n";
+  // What PyTorch as shipped would do: its balancers on its own paths.
+  for (const Candidate& x : c.ranked) {
+    if (!x.pytorch) continue;
+    std::cout << "PyTorch as shipped: " << candidate_label(x) << " at " << millis(x.metrics.step_us) << " ms";
+    if (&x != &c.ranked.front()) std::cout << "; the winner is " << fixed(x.metrics.step_us / best, 2) << "x faster";
+    std::cout << "\n";
+    break;
+  }
 }
 
 int run_compare(const CompareOptions& o) {
@@ -108,6 +121,7 @@ Command add_compare_command(CLI::App& root) {
   sub->add_flag("--backward", o->backward, "Rank by forward + backward time");
   sub->add_option("--csv", o->csv, "Write the ranking as CSV");
   sub->add_flag("--json", o->json, "Print the ranking as JSON");
+  sub->add_option("--top", o->top, "Rows of the ranking to print (0: all)")->capture_default_str();
   return {sub, [o] { return run_compare(*o); }};
 }
 
