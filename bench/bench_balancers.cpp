@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "core/balancer.h"
 #include "core/plan.h"
 #include "core/workload_json.h"
 
@@ -39,11 +40,12 @@ void BM_Plan(benchmark::State& state, const std::string& file, const std::string
 }
 
 void register_all() {
-  for (const char* balancer : {"contiguous", "head_tail", "per_document_head_tail", "ptrr", "striped_block"}) {
-    benchmark::RegisterBenchmark(("128k_W8/" + std::string(balancer)).c_str(), BM_Plan, "doc-lognormal-128k.json",
+  for (const auto& registered : cpsim::balancer_registry()) {
+    const std::string balancer(registered->name());
+    benchmark::RegisterBenchmark(("128k_W8/" + balancer).c_str(), BM_Plan, "doc-lognormal-128k.json",
                                  balancer, 8)
         ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("1M_W64/" + std::string(balancer)).c_str(), BM_Plan, "doc-lognormal-1m.json",
+    benchmark::RegisterBenchmark(("1M_W64/" + balancer).c_str(), BM_Plan, "doc-lognormal-1m.json",
                                  balancer, 64)
         ->Unit(benchmark::kMillisecond);
   }

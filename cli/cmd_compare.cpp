@@ -70,15 +70,41 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
     std::cout << "... " << c.ranked.size() - static_cast<std::size_t>(o.top) << " more (--top 0 shows all, --csv writes all)\n";
   }
   if (!c.invalid.empty()) {
-    // Group the combinations that cannot run by reason: one line per reason.
-    std::vector<std::pair<std::string, std::string>> groups;
+    // Group the combinations that cannot run by reason: one line per reason, written as "strategies with
+    // balancers" when the group is every pairing of the two.
+    struct Group {
+      std::string reason;
+      std::vector<const Candidate*> members;
+      std::vector<std::string> balancers, strategies;
+    };
+    std::vector<Group> groups;
+    auto add_unique = [](std::vector<std::string>& v, const std::string& s) {
+      if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+    };
     for (const Candidate& x : c.invalid) {
-      auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == x.reason; });
-      if (it == groups.end()) it = groups.insert(groups.end(), {x.reason, ""});
-      it->second += (it->second.empty() ? "" : ", ") + candidate_label(x);
+      auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.reason == x.reason; });
+      if (it == groups.end()) it = groups.insert(groups.end(), Group{x.reason, {}, {}, {}});
+      it->members.push_back(&x);
+      add_unique(it->balancers, x.balancer);
+      add_unique(it->strategies, candidate_strategy(x));
     }
+    auto join = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+      return out;
+    };
     std::cout << "\ncannot run:\n";
-    for (const auto& [reason, which] : groups) std::cout << "  " << which << ": " << reason << "\n";
+    for (const Group& g : groups) {
+      std::string which;
+      if (g.members.size() > 2 && g.members.size() == g.balancers.size() * g.strategies.size()) {
+        which = join(g.strategies) + (g.balancers.size() == 1 ? " with " + g.balancers[0] : " with any balancer here");
+      } else {
+        std::vector<std::string> labels;
+        for (const Candidate* x : g.members) labels.push_back(candidate_label(*x));
+        which = join(labels);
+      }
+      std::cout << "  " << which << ": " << g.reason << "\n";
+    }
   }
   std::cout << "\n" << (c.ranked.empty() ? "no combination can run this workload" : "winner: " + c.why) << "\n";
   // What PyTorch as shipped would do: its balancers on its own paths.

@@ -86,7 +86,7 @@ std::optional<std::string> unsupported_reason(const Plan& plan, const Strategy& 
     case AttentionPath::kSdpaRing:
       if (mask != MaskKind::kCausal && mask != MaskKind::kFull) {
         return "SDPA CP takes only is_causal True/False (attn_mask raises NotImplementedError); " +
-               std::string(mask_kind_name(mask)) + " needs flex_allgather or sparse_ring";
+               std::string(mask_kind_name(mask)) + " needs flex_allgather, sparse_ring or sparse_gather";
       }
       if (plan.balancer != "contiguous" && plan.balancer != "head_tail") {
         return "the SDPA ring's halving assumes the global head-tail layout; " + plan.balancer + " is for FlexAttention";

@@ -53,7 +53,8 @@ QVariant ComparisonModel::data(const QModelIndex& index, int role) const {
   if (role == Qt::DisplayRole) {
     switch (index.column()) {
       case kRank: return valid ? QString::number(index.row() + 1) : QString("-");
-      case kBalancer: return QString::fromStdString(c.balancer);
+      case kBalancer:  // pure Ulysses attends over the whole sequence: no layout to name
+        return c.strategy.ulysses > 1 && c.plan_world_size == 1 ? QString("-") : QString::fromStdString(c.balancer);
       case kStrategy: return QString::fromStdString(candidate_strategy(c));
       case kNote: return valid ? (best ? QString("best") : QString()) : QString::fromStdString(c.reason);
       default: break;
