@@ -142,9 +142,7 @@ int run_plan(const PlanOptions& o) {
   if (!workload) return report(workload.error());
   if (o.balancer == "all") {
     if (!o.out.empty()) return report(bad_input("--out: exporting a plan needs one --balancer, not \"all\""));
-    if (o.world_size <= 0) {
-      return report(bad_input("--world-size: must be a positive number of ranks, got " + std::to_string(o.world_size)));
-    }
+    if (auto ok = check_world_size(o.world_size, *workload, o.workload); !ok) return report(ok.error());
     return run_compare_balancers(o, *workload);
   }
   auto plan = make_plan(*workload, o.workload, o.balancer, o.world_size, o.block_size);

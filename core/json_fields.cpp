@@ -5,11 +5,32 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
 
 namespace cpsim {
+
+namespace {
+
+// For parser errors that quote a literal but give no position (number overflow): "key: " of the member
+// whose value the literal is, found by searching the text, or nothing.
+std::string field_before_literal(std::string_view text, const std::string& what) {
+  const auto open = what.find('\''), close = what.rfind('\'');
+  if (open == std::string::npos || close <= open + 1) return "";
+  const auto at = text.find(what.substr(open + 1, close - open - 1));
+  if (at == std::string_view::npos) return "";
+  const auto colon = text.rfind(':', at);
+  if (colon == std::string_view::npos) return "";
+  const auto key_end = text.rfind('"', colon);
+  if (key_end == std::string_view::npos || key_end == 0) return "";
+  const auto key_start = text.rfind('"', key_end - 1);
+  if (key_start == std::string_view::npos) return "";
+  return std::string(text.substr(key_start + 1, key_end - key_start - 1)) + ": ";
+}
+
+}  // namespace
 
 Result<Json> parse_json_text(std::string_view text, const std::string& source) {
   try {
@@ -20,10 +41,17 @@ Result<Json> parse_json_text(std::string_view text, const std::string& source) {
     if (const auto pos = what.find("at line"); pos != std::string::npos) what = what.substr(pos + 3);
     if (what.empty() || text.empty()) what = "empty file, expected a JSON document";
     return bad_input(source + ": " + what);
+  } catch (const Json::exception& e) {
+    // Anything else the parser rejects, e.g. a number too large for a double ("1e999": out_of_range.406).
+    std::string what = e.what();
+    if (const auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    return bad_input(source + ": " + field_before_literal(text, what) + what);
   }
 }
 
 Result<Json> read_json_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return bad_input(path + ": cannot open: is a directory, expected a JSON file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return bad_input(path + ": cannot open: " + std::strerror(errno));
   std::ostringstream buffer;

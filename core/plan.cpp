@@ -8,6 +8,19 @@
 
 namespace cpsim {
 
+Status check_world_size(std::int64_t world_size, const Workload& workload, const std::string& source) {
+  if (world_size <= 0) return bad_input("--world-size: must be a positive number of ranks, got " + std::to_string(world_size));
+  if (world_size > kMaxWorldSize) {
+    return bad_input("--world-size: " + std::to_string(world_size) + " exceeds the largest supported CP degree " +
+                     std::to_string(kMaxWorldSize));
+  }
+  if (world_size > workload.seq_len) {
+    return bad_input("--world-size: " + std::to_string(world_size) + " ranks exceed " + source + "'s seq_len of " +
+                     std::to_string(workload.seq_len) + " tokens (every rank needs at least one)");
+  }
+  return Ok{};
+}
+
 Result<Plan> make_plan(const Workload& workload, const std::string& source, std::string_view balancer_name,
                        std::int64_t world_size, std::int64_t block_size) {
   const Balancer* balancer = find_balancer(balancer_name);
@@ -15,10 +28,7 @@ Result<Plan> make_plan(const Workload& workload, const std::string& source, std:
     return bad_input("--balancer: unknown balancer \"" + std::string(balancer_name) + "\" (expected one of: " +
                      balancer_names() + ")");
   }
-  if (world_size > kMaxWorldSize) {
-    return bad_input("--world-size: " + std::to_string(world_size) + " exceeds the largest supported CP degree " +
-                     std::to_string(kMaxWorldSize));
-  }
+  CPSIM_RETURN_IF_ERROR(check_world_size(world_size, workload, source));
   auto perms = balancer->rearrange({workload, world_size, block_size, source});
   if (!perms) return perms.error();
   Plan plan;

@@ -65,7 +65,7 @@ bool pytorch_native(const Balancer& b, const Strategy& s) {
 Result<Comparison> compare_strategies(const Workload& workload, const std::string& source, std::int64_t world_size,
                                       std::int64_t block_size, const HardwareProfile& profile, bool backward,
                                       const std::function<bool()>& cancelled, const CompareScope& scope) {
-  if (world_size <= 0) return bad_input("--world-size: must be a positive number of ranks, got " + std::to_string(world_size));
+  CPSIM_RETURN_IF_ERROR(check_world_size(world_size, workload, source));
   if (auto topology = Topology::build(profile, world_size); !topology) return topology.error();
   std::vector<const Balancer*> balancers;
   for (const auto& b : balancer_registry()) {

@@ -12,64 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_fixture.h"
+
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Outcome {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cpsim_cli_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path(name)) << text;
-    return path(name);
-  }
-
-  Outcome run(const std::string& args, const std::string& env = "") const {
-    const std::string out_file = path("stdout.txt");
-    const std::string err_file = path("stderr.txt");
-    const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(CPSIM_BINARY) + " " + args + " >" + out_file + " 2>" + err_file;
-    const int raw = std::system(cmd.c_str());
-    Outcome o;
-    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    std::stringstream out, err;
-    out << std::ifstream(out_file).rdbuf();
-    err << std::ifstream(err_file).rdbuf();
-    o.out = out.str();
-    o.err = err.str();
-    return o;
-  }
-
-  // Exit status 2 and exactly one stderr line that contains `expected`.
-  void expect_bad_input(const std::string& args, const std::string& expected) const {
-    const Outcome o = run(args);
-    EXPECT_EQ(o.status, 2) << args << "\n" << o.err;
-    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << args << "\n" << o.err;
-    EXPECT_EQ(o.err.rfind("cpsim: error: ", 0), 0u) << o.err;
-    EXPECT_NE(o.err.find(expected), std::string::npos) << args << "\nwanted: " << expected << "\ngot: " << o.err;
-  }
-
-  // Balancers the binary knows: one line each in `cpsim balancers`.
-  std::size_t balancer_count() const {
-    const Outcome o = run("balancers");
-    return static_cast<std::size_t>(std::count(o.out.begin(), o.out.end(), '\n'));
-  }
-
-  fs::path dir_;
-};
+using cpsim::testing::CliTest;
+using cpsim::testing::Outcome;
 
 const char* const kWorkload =
     R"({"schema_version":1,"seq_len":16,"mask":{"kind":"document_causal"},"documents":[[4,8,4]],)"
@@ -378,6 +327,27 @@ TEST_F(CliTest, BatchBadInputs) {
   ASSERT_EQ(run("batch " + one + " -w 2 -o " + path("dir")).status, 0);
   expect_bad_input("batch " + one + " -w 4 -o " + path("dir"), "holds a batch run with other settings");
   expect_bad_input("batch " + one + " -w 2 -o " + write("a-file", "x") + "/sub", "--out-dir: cannot create");
+}
+
+TEST_F(CliTest, PlanAndCompareOutputsAreByteIdenticalAcrossRuns) {
+  // Batch output across job counts is checked in BatchPlansEveryLineResumesAndIsTheSameForAnyJobCount.
+  const std::string w = std::string(CPSIM_SOURCE_DIR) + "/data/workloads/doc-uniform-32k-4rows.json";
+  for (const char* run_name : {"a", "b"}) {
+    const std::string d = path(run_name);
+    fs::create_directories(d);
+    ASSERT_EQ(run("plan " + w + " -w 8 -b document_hybrid -o " + d + "/plan.json").status, 0);
+    ASSERT_EQ(run("plan " + w + " -w 8 -b cost_aware -o " + d + "/plan2.json").status, 0);
+    const Outcome c = run("compare " + w + " -w 8 --backward --json --csv " + d + "/c.csv");
+    ASSERT_EQ(c.status, 0) << c.err;
+    std::ofstream(d + "/c.json") << c.out;
+    const Outcome t = run("simulate " + w + " -w 8 -b ptrr -r alltoall --trace " + d + "/trace.json");
+    ASSERT_EQ(t.status, 0) << t.err;
+  }
+  for (const char* f : {"plan.json", "plan2.json", "c.csv", "c.json", "trace.json"}) {
+    const std::string a = read_text(path(std::string("a/") + f)), b = read_text(path(std::string("b/") + f));
+    EXPECT_FALSE(a.empty()) << f;
+    EXPECT_EQ(a, b) << f << " differs between two runs";
+  }
 }
 
 }  // namespace

@@ -1,0 +1,191 @@
+// The catalogue of hostile inputs: workload, plan, hardware profile and batch files and command-line flags.
+// Every case must exit with status 2, print exactly one line "cpsim: error: ..." that contains the expected
+// text (file, field and value), and leave nothing behind but its inputs (no output, no temporary file).
+#include <functional>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_fixture.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using cpsim::testing::CliTest;
+using cpsim::testing::Outcome;
+using Json = nlohmann::ordered_json;
+
+const std::string kModel = R"("model":{"q_heads":32,"kv_heads":8,"head_dim":128,"dtype":"bf16"})";
+
+// A workload file from its fields; `model` is appended unless the fields name it.
+std::string workload(const std::string& fields) {
+  return "{" + fields + (fields.find("\"model\"") == std::string::npos ? "," + kModel : "") + "}";
+}
+const std::string kGood = workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"document_causal"},"documents":[[4,8,4]])");
+
+std::string profile_with(const std::function<void(Json&)>& edit) {
+  std::ifstream in(std::string(CPSIM_SOURCE_DIR) + "/data/hardware/h100-sxm-8x.json");
+  Json p = Json::parse(in);
+  edit(p);
+  return p.dump();
+}
+
+struct Case {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> files;  // written into the case's folder
+  std::string prepare;                                       // a cpsim command run first (must succeed)
+  std::function<void(const fs::path&)> edit;                 // then this, on the case's folder
+  std::string args;                                          // the command under test; {d} is the folder
+  std::string expected;                                      // text the error line must contain
+};
+
+std::string fill(std::string text, const std::string& dir) {
+  for (std::size_t at; (at = text.find("{d}")) != std::string::npos;) text.replace(at, 3, dir);
+  return text;
+}
+
+void edit_plan(const fs::path& dir, const std::function<void(Json&)>& change) {
+  std::ifstream in(dir / "p.json");
+  Json plan = Json::parse(in);
+  in.close();
+  change(plan);
+  std::ofstream(dir / "p.json") << plan.dump();
+}
+
+std::vector<Case> catalogue() {
+  const std::string plan_cmd = "plan {d}/w.json -w 2 -b head_tail -r alltoall -o {d}/p.json";
+  const std::pair<std::string, std::string> good{"w.json", kGood};
+  return {
+      // Workload files.
+      {"truncated workload", {{"w.json", kGood.substr(0, 40)}}, "", nullptr, "plan {d}/w.json -w 2", "w.json: line 1, column"},
+      {"empty workload", {{"w.json", ""}}, "", nullptr, "plan {d}/w.json -w 2", "w.json: empty file"},
+      {"workload not an object", {{"w.json", "[1, 2]"}}, "", nullptr, "plan {d}/w.json -w 2", "w.json: "},
+      {"schema version 2", {{"w.json", workload(R"("schema_version":2,"seq_len":16,"mask":{"kind":"causal"},"documents":[[16]])")}}, "", nullptr,
+       "plan {d}/w.json -w 2", "schema_version"},
+      {"seq_len a string", {{"w.json", workload(R"("schema_version":1,"seq_len":"16","mask":{"kind":"causal"},"documents":[[16]])")}}, "", nullptr,
+       "plan {d}/w.json -w 2", "seq_len: expected an integer, got \"16\""},
+      {"seq_len fractional", {{"w.json", workload(R"("schema_version":1,"seq_len":16.5,"mask":{"kind":"causal"},"documents":[[16]])")}}, "", nullptr,
+       "plan {d}/w.json -w 2", "seq_len: expected an integer, got 16.5"},
+      {"seq_len infinite", {{"w.json", workload(R"("schema_version":1,"seq_len":1e999,"mask":{"kind":"causal"},"documents":[[16]])")}}, "", nullptr,
+       "plan {d}/w.json -w 2", "seq_len: number overflow parsing '1e999'"},
+      {"seq_len NaN", {{"w.json", workload(R"("schema_version":1,"seq_len":NaN,"mask":{"kind":"causal"},"documents":[[16]])")}}, "", nullptr,
+       "plan {d}/w.json -w 2", "w.json: line 1, column"},
+      {"seq_len negative", {{"w.json", workload(R"("schema_version":1,"seq_len":-16,"mask":{"kind":"causal"},"documents":[[16]])")}}, "", nullptr,
+       "plan {d}/w.json -w 2", "seq_len: "},
+      {"seq_len zero", {{"w.json", workload(R"("schema_version":1,"seq_len":0,"mask":{"kind":"causal"},"documents":[[16]])")}}, "", nullptr,
+       "plan {d}/w.json -w 2", "seq_len: "},
+      {"seq_len whose square overflows", {{"w.json", workload(R"("schema_version":1,"seq_len":4294967296,"mask":{"kind":"causal"},"documents":[[4294967296]])")}},
+       "", nullptr, "plan {d}/w.json -w 2", "seq_len: 4294967296 exceeds the maximum"},
+      {"documents not summing to seq_len", {{"w.json", workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"document_causal"},"documents":[[4,8,5]])")}},
+       "", nullptr, "plan {d}/w.json -w 2", "documents[0]"},
+      {"zero-length document", {{"w.json", workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"document_causal"},"documents":[[8,0,8]])")}},
+       "", nullptr, "plan {d}/w.json -w 2", "documents[0][1]"},
+      {"negative document", {{"w.json", workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"document_causal"},"documents":[[20,-4]])")}},
+       "", nullptr, "plan {d}/w.json -w 2", "documents[0]"},
+      {"no batch rows", {{"w.json", workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"causal"},"documents":[])")}}, "", nullptr,
+       "plan {d}/w.json -w 2", "documents"},
+      {"unknown mask kind", {{"w.json", workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"casual"},"documents":[[16]])")}}, "", nullptr,
+       "plan {d}/w.json -w 2", "mask.kind"},
+      {"sliding window without window", {{"w.json", workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"sliding_window"},"documents":[[16]])")}},
+       "", nullptr, "plan {d}/w.json -w 2", "mask.window"},
+      {"negative window", {{"w.json", workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"sliding_window","window":-2},"documents":[[16]])")}},
+       "", nullptr, "plan {d}/w.json -w 2", "mask.window"},
+      {"prefix beyond seq_len", {{"w.json", workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"prefix_lm","prefix":40},"documents":[[16]])")}},
+       "", nullptr, "plan {d}/w.json -w 2", "mask.prefix"},
+      {"misspelt key", {{"w.json", workload(R"("schema_version":1,"seq_length":16,"mask":{"kind":"causal"},"documents":[[16]])")}}, "", nullptr,
+       "plan {d}/w.json -w 2", "seq_length"},
+      {"zero q heads", {{"w.json", workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"causal"},"documents":[[16]],"model":{"q_heads":0,"kv_heads":8,"head_dim":128,"dtype":"bf16"})")}},
+       "", nullptr, "plan {d}/w.json -w 2", "model.q_heads"},
+      {"kv heads not dividing q heads", {{"w.json", workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"causal"},"documents":[[16]],"model":{"q_heads":32,"kv_heads":5,"head_dim":128,"dtype":"bf16"})")}},
+       "", nullptr, "plan {d}/w.json -w 2", "model.kv_heads"},
+      {"unknown dtype", {{"w.json", workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"causal"},"documents":[[16]],"model":{"q_heads":32,"kv_heads":8,"head_dim":128,"dtype":"fp8"})")}},
+       "", nullptr, "plan {d}/w.json -w 2", "model.dtype"},
+      {"missing workload file", {}, "", nullptr, "plan {d}/missing.json -w 2", "missing.json: cannot open"},
+      {"workload is a directory", {}, "", nullptr, "plan {d} -w 2", "is a directory"},
+      // Command-line flags.
+      {"zero ranks", {good}, "", nullptr, "plan {d}/w.json -w 0", "--world-size: must be a positive number of ranks, got 0"},
+      {"more ranks than tokens", {good}, "", nullptr, "compare {d}/w.json -w 32", "--world-size: 32 ranks exceed"},
+      {"more ranks than supported", {good}, "", nullptr, "plan {d}/w.json -w 2048", "--world-size: 2048 exceeds the largest"},
+      {"unknown balancer", {good}, "", nullptr, "plan {d}/w.json -w 2 -b zigzag", "--balancer: unknown balancer \"zigzag\""},
+      {"zero block size", {good}, "", nullptr, "plan {d}/w.json -w 2 -b ptrr --block-size 0", "--block-size"},
+      {"document not a multiple of 2W", {good}, "", nullptr, "plan {d}/w.json -w 4 -b per_document_head_tail", "documents[0][0]: length 4 is not a multiple of 2*W = 8"},
+      {"unknown distribution", {}, "", nullptr, "generate --seq-len 64 --dist zipf --out {d}/g.json", "--dist: unknown distribution \"zipf\""},
+      {"unknown mask flag", {}, "", nullptr, "generate --seq-len 64 --mask nope --out {d}/g.json", "--mask: unknown mask kind \"nope\""},
+      {"unknown hardware", {good}, "", nullptr, "compare {d}/w.json -w 2 --hardware tpu-v9", "tpu-v9"},
+      {"unknown rotate", {good}, "", nullptr, "simulate {d}/w.json -w 2 -b head_tail -r sideways", "--rotate: unknown rotate method \"sideways\""},
+      {"unknown path", {good}, "", nullptr, "simulate {d}/w.json -w 2 -b head_tail -r alltoall -p wormhole", "--path: unknown attention path \"wormhole\""},
+      {"ulysses not dividing W", {good}, "", nullptr, "simulate {d}/w.json -w 2 -b head_tail -r alltoall -u 3", "--ulysses: 3 must be a positive divisor"},
+      {"output in a missing folder", {good}, "", nullptr, "plan {d}/w.json -w 2 -b head_tail -o {d}/no/such/p.json", "p.json: cannot write"},
+      {"output is a folder", {good}, "", nullptr, "compare {d}/w.json -w 2 --csv {d}", "cannot write"},
+      {"negative jobs", {good}, "", nullptr, "batch {d}/w.json -w 2 -o {d}/out -j -1", "--jobs"},
+      // Hardware profiles.
+      {"truncated profile", {good, {"hw.json", R"({"name": "x", "gpu": {)"}}, "", nullptr, "compare {d}/w.json -w 2 --hardware {d}/hw.json", "hw.json: line 1"},
+      {"negative bandwidth", {good, {"hw.json", profile_with([](Json& p) { p["links"]["nvlink"]["p2p_bandwidth_gb_s"]["value"] = -250; })}}, "", nullptr,
+       "compare {d}/w.json -w 2 --hardware {d}/hw.json", "links.nvlink.p2p_bandwidth_gb_s.value: must be a positive number, got -250"},
+      {"bandwidth as text", {good, {"hw.json", profile_with([](Json& p) { p["links"]["nvlink"]["p2p_bandwidth_gb_s"]["value"] = "fast"; })}}, "", nullptr,
+       "compare {d}/w.json -w 2 --hardware {d}/hw.json", "links.nvlink.p2p_bandwidth_gb_s.value"},
+      {"unsourced number", {good, {"hw.json", profile_with([](Json& p) { p["gpu"]["sm_count"].erase("source"); })}}, "", nullptr,
+       "compare {d}/w.json -w 2 --hardware {d}/hw.json", "gpu.sm_count.source: missing"},
+      {"zero SMs", {good, {"hw.json", profile_with([](Json& p) { p["gpu"]["sm_count"]["value"] = 0; })}}, "", nullptr,
+       "compare {d}/w.json -w 2 --hardware {d}/hw.json", "gpu.sm_count.value: must be a positive number, got 0"},
+      {"more ranks than GPUs", {good}, "", nullptr, "compare {d}/w.json -w 16", "16 ranks need more GPUs than profile h100-sxm-8x"},
+      // Plan files (run by `cpsim execute`).
+      {"truncated plan", {good, {"p.json", R"({"schema_version": 1, "world_size": )"}}, "", nullptr, "execute {d}/p.json", "p.json: line 1"},
+      {"plan world size not splitting seq_len", {good}, plan_cmd, [](const fs::path& d) { edit_plan(d, [](Json& p) { p["world_size"] = 3; }); },
+       "execute {d}/p.json", "world_size: 3 does not split seq_len 16"},
+      {"plan whose workload was edited", {good}, plan_cmd,
+       [](const fs::path& d) { edit_plan(d, [](Json& p) { p["workload"]["documents"] = Json::parse("[[8,4,4]]"); }); }, "execute {d}/p.json", "workload_digest"},
+      {"plan with a repeated index", {good}, plan_cmd,
+       [](const fs::path& d) { edit_plan(d, [](Json& p) { p["rearrange_indices"][0][1] = p["rearrange_indices"][0][0]; }); }, "execute {d}/p.json",
+       "rearrange_indices[0]"},
+      {"plan whose restore is not the inverse", {good}, plan_cmd,
+       [](const fs::path& d) { edit_plan(d, [](Json& p) { std::swap(p["restore_indices"][0][0], p["restore_indices"][0][1]); }); }, "execute {d}/p.json",
+       "restore_indices[0][0]"},
+      {"plan with a negative Ulysses degree", {good}, plan_cmd, [](const fs::path& d) { edit_plan(d, [](Json& p) { p["ulysses"] = -1; }); },
+       "execute {d}/p.json", "ulysses: must be a Ulysses degree from 1 to 1024, got -1"},
+      {"unknown device", {good}, plan_cmd, nullptr, "execute {d}/p.json --device tpu", "--device"},
+      // Batch files.
+      {"batch with a bad line", {{"b.jsonl", kGood + "\n" + workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"causal"},"documents":[[15]])") + "\n"}},
+       "", nullptr, "batch {d}/b.jsonl -w 2 -o {d}/out", "b.jsonl:2: documents[0]"},
+      {"batch with a truncated line", {{"b.jsonl", kGood + "\n" + kGood.substr(0, 25) + "\n"}}, "", nullptr, "batch {d}/b.jsonl -w 2 -o {d}/out",
+       "b.jsonl:2: line 1, column"},
+      {"batch without workloads", {{"b.jsonl", "\n\n"}}, "", nullptr, "batch {d}/b.jsonl -w 2 -o {d}/out", "b.jsonl: no workloads"},
+      {"batch line that is not an object", {{"b.jsonl", "42\n"}}, "", nullptr, "batch {d}/b.jsonl -w 2 -o {d}/out", "b.jsonl:1: "},
+      {"batch output under a file", {{"b.jsonl", kGood + "\n"}, {"f", "x"}}, "", nullptr, "batch {d}/b.jsonl -w 2 -o {d}/f/out", "--out-dir: cannot create"},
+      {"batch with an unknown balancer", {{"b.jsonl", kGood + "\n"}}, "", nullptr, "batch {d}/b.jsonl -w 2 -o {d}/out --balancers ptrr,nope",
+       "--balancers: unknown balancer \"nope\""},
+      // Measurements (cpsim calibrate).
+      {"calibrate a workload file", {good}, "", nullptr, "calibrate {d}/w.json --out {d}/h2.json", "w.json: "},
+  };
+}
+
+std::set<std::string> listing(const fs::path& dir) {
+  std::set<std::string> names;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) names.insert(fs::relative(entry.path(), dir).string());
+  return names;
+}
+
+TEST_F(CliTest, EveryCatalogueCaseExitsTwoWithOneLineAndWritesNothing) {
+  const auto cases = catalogue();
+  EXPECT_GE(cases.size(), 40u);
+  int n = 0;
+  for (const Case& c : cases) {
+    const fs::path d = dir_ / ("case" + std::to_string(n++));
+    fs::create_directories(d);
+    for (const auto& [name, text] : c.files) std::ofstream(d / name) << text;
+    if (!c.prepare.empty()) {
+      const Outcome ok = run(fill(c.prepare, d.string()));
+      ASSERT_EQ(ok.status, 0) << c.name << ": " << ok.err;
+    }
+    if (c.edit) c.edit(d);
+    const auto before = listing(d);
+    const Outcome o = run(fill(c.args, d.string()));
+    EXPECT_EQ(o.status, 2) << c.name << "\n" << o.err;
+    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << c.name << "\n" << o.err;
+    EXPECT_EQ(o.err.rfind("cpsim: error: ", 0), 0u) << c.name << "\n" << o.err;
+    EXPECT_NE(o.err.find(c.expected), std::string::npos) << c.name << "\nwanted: " << c.expected << "\ngot: " << o.err;
+    EXPECT_EQ(listing(d), before) << c.name << ": left files behind";
+  }
+}
+
+}  // namespace
