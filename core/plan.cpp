@@ -171,6 +171,10 @@ Result<std::vector<std::vector<std::int64_t>>> index_rows(const Json& doc, const
 
 Result<Plan> load_plan(const std::string& path) {
   CPSIM_ASSIGN_OR_RETURN(const Json doc, read_json_file(path));
+  return plan_from_json(doc, path);
+}
+
+Result<Plan> plan_from_json(const Json& doc, const std::string& path) {
   const FieldReader rd(path);
   if (auto ok = rd.expect_object(doc, ""); !ok) return ok.error();
   CPSIM_ASSIGN_OR_RETURN(const Json* version, rd.member(doc, "", "schema_version"));

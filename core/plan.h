@@ -49,5 +49,7 @@ Status save_plan(const Plan& plan, const std::string& path);
 // Reads PLAN.json back: checks the embedded workload, its digest, that the indices are permutations whose
 // restore is their inverse and that they match the workload and world size; recomputes the work account.
 Result<Plan> load_plan(const std::string& path);
+// The same checks on a parsed document; `source` names it in errors.
+Result<Plan> plan_from_json(const Json& doc, const std::string& source);
 
 }  // namespace cpsim

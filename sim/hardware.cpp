@@ -87,11 +87,13 @@ double HardwareProfile::fwd_efficiency(std::int64_t head_dim) const { return int
 double HardwareProfile::bwd_efficiency(std::int64_t head_dim) const { return interpolate(bwd_efficiency_by_hdim, head_dim); }
 
 Result<HardwareProfile> load_hardware_profile(const std::string& path) {
-  auto doc = read_json_file(path);
-  if (!doc) return doc.error();
+  CPSIM_ASSIGN_OR_RETURN(const Json doc, read_json_file(path));
+  return hardware_profile_from_json(doc, path);
+}
+
+Result<HardwareProfile> hardware_profile_from_json(const Json& d, const std::string& path) {
   const ProfileReader pr(path);
   const FieldReader& rd = pr.fields();
-  const Json& d = *doc;
   if (auto ok = rd.expect_object(d, ""); !ok) return ok.error();
   if (auto ok = rd.expect_only_keys(d, "", {"schema_version", "name", "description", "gpu", "node", "links",
                                             "overlap_compute_slowdown_fraction"}); !ok) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/json_fields.h"
 #include "core/result.h"
 
 namespace cpsim {
@@ -47,6 +48,8 @@ struct HardwareProfile {
 };
 
 Result<HardwareProfile> load_hardware_profile(const std::string& path);
+// The same checks on a parsed document; `source` names it in errors.
+Result<HardwareProfile> hardware_profile_from_json(const Json& doc, const std::string& source);
 
 // A profile by file path, or by name from the shipped data/hardware/ folder ($CPSIM_DATA_DIR overrides
 // where that folder is looked for).

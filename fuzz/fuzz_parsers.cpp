@@ -1,0 +1,36 @@
+// libFuzzer targets for every parser of user files. One source, one target per parser, chosen at compile
+// time (CPSIM_FUZZ_TARGET): workload files, PLAN.json, hardware profiles and batch lines. A parser may reject
+// its input (that is a bad-input error); it must never crash, hang, leak or trip a sanitizer.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/plan.h"
+#include "core/workload_json.h"
+#include "sim/batch.h"
+#include "sim/hardware.h"
+
+namespace {
+
+std::string_view as_text(const std::uint8_t* data, std::size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace cpsim;
+  const std::string_view text = as_text(data, size);
+#if CPSIM_FUZZ_TARGET == 1
+  if (auto doc = parse_json_text(text, "fuzz.json")) (void)workload_from_json(*doc, "fuzz.json");
+#elif CPSIM_FUZZ_TARGET == 2
+  if (auto doc = parse_json_text(text, "fuzz.json")) (void)plan_from_json(*doc, "fuzz.json");
+#elif CPSIM_FUZZ_TARGET == 3
+  if (auto doc = parse_json_text(text, "fuzz.json")) (void)hardware_profile_from_json(*doc, "fuzz.json");
+#elif CPSIM_FUZZ_TARGET == 4
+  (void)parse_batch_line(text, "fuzz.jsonl:1");
+#else
+#error "CPSIM_FUZZ_TARGET must be 1 (workload), 2 (plan), 3 (profile) or 4 (batch line)"
+#endif
+  return 0;
+}
