@@ -150,6 +150,13 @@ Result<std::int64_t> FieldReader::integer(const Json& value, const std::string& 
   return error(field, "expected an integer, got " + describe_value(value));
 }
 
+Result<std::string> FieldReader::optional_string(const Json& object, const std::string& field, std::string_view key,
+                                                 const std::string& fallback) const {
+  const auto it = object.find(key);
+  if (it == object.end()) return fallback;
+  return string(*it, join(field, key));
+}
+
 Result<std::string> FieldReader::string(const Json& value, const std::string& field) const {
   if (!value.is_string()) return error(field, "expected a string, got " + describe_value(value));
   return value.get<std::string>();

@@ -47,6 +47,9 @@ class FieldReader {
 
   Result<std::int64_t> integer(const Json& value, const std::string& field) const;
   Result<std::string> string(const Json& value, const std::string& field) const;
+  // Member `key` of `object` as a string, or `fallback` when it is absent (a non-string is an error).
+  Result<std::string> optional_string(const Json& object, const std::string& field, std::string_view key,
+                                      const std::string& fallback) const;
 
   static std::string join(const std::string& field, std::string_view key) {
     return field.empty() ? std::string(key) : field + "." + std::string(key);

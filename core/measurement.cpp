@@ -64,10 +64,10 @@ Result<Measurement> load_measurement(const std::string& path) {
                           std::pair{"attention_path", &m.attention_path}, std::pair{"rotate", &m.rotate}}) {
     if (auto ok = text(key, *out); !ok) return ok.error();
   }
-  m.plan_source = doc.value("plan", "");
-  m.workload_digest = doc.value("workload_digest", "");
-  m.driver = doc.value("driver", "");
-  m.commit = doc.value("commit", "");
+  CPSIM_ASSIGN_OR_RETURN(m.plan_source, rd.optional_string(doc, "", "plan", ""));
+  CPSIM_ASSIGN_OR_RETURN(m.workload_digest, rd.optional_string(doc, "", "workload_digest", ""));
+  CPSIM_ASSIGN_OR_RETURN(m.driver, rd.optional_string(doc, "", "driver", ""));
+  CPSIM_ASSIGN_OR_RETURN(m.commit, rd.optional_string(doc, "", "commit", ""));
   if (auto ok = integer(doc, "", "world_size", m.world_size); !ok) return ok.error();
   if (auto ok = integer(doc, "", "tile_size", m.tile_size); !ok) return ok.error();
   CPSIM_ASSIGN_OR_RETURN(const Json* shape, rd.member(doc, "", "shape"));

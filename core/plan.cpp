@@ -192,7 +192,7 @@ Result<Plan> plan_from_json(const Json& doc, const std::string& path) {
   }
   Plan plan;
   plan.workload = workload;
-  plan.workload_source = doc.value("workload_source", path);
+  CPSIM_ASSIGN_OR_RETURN(plan.workload_source, rd.optional_string(doc, "", "workload_source", path));
   CPSIM_ASSIGN_OR_RETURN(const Json* world, rd.member(doc, "", "world_size"));
   CPSIM_ASSIGN_OR_RETURN(plan.world_size, rd.integer(*world, "world_size"));
   if (plan.world_size <= 0 || plan.world_size > kMaxWorldSize || workload.seq_len % plan.world_size != 0) {

@@ -141,6 +141,8 @@ std::vector<Case> catalogue() {
       {"plan whose restore is not the inverse", {good}, plan_cmd,
        [](const fs::path& d) { edit_plan(d, [](Json& p) { std::swap(p["restore_indices"][0][0], p["restore_indices"][0][1]); }); }, "execute {d}/p.json",
        "restore_indices[0][0]"},
+      {"plan whose source is a number", {good}, plan_cmd, [](const fs::path& d) { edit_plan(d, [](Json& p) { p["workload_source"] = 7; }); },
+       "execute {d}/p.json", "workload_source: expected a string, got 7"},
       {"plan with a negative Ulysses degree", {good}, plan_cmd, [](const fs::path& d) { edit_plan(d, [](Json& p) { p["ulysses"] = -1; }); },
        "execute {d}/p.json", "ulysses: must be a Ulysses degree from 1 to 1024, got -1"},
       {"unknown device", {good}, plan_cmd, nullptr, "execute {d}/p.json --device tpu", "--device"},
