@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The MPI executor on loopback: W = 2 and 4 processes verify a plan with both rotate methods; a plan for
+# The MPI executor on loopback: W = 2 and 4 processes verify a plan of every balancer with both rotate methods; a plan for
 # more ranks than mpirun started is refused with exit status 2. Usage: run_mpi_execute.sh CPSIM WORKDIR
 set -uo pipefail
 cpsim=$1
@@ -13,7 +13,7 @@ fail=0
 "$cpsim" generate --seq-len 512 --dist uniform --min-len 8 --max-len 200 --multiple-of 8 --seed 5 \
   --q-heads 2 --kv-heads 1 --head-dim 16 --out "$dir/w.json" 2>/dev/null || exit 1
 for w in 2 4; do
-  for balancer in contiguous head_tail per_document_head_tail ptrr; do
+  for balancer in $("$cpsim" balancers | cut -d" " -f1); do
     "$cpsim" plan "$dir/w.json" -w $w -b $balancer --block-size 32 -r alltoall -o "$dir/p$w.json" >/dev/null || exit 1
     for rotate in alltoall allgather; do
       out=$(timeout 120 mpirun --oversubscribe -np $w "$cpsim" execute "$dir/p$w.json" -r $rotate --timeout-s 30 2>&1)
