@@ -121,6 +121,72 @@ double dkv_shard_bytes_fp32(const Plan& plan) {
 
 namespace {
 
+// sparse_gather: each rank receives exactly the K/V tokens its queries see (all-to-all-v). Its own K/V needs
+// no transfer, so the local tiles run while the exchange is in flight and the remote tiles after it, with one
+// fp32 merge (as MagiAttention overlaps its group-cast). Backward runs the remote tiles first so that
+// returning their dK/dV (fp32, the same pairs reversed) overlaps the local ones. `kv` is a shard's K/V bytes.
+void add_sparse_gather(std::vector<Op>& ops, const Plan& plan, const CostModel& cost, const Topology& topology, double kv,
+                       bool backward) {
+  const std::int64_t w = plan.world_size;
+  const auto ws = static_cast<std::size_t>(w);
+  const std::vector<std::int64_t> demand = kv_demand_tokens(plan);
+  const double token_bytes = kv / static_cast<double>(plan.workload.seq_len / w * plan.workload.rows());
+  std::vector<double> in(demand.size()), back(demand.size());
+  double most = 0;
+  for (std::int64_t r = 0; r < w; ++r) {
+    double received = 0;
+    for (std::int64_t src = 0; src < w; ++src) {
+      if (src == r) continue;
+      const double bytes = static_cast<double>(demand[static_cast<std::size_t>(r * w + src)]) * token_bytes;
+      in[static_cast<std::size_t>(r * w + src)] = bytes;
+      back[static_cast<std::size_t>(src * w + r)] = bytes * 4.0 / static_cast<double>(dtype_bytes(plan.workload.model.dtype));
+      received += bytes;
+    }
+    most = std::max(most, received);
+  }
+  // A rank's K/V has arrived once its own transfers and those of every rank that sends to it are done.
+  auto grouped = [&](std::string name, bool bwd, const std::vector<double>& bytes, std::vector<std::size_t> deps, double payload) {
+    const std::vector<double> own = topology.all_to_all_v_us(bytes);
+    Op op{std::move(name), OpKind::kComm, bwd, -1, own, std::move(deps), payload};
+    op.collective = false;
+    for (std::int64_t r = 0; r < w; ++r) {
+      for (std::int64_t src = 0; src < w; ++src) {
+        if (bytes[static_cast<std::size_t>(r * w + src)] > 0) {
+          op.duration_us[static_cast<std::size_t>(r)] = std::max(op.duration_us[static_cast<std::size_t>(r)], own[static_cast<std::size_t>(src)]);
+        }
+      }
+    }
+    ops.push_back(std::move(op));
+    return ops.size() - 1;
+  };
+  const std::size_t exchange = grouped("exchange needed K/V", false, in, {}, most);
+  // Remote tiles: all of the rank's tiles but its own step-0 ones. Their CTA shape is bounded by the
+  // rank's (active rows and longest row over the whole K/V), which can only overestimate the kernel.
+  auto part = [&](bool bwd, bool local, std::vector<std::size_t> deps, const std::string& name) {
+    Op op{name, OpKind::kCompute, bwd, -1, std::vector<double>(ws, 0), std::move(deps), 0};
+    for (std::int64_t r = 0; r < w; ++r) {
+      const TileCounts own = plan.work.step_tiles(r, 0);
+      KernelWork work = plan_tiles(own, plan.work.step_rows(r, 0));
+      if (!local) {
+        const TileCounts all = plan.work.rank_tiles(r);
+        work = plan_tiles({all.full - own.full, all.partial - own.partial}, plan.work.rank_rows(r));
+      }
+      const double kernel = cost.kernel_us(work, bwd, KernelKind::kBlockSparse);
+      const bool merges = !local && !bwd && kernel > 0 && own.nonempty() > 0;
+      op.duration_us[static_cast<std::size_t>(r)] = kernel + (merges ? cost.merge_us(std::min(work.active_rows * plan.block_size, plan.workload.seq_len / w * plan.workload.rows())) : 0.0);
+    }
+    ops.push_back(std::move(op));
+    return ops.size() - 1;
+  };
+  part(false, true, {}, "attention (own K/V)");
+  part(false, false, {exchange}, "attention (received K/V)");
+  if (backward) {
+    const std::size_t remote = part(true, false, {}, "attention backward (received K/V)");
+    grouped("return dK/dV", true, back, {remote}, 0);
+    part(true, true, {}, "attention backward (own K/V)");
+  }
+}
+
 std::vector<Op> plan_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
                               bool backward) {
   const std::int64_t w = plan.world_size;
@@ -147,64 +213,7 @@ std::vector<Op> plan_schedule(const Plan& plan, const Strategy& strategy, const 
   };
 
   if (strategy.path == AttentionPath::kSparseGather) {
-    // Each rank receives exactly the K/V tokens its queries see (all-to-all-v). Its own K/V needs no
-    // transfer, so the local tiles run while the exchange is in flight and the remote tiles after it, with
-    // one fp32 merge (as MagiAttention overlaps its group-cast). Backward runs the remote tiles first so
-    // that returning their dK/dV (fp32, the same pairs reversed) overlaps the local ones.
-    const std::vector<std::int64_t> demand = kv_demand_tokens(plan);
-    const double token_bytes = kv / static_cast<double>(plan.workload.seq_len / w * plan.workload.rows());
-    std::vector<double> in(demand.size()), back(demand.size());
-    double most = 0;
-    for (std::int64_t r = 0; r < w; ++r) {
-      double received = 0;
-      for (std::int64_t src = 0; src < w; ++src) {
-        if (src == r) continue;
-        const double bytes = static_cast<double>(demand[static_cast<std::size_t>(r * w + src)]) * token_bytes;
-        in[static_cast<std::size_t>(r * w + src)] = bytes;
-        back[static_cast<std::size_t>(src * w + r)] = bytes * 4.0 / static_cast<double>(dtype_bytes(plan.workload.model.dtype));
-        received += bytes;
-      }
-      most = std::max(most, received);
-    }
-    // A rank's K/V has arrived once its own transfers and those of every rank that sends to it are done.
-    auto grouped = [&](std::string name, bool bwd, const std::vector<double>& bytes, std::vector<std::size_t> deps, double payload) {
-      const std::vector<double> own = topology.all_to_all_v_us(bytes);
-      Op op{std::move(name), OpKind::kComm, bwd, -1, own, std::move(deps), payload};
-      op.collective = false;
-      for (std::int64_t r = 0; r < w; ++r) {
-        for (std::int64_t src = 0; src < w; ++src) {
-          if (bytes[static_cast<std::size_t>(r * w + src)] > 0) {
-            op.duration_us[static_cast<std::size_t>(r)] = std::max(op.duration_us[static_cast<std::size_t>(r)], own[static_cast<std::size_t>(src)]);
-          }
-        }
-      }
-      return add(std::move(op));
-    };
-    const std::size_t exchange = grouped("exchange needed K/V", false, in, {}, most);
-    // Remote tiles: all of the rank's tiles but its own step-0 ones. Their CTA shape is bounded by the
-    // rank's (active rows and longest row over the whole K/V), which can only overestimate the kernel.
-    auto part = [&](bool bwd, bool local, std::vector<std::size_t> deps, const std::string& name) {
-      Op op{name, OpKind::kCompute, bwd, -1, std::vector<double>(ws, 0), std::move(deps), 0};
-      for (std::int64_t r = 0; r < w; ++r) {
-        const TileCounts own = plan.work.step_tiles(r, 0);
-        KernelWork work = plan_tiles(own, plan.work.step_rows(r, 0));
-        if (!local) {
-          const TileCounts all = plan.work.rank_tiles(r);
-          work = plan_tiles({all.full - own.full, all.partial - own.partial}, plan.work.rank_rows(r));
-        }
-        const double kernel = cost.kernel_us(work, bwd, KernelKind::kBlockSparse);
-        const bool merges = !local && !bwd && kernel > 0 && own.nonempty() > 0;
-        op.duration_us[static_cast<std::size_t>(r)] = kernel + (merges ? cost.merge_us(std::min(work.active_rows * plan.block_size, plan.workload.seq_len / w * plan.workload.rows())) : 0.0);
-      }
-      return add(std::move(op));
-    };
-    part(false, true, {}, "attention (own K/V)");
-    part(false, false, {exchange}, "attention (received K/V)");
-    if (backward) {
-      const std::size_t remote = part(true, false, {}, "attention backward (received K/V)");
-      grouped("return dK/dV", true, back, {remote}, 0);
-      part(true, true, {}, "attention backward (own K/V)");
-    }
+    add_sparse_gather(ops, plan, cost, topology, kv, backward);
     return ops;
   }
 
