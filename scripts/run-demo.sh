@@ -14,7 +14,7 @@ mkdir -p out
 echo
 "$cpsim" compare "$workload" --world-size 8 --csv out/compare-w8.csv
 echo
-"$cpsim" plan "$workload" --world-size 8 --balancer ptrr --out out/plan-ptrr-w8.json
+"$cpsim" plan "$workload" --world-size 8 --balancer cost_aware --out out/plan-cost_aware-w8.json
 echo
 "$cpsim" plan data/workloads/doc-uniform-32k-4rows.json --world-size 4 --balancer per_document_head_tail \
   --rotate alltoall --out out/plan-32k-w4.json > /dev/null
