@@ -86,7 +86,11 @@ Measurement make_measurement(const Plan& plan, const std::string& plan_path, con
   m.device = device;
   m.commit = CPSIM_COMMIT;
   m.world_size = plan.world_size;
-  m.attention_path = plan.attention_path.empty() ? (o.all_gather ? "flex_allgather" : "sparse_ring") : plan.attention_path;
+  // What ran: the executors move K/V by one all-gather or by ring hops. A sparse_gather plan runs as the
+  // all-gather (the same result: the mask hides what a sparse exchange would not send, but all K/V moves).
+  m.attention_path = plan.attention_path.empty() || plan.attention_path == "sparse_gather"
+                         ? (o.all_gather ? "flex_allgather" : "sparse_ring")
+                         : plan.attention_path;
   m.rotate = o.all_gather ? "allgather" : "alltoall";
   m.tile_size = plan.block_size;
   m.q_heads = o.shape.q_heads;

@@ -34,7 +34,12 @@ void print_measurement(const Measurement& m, const Plan& plan) {
   std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
             << "executed " << plan.balancer << " on " << m.world_size << " ranks, " << m.attention_path << "/" << m.rotate
             << ", shape " << m.q_heads << " q heads / " << m.kv_heads << " kv heads / head dim " << m.head_dim << ", on "
-            << m.device << "\n\n";
+            << m.device << "\n";
+  if (plan.attention_path == "sparse_gather") {
+    std::cout << "(the plan's sparse_gather ran as an all-gather: same result, but all K/V moved, so measured communication\n"
+                 " is that of the all-gather; executing the sparse exchange itself is not implemented)\n";
+  }
+  std::cout << "\n";
   const bool has_prediction = m.predicted.is_object() && m.predicted.contains("forward_compute_us");
   // A CPU run against a GPU profile's prediction is no test of the model: show both, but no error.
   const bool comparable = m.executor == "cuda" || !(plan.hardware.rfind("h100", 0) == 0 || plan.hardware.rfind("h200", 0) == 0);

@@ -350,4 +350,16 @@ TEST_F(CliTest, PlanAndCompareOutputsAreByteIdenticalAcrossRuns) {
   }
 }
 
+TEST_F(CliTest, SparseGatherPlansExecuteAsAnAllGatherAndSaySo) {
+  const std::string w = path("w.json");
+  ASSERT_EQ(run("generate --seq-len 1024 --dist uniform --min-len 32 --max-len 256 --multiple-of 8 --seed 3 --q-heads 2 "
+                "--kv-heads 1 --head-dim 16 --out " + w).status, 0);
+  ASSERT_EQ(run("plan " + w + " -w 4 -b document_hybrid -r allgather -p sparse_gather -o " + path("p.json")).status, 0);
+  const Outcome o = run("execute " + path("p.json") + " -o " + path("m.json"));
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("flex_allgather/allgather"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("sparse_gather ran as an all-gather"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("PASSED"), std::string::npos) << o.out;
+}
+
 }  // namespace
