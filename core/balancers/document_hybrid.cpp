@@ -2,6 +2,7 @@
 // to the least-loaded ranks with room: a short one whole (its K/V never leaves the rank), a long one split
 // head-tail over just enough ranks. Token granularity: no length has to divide 2W, only S % W == 0.
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "../balancer.h"
@@ -70,7 +71,9 @@ Permutation hybrid_row(const RowMask& mask, const std::vector<std::int64_t>& doc
     // Split over the fewest ranks that each get at most half a rank's tokens and half its fair share of work
     // from this document; a short document (k = 1) stays whole and needs no communication.
     const std::int64_t by_tokens = (2 * len + capacity - 1) / capacity;
-    const std::int64_t by_work = total > 0 ? (2 * work[d] * w + total - 1) / total : 1;
+    // In double: 2 * work * W can pass 2^63 near the largest rows (S = 2^30), the ratio cannot.
+    const auto by_work = static_cast<std::int64_t>(
+        total > 0 ? std::ceil(2.0 * static_cast<double>(work[d]) * static_cast<double>(w) / static_cast<double>(total)) : 1.0);
     const std::int64_t k = std::clamp<std::int64_t>(std::max(by_tokens, by_work), 1, w);
     const auto targets = placement_order(ranks, (len + k - 1) / k);
     if (k == 1) {
