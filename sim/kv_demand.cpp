@@ -47,4 +47,14 @@ std::vector<std::int64_t> kv_demand_tokens(const Plan& plan) {
   return demand;
 }
 
+std::int64_t most_needed_tokens(const std::vector<std::int64_t>& demand, std::int64_t world_size) {
+  std::int64_t most = 0;
+  for (std::int64_t r = 0; r < world_size; ++r) {
+    std::int64_t tokens = 0;
+    for (std::int64_t src = 0; src < world_size; ++src) tokens += demand[static_cast<std::size_t>(r * world_size + src)];
+    most = std::max(most, tokens);
+  }
+  return most;
+}
+
 }  // namespace cpsim

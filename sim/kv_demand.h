@@ -12,4 +12,7 @@ namespace cpsim {
 // Tokens, summed over batch rows, at index rank * W + source (the diagonal is the rank's own K/V).
 std::vector<std::int64_t> kv_demand_tokens(const Plan& plan);
 
+// The most K/V tokens one rank needs, its own included (the size of its largest gathered K/V buffer).
+std::int64_t most_needed_tokens(const std::vector<std::int64_t>& demand, std::int64_t world_size);
+
 }  // namespace cpsim

@@ -126,10 +126,9 @@ namespace {
 // fp32 merge (as MagiAttention overlaps its group-cast). Backward runs the remote tiles first so that
 // returning their dK/dV (fp32, the same pairs reversed) overlaps the local ones. `kv` is a shard's K/V bytes.
 void add_sparse_gather(std::vector<Op>& ops, const Plan& plan, const CostModel& cost, const Topology& topology, double kv,
-                       bool backward) {
+                       bool backward, const std::vector<std::int64_t>& demand) {
   const std::int64_t w = plan.world_size;
   const auto ws = static_cast<std::size_t>(w);
-  const std::vector<std::int64_t> demand = kv_demand_tokens(plan);
   const double token_bytes = kv / static_cast<double>(plan.workload.seq_len / w * plan.workload.rows());
   std::vector<double> in(demand.size()), back(demand.size());
   double most = 0;
@@ -188,7 +187,7 @@ void add_sparse_gather(std::vector<Op>& ops, const Plan& plan, const CostModel& 
 }
 
 std::vector<Op> plan_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
-                              bool backward) {
+                              bool backward, const std::vector<std::int64_t>& kv_demand) {
   const std::int64_t w = plan.world_size;
   const auto ws = static_cast<std::size_t>(w);
   std::vector<Op> ops;
@@ -213,7 +212,7 @@ std::vector<Op> plan_schedule(const Plan& plan, const Strategy& strategy, const 
   };
 
   if (strategy.path == AttentionPath::kSparseGather) {
-    add_sparse_gather(ops, plan, cost, topology, kv, backward);
+    add_sparse_gather(ops, plan, cost, topology, kv, backward, kv_demand.empty() ? kv_demand_tokens(plan) : kv_demand);
     return ops;
   }
 
@@ -271,8 +270,8 @@ std::vector<Op> plan_schedule(const Plan& plan, const Strategy& strategy, const 
 }  // namespace
 
 std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
-                               bool backward) {
-  std::vector<Op> ops = plan_schedule(plan, strategy, cost, topology, backward);
+                               bool backward, const std::vector<std::int64_t>& kv_demand) {
+  std::vector<Op> ops = plan_schedule(plan, strategy, cost, topology, backward, kv_demand);
   if (strategy.ulysses <= 1) return ops;
   return with_ulysses(std::move(ops), plan, strategy.ulysses, topology);
 }

@@ -29,7 +29,8 @@ double dkv_shard_bytes_fp32(const Plan& plan);
 
 // `cost` must be built for the heads one rank computes (q_heads / U, kv_heads / U) and `topology` with
 // stride U; the schedule adds Ulysses' all-to-alls around the plan's own communication when U > 1.
+// `kv_demand`: kv_demand_tokens(plan) when the caller has it (sparse_gather needs it; computed when empty).
 std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
-                               bool backward);
+                               bool backward, const std::vector<std::int64_t>& kv_demand = {});
 
 }  // namespace cpsim

@@ -31,14 +31,15 @@ double uncovered(const std::vector<std::pair<double, double>>& spans, const std:
   return covered(both) - covered(cover);
 }
 
-Metrics measure(const Plan& plan, const Strategy& strategy, const Timeline& t, const CostModel& cost, bool backward) {
+Metrics measure(const Plan& plan, const Strategy& strategy, const Timeline& t, const CostModel& cost, bool backward,
+                const std::vector<std::int64_t>& kv_demand) {
   Metrics m;
   const std::size_t w = t.ranks.size();
   m.forward_us = *std::max_element(t.forward_end_us.begin(), t.forward_end_us.end());
   m.step_us = *std::max_element(t.end_us.begin(), t.end_us.end());
   m.slowest_rank = std::max_element(t.end_us.begin(), t.end_us.end()) - t.end_us.begin();
   double busy_sum = 0, busy_max = 0;
-  const double memory = peak_memory_bytes(plan, strategy, backward);  // the same on every rank
+  const double memory = peak_memory_bytes(plan, strategy, backward, kv_demand);  // the same on every rank
   for (std::size_t r = 0; r < w; ++r) {
     RankMetrics rm;
     std::vector<std::pair<double, double>> compute, comm;
@@ -75,7 +76,7 @@ Metrics measure(const Plan& plan, const Strategy& strategy, const Timeline& t, c
 
 }  // namespace
 
-double peak_memory_bytes(const Plan& plan, const Strategy& s, bool backward) {
+double peak_memory_bytes(const Plan& plan, const Strategy& s, bool backward, const std::vector<std::int64_t>& kv_demand) {
   const auto& model = plan.workload.model;
   const double n = static_cast<double>(plan.workload.seq_len / plan.world_size * plan.workload.rows());
   const double w = static_cast<double>(plan.world_size);
@@ -90,13 +91,7 @@ double peak_memory_bytes(const Plan& plan, const Strategy& s, bool backward) {
   // gather: the needed tokens of the rank that needs most); the ring merges out/LSE in fp32.
   double kv_buffers = gathered ? w * kv : 2.0 * kv;
   if (s.path == AttentionPath::kSparseGather) {
-    const auto demand = kv_demand_tokens(plan);
-    std::int64_t most = 0;
-    for (std::int64_t r = 0; r < plan.world_size; ++r) {
-      std::int64_t tokens = 0;
-      for (std::int64_t src = 0; src < plan.world_size; ++src) tokens += demand[static_cast<std::size_t>(r * plan.world_size + src)];
-      most = std::max(most, tokens);
-    }
+    const std::int64_t most = most_needed_tokens(kv_demand.empty() ? kv_demand_tokens(plan) : kv_demand, plan.world_size);
     kv_buffers = kv * static_cast<double>(most) / n;
   }
   const double forward = q + kv + q + lse + kv_buffers + (ring ? out_fp32 : 0.0);
@@ -123,9 +118,12 @@ Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const Ha
   Simulation sim;
   sim.strategy = strategy;
   sim.backward = backward;
-  sim.timeline = run_schedule(build_schedule(plan, strategy, cost, topology, backward), plan.world_size,
+  // The sparse gather's schedule and its memory both need the K/V demand: computed once here.
+  const std::vector<std::int64_t> demand =
+      strategy.path == AttentionPath::kSparseGather ? kv_demand_tokens(plan) : std::vector<std::int64_t>{};
+  sim.timeline = run_schedule(build_schedule(plan, strategy, cost, topology, backward, demand), plan.world_size,
                               profile.overlap_compute_slowdown_fraction);
-  sim.metrics = measure(plan, strategy, sim.timeline, cost, backward);
+  sim.metrics = measure(plan, strategy, sim.timeline, cost, backward, demand);
   return sim;
 }
 

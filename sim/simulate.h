@@ -52,6 +52,8 @@ Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profil
 Json predicted_json(const Simulation& sim);
 
 // Peak bytes one rank holds for attention (inputs, outputs, K/V buffers, fp32 merge and gradient buffers).
-double peak_memory_bytes(const Plan& plan, const Strategy& strategy, bool backward);
+// `kv_demand`: kv_demand_tokens(plan) when the caller has it (sparse_gather needs it; computed when empty).
+double peak_memory_bytes(const Plan& plan, const Strategy& strategy, bool backward,
+                         const std::vector<std::int64_t>& kv_demand = {});
 
 }  // namespace cpsim
