@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/plan.h"
+#include "core/text_format.h"
 #include "core/workload_json.h"
 #include "sim/simulate.h"
 
@@ -23,12 +24,6 @@ namespace cpsim {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string fmt(double value, const char* format) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, format, value);
-  return buf;
-}
 
 std::string line_name(std::int64_t line) {
   char buf[32];
@@ -317,18 +312,16 @@ std::string summary_csv(const std::vector<BatchResult>& results, bool with_plans
     const Candidate& c = r.chosen;
     out += std::to_string(r.line) + "," + std::to_string(r.seq_len) + "," + std::to_string(r.rows) + "," + std::to_string(r.documents) + ",";
     if (!c.valid) {
-      std::string reason = c.reason;
-      std::replace(reason.begin(), reason.end(), '"', '\'');
-      out += ",,,,,,,,\"" + reason + "\"\n";
+      out += ",,,,,,,," + csv_field(c.reason) + "\n";
       continue;
     }
     double best_pytorch = 0;
     for (const auto& x : r.candidates) {
       if (x.pytorch && (best_pytorch == 0 || x.step_us < best_pytorch)) best_pytorch = x.step_us;
     }
-    out += c.balancer + "," + candidate_strategy(c) + "," + fmt(c.metrics.step_us, "%.3f") + "," + fmt(c.metrics.lower_bound_us, "%.3f") +
-           "," + fmt(c.metrics.compute_imbalance, "%.4f") + "," + (best_pytorch > 0 ? fmt(best_pytorch, "%.3f") : "") + "," +
-           (best_pytorch > 0 ? fmt(best_pytorch / c.metrics.step_us, "%.4f") : "") + "," +
+    out += c.balancer + "," + candidate_strategy(c) + "," + format_number(c.metrics.step_us, "%.3f") + "," + format_number(c.metrics.lower_bound_us, "%.3f") +
+           "," + format_number(c.metrics.compute_imbalance, "%.4f") + "," + (best_pytorch > 0 ? format_number(best_pytorch, "%.3f") : "") + "," +
+           (best_pytorch > 0 ? format_number(best_pytorch / c.metrics.step_us, "%.4f") : "") + "," +
            (with_plans ? "plans/" + line_name(r.line) : "") + ",\n";
   }
   return out;

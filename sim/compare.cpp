@@ -3,20 +3,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
+#include "core/text_format.h"
 #include "sim/topology.h"
 
 namespace cpsim {
 namespace {
 
 
-std::string fmt(double value, const char* format) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, format, value);
-  return buf;
-}
-std::string fmt_ms(double us) { return fmt(us / 1000.0, "%.3f ms"); }
+std::string fmt_ms(double us) { return format_number(us / 1000.0, "%.3f ms"); }
 
 double max_busy(const Metrics& m) {
   double best = 0;
@@ -28,15 +23,15 @@ double max_busy(const Metrics& m) {
 // communication, the two things a strategy trades; the compute imbalance when the balancers differ.
 std::string explain(const Candidate& win, const Candidate* next) {
   const Metrics& a = win.metrics;
-  std::string out = candidate_label(win) + " is fastest at " + fmt_ms(a.step_us) + " (" + fmt(a.ratio_to_lower_bound, "%.2fx") +
+  std::string out = candidate_label(win) + " is fastest at " + fmt_ms(a.step_us) + " (" + format_number(a.ratio_to_lower_bound, "%.2fx") +
                     " the lower bound)";
   if (next == nullptr) return out + "; it is the only combination that can run";
   const Metrics& b = next->metrics;
-  out += ", " + fmt(b.step_us / a.step_us, "%.2fx") + " ahead of " + candidate_label(*next) + ": busiest rank computes " +
+  out += ", " + format_number(b.step_us / a.step_us, "%.2fx") + " ahead of " + candidate_label(*next) + ": busiest rank computes " +
          fmt_ms(max_busy(a)) + " vs " + fmt_ms(max_busy(b)) + ", exposed communication " + fmt_ms(a.max_exposed_comm_us) +
          " vs " + fmt_ms(b.max_exposed_comm_us);
   if (win.balancer != next->balancer) {
-    out += ", compute imbalance " + fmt(a.compute_imbalance, "%.2f") + " vs " + fmt(b.compute_imbalance, "%.2f");
+    out += ", compute imbalance " + format_number(a.compute_imbalance, "%.2f") + " vs " + format_number(b.compute_imbalance, "%.2f");
   }
   return out;
 }
@@ -131,17 +126,6 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
   return out;
 }
 
-namespace {
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (const char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-}  // namespace
-
 std::string comparison_csv(const Comparison& c) {
   std::string out =
       "rank,balancer,path,rotate,ulysses,valid,step_us,forward_us,lower_bound_us,ratio_to_lower_bound,compute_imbalance,"
@@ -150,9 +134,9 @@ std::string comparison_csv(const Comparison& c) {
   for (const Candidate& x : c.ranked) {
     const Metrics& m = x.metrics;
     out += std::to_string(++rank) + "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," +
-           std::string(rotate_name(x.strategy.rotate)) + "," + std::to_string(x.strategy.ulysses) + ",1," + fmt(m.step_us, "%.3f") + "," + fmt(m.forward_us, "%.3f") + "," +
-           fmt(m.lower_bound_us, "%.3f") + "," + fmt(m.ratio_to_lower_bound, "%.4f") + "," + fmt(m.compute_imbalance, "%.4f") + "," +
-           fmt(m.max_exposed_comm_us, "%.3f") + "," + fmt(m.peak_memory_bytes, "%.0f") + "," + fmt(m.unused_hop_share, "%.4f") + ",\n";
+           std::string(rotate_name(x.strategy.rotate)) + "," + std::to_string(x.strategy.ulysses) + ",1," + format_number(m.step_us, "%.3f") + "," + format_number(m.forward_us, "%.3f") + "," +
+           format_number(m.lower_bound_us, "%.3f") + "," + format_number(m.ratio_to_lower_bound, "%.4f") + "," + format_number(m.compute_imbalance, "%.4f") + "," +
+           format_number(m.max_exposed_comm_us, "%.3f") + "," + format_number(m.peak_memory_bytes, "%.0f") + "," + format_number(m.unused_hop_share, "%.4f") + ",\n";
   }
   for (const Candidate& x : c.invalid) {
     out += "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," + std::string(rotate_name(x.strategy.rotate)) +

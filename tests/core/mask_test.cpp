@@ -33,6 +33,27 @@ TEST(NonemptyKvBlocks, DocumentCausalBlocksCountTheirDocumentPrefix) {
   EXPECT_EQ(nonempty_kv_blocks(mask, 16, 4), (std::vector<std::int64_t>{1, 1, 2, 1}));
 }
 
+// KV blocks of a 32-token row that Q block `qb` sees at least one key of, and all keys of, pair by pair.
+struct BlockCounts {
+  std::int64_t nonempty = 0, full = 0;
+};
+BlockCounts brute_kv_blocks(const Workload& w, const std::vector<std::int64_t>& doc_of, std::int64_t block, std::int64_t qb) {
+  BlockCounts out;
+  for (std::int64_t kb = 0; kb < (32 + block - 1) / block; ++kb) {
+    bool any = false, all = true;
+    for (std::int64_t q = qb * block; q < std::min<std::int64_t>(32, (qb + 1) * block); ++q) {
+      for (std::int64_t k = kb * block; k < std::min<std::int64_t>(32, (kb + 1) * block); ++k) {
+        const bool seen = testing::visible(w, doc_of, q, k);
+        any = any || seen;
+        all = all && seen;
+      }
+    }
+    out.nonempty += any;
+    out.full += all;
+  }
+  return out;
+}
+
 TEST(NonemptyKvBlocks, MatchesBruteForceOnEveryKind) {
   const std::vector<std::int64_t> docs{3, 10, 6, 13};
   const auto doc_of = testing::document_ids(docs);
@@ -42,14 +63,7 @@ TEST(NonemptyKvBlocks, MatchesBruteForceOnEveryKind) {
     for (const std::int64_t block : {1, 2, 4, 5, 8}) {
       const auto costs = nonempty_kv_blocks(mask, 32, block);
       for (std::int64_t qb = 0; qb < (32 + block - 1) / block; ++qb) {
-        std::int64_t expected = 0;
-        for (std::int64_t kb = 0; kb < (32 + block - 1) / block; ++kb) {
-          bool any = false;
-          for (std::int64_t q = qb * block; q < std::min<std::int64_t>(32, (qb + 1) * block); ++q) {
-            for (std::int64_t k = kb * block; k < std::min<std::int64_t>(32, (kb + 1) * block); ++k) any = any || testing::visible(w, doc_of, q, k);
-          }
-          expected += any;
-        }
+        const std::int64_t expected = brute_kv_blocks(w, doc_of, block, qb).nonempty;
         EXPECT_EQ(costs[static_cast<std::size_t>(qb)], expected) << mask_kind_name(kind) << " block " << block << " q block " << qb;
       }
     }
@@ -65,14 +79,7 @@ TEST(FullKvBlocksAndPairs, MatchBruteForceOnEveryKind) {
     for (const std::int64_t block : {1, 2, 4, 5, 8}) {
       const auto full = full_kv_blocks(mask, 32, block);
       for (std::int64_t qb = 0; qb < (32 + block - 1) / block; ++qb) {
-        std::int64_t expected = 0;
-        for (std::int64_t kb = 0; kb < (32 + block - 1) / block; ++kb) {
-          bool all = true;
-          for (std::int64_t q = qb * block; q < std::min<std::int64_t>(32, (qb + 1) * block); ++q) {
-            for (std::int64_t k = kb * block; k < std::min<std::int64_t>(32, (kb + 1) * block); ++k) all = all && testing::visible(w, doc_of, q, k);
-          }
-          expected += all;
-        }
+        const std::int64_t expected = brute_kv_blocks(w, doc_of, block, qb).full;
         EXPECT_EQ(full[static_cast<std::size_t>(qb)], expected) << mask_kind_name(kind) << " block " << block << " q block " << qb;
       }
     }

@@ -5,10 +5,7 @@ set -uo pipefail
 cpsim=$1
 dir=$2
 mkdir -p "$dir"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-# Under the asan preset: OpenMPI's plugins leak by design and are unloaded before LeakSanitizer can name them,
-# so leak checking is off for these processes (address and UB checks stay on).
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+source "$(dirname "$0")/mpi_env.sh"
 fail=0
 "$cpsim" generate --seq-len 512 --dist uniform --min-len 8 --max-len 200 --multiple-of 8 --seed 5 \
   --q-heads 2 --kv-heads 1 --head-dim 16 --out "$dir/w.json" 2>/dev/null || exit 1

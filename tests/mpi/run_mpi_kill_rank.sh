@@ -6,8 +6,7 @@ set -uo pipefail
 cpsim=$1
 dir=$2
 mkdir -p "$dir"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+source "$(dirname "$0")/mpi_env.sh"
 "$cpsim" generate --seq-len 65536 --dist fixed --length 65536 --mask causal --q-heads 4 --kv-heads 1 --head-dim 32 \
   --out "$dir/w.json" 2>/dev/null || exit 1
 "$cpsim" plan "$dir/w.json" -w 2 -b head_tail -r alltoall -o "$dir/p.json" > /dev/null || exit 1
