@@ -54,33 +54,21 @@ BlockCounts brute_kv_blocks(const Workload& w, const std::vector<std::int64_t>& 
   return out;
 }
 
-TEST(NonemptyKvBlocks, MatchesBruteForceOnEveryKind) {
+// Block counts (non-empty and full, per Q block) and visible pairs against the pair-by-pair definition.
+TEST(KvBlocksAndPairs, MatchBruteForceOnEveryKind) {
   const std::vector<std::int64_t> docs{3, 10, 6, 13};
   const auto doc_of = testing::document_ids(docs);
   for (const MaskKind kind : all_mask_kinds()) {
     const Workload w = testing::make_workload(32, kind, {docs}, 5, 9);
     const RowMask mask(w.mask, 32, docs);
     for (const std::int64_t block : {1, 2, 4, 5, 8}) {
-      const auto costs = nonempty_kv_blocks(mask, 32, block);
-      for (std::int64_t qb = 0; qb < (32 + block - 1) / block; ++qb) {
-        const std::int64_t expected = brute_kv_blocks(w, doc_of, block, qb).nonempty;
-        EXPECT_EQ(costs[static_cast<std::size_t>(qb)], expected) << mask_kind_name(kind) << " block " << block << " q block " << qb;
-      }
-    }
-  }
-}
-
-TEST(FullKvBlocksAndPairs, MatchBruteForceOnEveryKind) {
-  const std::vector<std::int64_t> docs{3, 10, 6, 13};
-  const auto doc_of = testing::document_ids(docs);
-  for (const MaskKind kind : all_mask_kinds()) {
-    const Workload w = testing::make_workload(32, kind, {docs}, 5, 9);
-    const RowMask mask(w.mask, 32, docs);
-    for (const std::int64_t block : {1, 2, 4, 5, 8}) {
+      const auto nonempty = nonempty_kv_blocks(mask, 32, block);
       const auto full = full_kv_blocks(mask, 32, block);
       for (std::int64_t qb = 0; qb < (32 + block - 1) / block; ++qb) {
-        const std::int64_t expected = brute_kv_blocks(w, doc_of, block, qb).full;
-        EXPECT_EQ(full[static_cast<std::size_t>(qb)], expected) << mask_kind_name(kind) << " block " << block << " q block " << qb;
+        const BlockCounts expected = brute_kv_blocks(w, doc_of, block, qb);
+        const auto i = static_cast<std::size_t>(qb);
+        EXPECT_EQ(nonempty[i], expected.nonempty) << mask_kind_name(kind) << " block " << block << " q block " << qb;
+        EXPECT_EQ(full[i], expected.full) << mask_kind_name(kind) << " block " << block << " q block " << qb;
       }
     }
     for (std::int64_t begin = 0; begin < 32; begin += 7) {
