@@ -35,7 +35,7 @@ Json comparison_json(const Comparison& c, const CompareOptions& o) {
                       {"step_us", m.step_us}, {"forward_us", m.forward_us}, {"lower_bound_us", m.lower_bound_us},
                       {"ratio_to_lower_bound", m.ratio_to_lower_bound}, {"compute_imbalance", m.compute_imbalance},
                       {"max_exposed_comm_us", m.max_exposed_comm_us}, {"peak_memory_bytes", m.peak_memory_bytes},
-                      {"unused_hop_share", m.unused_hop_share}});
+                      {"unused_hop_share", m.unused_hop_share}, {"gather_stages", m.gather_stages}});
   }
   for (const Candidate& x : c.invalid) {
     invalid.push_back({{"balancer", x.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
@@ -60,7 +60,7 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
     if (o.top > 0 && rank == o.top) break;
     ++rank;
     const bool pure = x.strategy.ulysses > 1 && x.plan_world_size == 1;
-    table.add_row({std::to_string(rank), pure ? "-" : x.balancer, candidate_strategy(x), millis(m.step_us),
+    table.add_row({std::to_string(rank), pure ? "-" : x.balancer, candidate_strategy_with_stages(x), millis(m.step_us),
                    bar(m.step_us, worst, 16), fixed(m.step_us / best, 2) + "x", fixed(m.ratio_to_lower_bound, 2),
                    fixed(m.compute_imbalance, 3), millis(m.max_exposed_comm_us),
                    fixed(m.peak_memory_bytes / (1024.0 * 1024.0 * 1024.0), 2)});

@@ -1,5 +1,6 @@
 // `cpsim simulate`: one plan under one strategy on one hardware profile: a summary, a per-rank table with
 // a text timeline, and optionally a Chrome trace (Perfetto).
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -8,6 +9,7 @@
 #include "cli/workload_text.h"
 #include "core/json_fields.h"
 #include "core/workload_json.h"
+#include "sim/schedule.h"
 #include "sim/simulate.h"
 #include "sim/trace.h"
 
@@ -24,6 +26,7 @@ struct SimulateOptions {
   std::int64_t block_size = 128;
   bool backward = false;
   std::int64_t ulysses = 1;
+  std::int64_t gather_stages = 0;
   std::string trace;
   bool json = false;
 };
@@ -45,7 +48,8 @@ std::string timeline_strip(const Timeline& t, std::size_t rank, double end, int 
   return out;
 }
 
-void print_simulation(const Simulation& sim, const Plan& plan, const HardwareProfile& hw) {
+// `chosen_stages`: the sparse gather's stage count was chosen by simulating several (not fixed by the user).
+void print_simulation(const Simulation& sim, const Plan& plan, const HardwareProfile& hw, bool chosen_stages) {
   const Metrics& m = sim.metrics;
   std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
             << "balancer " << plan.balancer << ", world size " << plan.world_size << ", " << strategy_name(sim.strategy)
@@ -56,6 +60,12 @@ void print_simulation(const Simulation& sim, const Plan& plan, const HardwarePro
             << millis(m.max_exposed_comm_us) << " ms, peak memory " << gib(m.peak_memory_bytes) << " GiB per rank";
   if (sim.strategy.rotate == RotateMethod::kAllToAll) {
     std::cout << ", " << percent(m.unused_hop_share) << " of K/V hops unused";
+  }
+  if (m.gather_stages > 0) {
+    std::cout << "\nremote K/V arrives in " << m.gather_stages << (m.gather_stages == 1 ? " stage" : " stages");
+    if (chosen_stages) {
+      std::cout << " (the fastest of 1 to " << std::min<std::int64_t>(kMaxGatherStages, std::max<std::int64_t>(1, plan.world_size - 1)) << " simulated)";
+    }
   }
   std::cout << "\n\n";
   Table table({"rank", "busy ms", "idle ms", "comm ms", "exposed ms", "timeline (█ compute ▒ communication)"},
@@ -80,7 +90,7 @@ Json simulation_json(const Simulation& sim, const Plan& plan, const HardwareProf
           {"backward", sim.backward}, {"step_us", m.step_us}, {"forward_us", m.forward_us},
           {"lower_bound_us", m.lower_bound_us}, {"ratio_to_lower_bound", m.ratio_to_lower_bound},
           {"compute_imbalance", m.compute_imbalance}, {"max_exposed_comm_us", m.max_exposed_comm_us},
-          {"peak_memory_bytes", m.peak_memory_bytes}, {"unused_hop_share", m.unused_hop_share}, {"per_rank", ranks}};
+          {"peak_memory_bytes", m.peak_memory_bytes}, {"unused_hop_share", m.unused_hop_share}, {"gather_stages", m.gather_stages}, {"per_rank", ranks}};
 }
 
 int run_simulate(const SimulateOptions& o) {
@@ -102,7 +112,7 @@ int run_simulate(const SimulateOptions& o) {
   auto plan = make_plan(*workload, o.workload, o.balancer, o.world_size / o.ulysses, o.block_size);
   if (!plan) return report(plan.error());
   const Strategy strategy{path ? *path : default_path(*plan, *rotate), *rotate, o.ulysses};
-  auto sim = simulate(*plan, strategy, *hw, o.backward);
+  auto sim = simulate(*plan, strategy, *hw, o.backward, o.gather_stages);
   if (!sim) return report(sim.error());
   if (!o.trace.empty()) {
     if (auto ok = write_file_atomically(o.trace, chrome_trace_json(*sim, o.workload)); !ok) return report(ok.error());
@@ -110,7 +120,7 @@ int run_simulate(const SimulateOptions& o) {
   if (o.json) {
     std::cout << simulation_json(*sim, *plan, *hw).dump(2) << "\n";
   } else {
-    print_simulation(*sim, *plan, *hw);
+    print_simulation(*sim, *plan, *hw, o.gather_stages == 0);
     if (!o.trace.empty()) std::cout << "\ntrace written to " << o.trace << " (open it in https://ui.perfetto.dev)\n";
   }
   return 0;
@@ -130,6 +140,9 @@ Command add_simulate_command(CLI::App& root) {
   sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str();
   sub->add_flag("--backward", o->backward, "Simulate forward and backward");
   sub->add_option("--ulysses,-u", o->ulysses, "Ulysses degree U: a Ulysses x ring hybrid over W / U ring ranks (U = W: pure Ulysses)")
+      ->capture_default_str();
+  sub->add_option("--gather-stages", o->gather_stages,
+                  "sparse_gather: the parts each rank's remote K/V arrives in (0: the fastest of 1 to 4)")
       ->capture_default_str();
   sub->add_option("--trace", o->trace, "Write a Chrome trace JSON (Perfetto)");
   sub->add_flag("--json", o->json, "Print the result as JSON");

@@ -23,7 +23,8 @@ double max_busy(const Metrics& m) {
 // communication, the two things a strategy trades; the compute imbalance when the balancers differ.
 std::string explain(const Candidate& win, const Candidate* next) {
   const Metrics& a = win.metrics;
-  std::string out = candidate_label(win) + " is fastest at " + fmt_ms(a.step_us) + " (" + format_number(a.ratio_to_lower_bound, "%.2fx") +
+  const std::string stages = win.metrics.gather_stages > 1 ? " with K/V in " + std::to_string(win.metrics.gather_stages) + " stages" : "";
+  std::string out = candidate_label(win) + stages + " is fastest at " + fmt_ms(a.step_us) + " (" + format_number(a.ratio_to_lower_bound, "%.2fx") +
                     " the lower bound)";
   if (next == nullptr) return out + "; it is the only combination that can run";
   const Metrics& b = next->metrics;
@@ -46,6 +47,11 @@ std::string candidate_strategy(const Candidate& c) {
 std::string candidate_label(const Candidate& c) {
   if (c.strategy.ulysses > 1 && c.plan_world_size == 1) return candidate_strategy(c);
   return c.balancer + " + " + candidate_strategy(c);
+}
+
+std::string candidate_strategy_with_stages(const Candidate& c) {
+  const std::int64_t stages = c.metrics.gather_stages;
+  return candidate_strategy(c) + (stages > 1 ? " (" + std::to_string(stages) + " stages)" : "");
 }
 
 namespace {
@@ -129,18 +135,19 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
 std::string comparison_csv(const Comparison& c) {
   std::string out =
       "rank,balancer,path,rotate,ulysses,valid,step_us,forward_us,lower_bound_us,ratio_to_lower_bound,compute_imbalance,"
-      "max_exposed_comm_us,peak_memory_bytes,unused_hop_share,reason\n";
+      "max_exposed_comm_us,peak_memory_bytes,unused_hop_share,gather_stages,reason\n";
   std::int64_t rank = 0;
   for (const Candidate& x : c.ranked) {
     const Metrics& m = x.metrics;
     out += std::to_string(++rank) + "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," +
            std::string(rotate_name(x.strategy.rotate)) + "," + std::to_string(x.strategy.ulysses) + ",1," + format_number(m.step_us, "%.3f") + "," + format_number(m.forward_us, "%.3f") + "," +
            format_number(m.lower_bound_us, "%.3f") + "," + format_number(m.ratio_to_lower_bound, "%.4f") + "," + format_number(m.compute_imbalance, "%.4f") + "," +
-           format_number(m.max_exposed_comm_us, "%.3f") + "," + format_number(m.peak_memory_bytes, "%.0f") + "," + format_number(m.unused_hop_share, "%.4f") + ",\n";
+           format_number(m.max_exposed_comm_us, "%.3f") + "," + format_number(m.peak_memory_bytes, "%.0f") + "," + format_number(m.unused_hop_share, "%.4f") + "," +
+           std::to_string(m.gather_stages) + ",\n";
   }
   for (const Candidate& x : c.invalid) {
     out += "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," + std::string(rotate_name(x.strategy.rotate)) +
-           "," + std::to_string(x.strategy.ulysses) + ",0,,,,,,,,," + csv_field(x.reason) + "\n";
+           "," + std::to_string(x.strategy.ulysses) + ",0,,,,,,,,,," + csv_field(x.reason) + "\n";
   }
   return out;
 }

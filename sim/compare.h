@@ -43,6 +43,9 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
 std::string candidate_strategy(const Candidate& c);
 // "balancer + strategy", or just "ulysses8".
 std::string candidate_label(const Candidate& c);
+// candidate_strategy plus the stage count a sparse gather was simulated with, when more than one:
+// "sparse_gather/allgather (2 stages)". For display; the strategy itself is candidate_strategy.
+std::string candidate_strategy_with_stages(const Candidate& c);
 
 // The ranking as CSV: valid combinations first (rank 1 = fastest), then the ones that cannot run.
 std::string comparison_csv(const Comparison& comparison);

@@ -122,72 +122,120 @@ double dkv_shard_bytes_fp32(const Plan& plan) {
 namespace {
 
 // sparse_gather: each rank receives exactly the K/V tokens its queries see (all-to-all-v). Its own K/V needs
-// no transfer, so the local tiles run while the exchange is in flight and the remote tiles after it, with one
-// fp32 merge (as MagiAttention overlaps its group-cast). Backward runs the remote tiles first so that
-// returning their dK/dV (fp32, the same pairs reversed) overlaps the local ones. `kv` is a shard's K/V bytes.
+// no transfer, so the own tiles run while the exchange is in flight. With k stages (MagiAttention's multi-stage
+// overlap) the ring steps 1..W-1 (source r - step of rank r) are cut into k runs whose largest moves the
+// fewest bytes over all ranks, the same for every rank, so that each stage is an all-to-all-v whose senders are as even as its
+// receivers: stage j's transfers run while stage j-1's tiles compute, and each stage's output is merged in
+// fp32 (nearest sources first: for document masks most K/V comes from neighbours). Backward runs the
+// stages first, each returning its dK/dV (fp32, the same pairs reversed) while the next computes, then the own
+// tiles. `kv` is a shard's K/V bytes.
 void add_sparse_gather(std::vector<Op>& ops, const Plan& plan, const CostModel& cost, const Topology& topology, double kv,
-                       bool backward, const std::vector<std::int64_t>& demand) {
+                       bool backward, const std::vector<std::int64_t>& demand, std::int64_t stages) {
   const std::int64_t w = plan.world_size;
   const auto ws = static_cast<std::size_t>(w);
+  const auto at = [w](std::int64_t r, std::int64_t src) { return static_cast<std::size_t>(r * w + src); };
   const double token_bytes = kv / static_cast<double>(plan.workload.seq_len / w * plan.workload.rows());
-  std::vector<double> in(demand.size()), back(demand.size());
-  double most = 0;
-  for (std::int64_t r = 0; r < w; ++r) {
-    double received = 0;
-    for (std::int64_t src = 0; src < w; ++src) {
-      if (src == r) continue;
-      const double bytes = static_cast<double>(demand[static_cast<std::size_t>(r * w + src)]) * token_bytes;
-      in[static_cast<std::size_t>(r * w + src)] = bytes;
-      back[static_cast<std::size_t>(src * w + r)] = bytes * 4.0 / static_cast<double>(dtype_bytes(plan.workload.model.dtype));
-      received += bytes;
-    }
-    most = std::max(most, received);
+  const double grad_scale = 4.0 / static_cast<double>(dtype_bytes(plan.workload.model.dtype));
+  // stage_of[step]: the stage that brings every rank r the K/V of ring step `step` (source r - step).
+  std::vector<std::int64_t> step_tokens(ws, 0), stage_of(ws, 0);
+  std::int64_t total = 0, largest = 0;
+  for (std::int64_t step = 1; step < w; ++step) {
+    auto& t = step_tokens[static_cast<std::size_t>(step)];
+    for (std::int64_t r = 0; r < w; ++r) t += demand[at(r, (r - step + w) % w)];
+    total += t;
+    largest = std::max(largest, t);
   }
+  // Cuts greedily under a cap on a stage's tokens; the smallest cap that needs at most k stages, by bisection.
+  auto cut = [&](std::int64_t cap) {
+    std::int64_t stage = 0, filled = 0;
+    for (std::int64_t step = 1; step < w; ++step) {
+      const std::int64_t t = step_tokens[static_cast<std::size_t>(step)];
+      if (filled > 0 && filled + t > cap) ++stage, filled = 0;
+      stage_of[static_cast<std::size_t>(step)] = stage;
+      filled += t;
+    }
+    return stage + 1;
+  };
+  std::int64_t lo = largest, hi = total;
+  while (lo < hi) {
+    const std::int64_t cap = lo + (hi - lo) / 2;
+    if (cut(cap) <= stages) hi = cap; else lo = cap + 1;
+  }
+  cut(lo);
+  // "attention (received K/V)" -> "attention (received K/V, stage 1 of 2)"; "return dK/dV" -> "return dK/dV (stage 1 of 2)".
+  const auto staged = [stages](std::string name, std::int64_t j) {
+    if (stages == 1) return name;
+    const std::string which = "stage " + std::to_string(j + 1) + " of " + std::to_string(stages);
+    if (name.back() == ')') return name.insert(name.size() - 1, ", " + which);
+    return name + " (" + which + ")";
+  };
   // A rank's K/V has arrived once its own transfers and those of every rank that sends to it are done.
-  auto grouped = [&](std::string name, bool bwd, const std::vector<double>& bytes, std::vector<std::size_t> deps, double payload) {
+  auto grouped = [&](std::string name, bool bwd, bool gradients, std::int64_t stage, std::vector<std::size_t> deps) {
+    std::vector<double> bytes(ws * ws, 0.0);
+    double most = 0;
+    for (std::int64_t r = 0; r < w; ++r) {
+      double received = 0;
+      for (std::int64_t step = 1; step < w; ++step) {
+        if (stage_of[static_cast<std::size_t>(step)] != stage) continue;
+        const std::int64_t src = (r - step + w) % w;
+        const double b = static_cast<double>(demand[at(r, src)]) * token_bytes;
+        // K/V go source -> rank; their gradients come back rank -> source in fp32.
+        bytes[gradients ? at(src, r) : at(r, src)] = gradients ? b * grad_scale : b;
+        received += b;
+      }
+      most = std::max(most, received);
+    }
     const std::vector<double> own = topology.all_to_all_v_us(bytes);
-    Op op{std::move(name), OpKind::kComm, bwd, -1, own, std::move(deps), payload};
+    Op op{std::move(name), OpKind::kComm, bwd, -1, own, std::move(deps), gradients ? 0.0 : most};
     op.collective = false;
     for (std::int64_t r = 0; r < w; ++r) {
       for (std::int64_t src = 0; src < w; ++src) {
-        if (bytes[static_cast<std::size_t>(r * w + src)] > 0) {
-          op.duration_us[static_cast<std::size_t>(r)] = std::max(op.duration_us[static_cast<std::size_t>(r)], own[static_cast<std::size_t>(src)]);
-        }
+        if (bytes[at(r, src)] > 0) op.duration_us[static_cast<std::size_t>(r)] = std::max(op.duration_us[static_cast<std::size_t>(r)], own[static_cast<std::size_t>(src)]);
       }
     }
     ops.push_back(std::move(op));
     return ops.size() - 1;
   };
-  const std::size_t exchange = grouped("exchange needed K/V", false, in, {}, most);
-  // Remote tiles: all of the rank's tiles but its own step-0 ones. Their CTA shape is bounded by the
-  // rank's (active rows and longest row over the whole K/V), which can only overestimate the kernel.
-  auto part = [&](bool bwd, bool local, std::vector<std::size_t> deps, const std::string& name) {
+  // The tiles of one stage (stage -1: the own K/V at step 0). A stage's CTA shape is bounded by the sum of its
+  // steps' shapes and by the rank's over the whole K/V, which can only overestimate the kernel.
+  std::vector<std::int64_t> computed(ws, 0);  // forward: tiles already in the rank's output (a merge is needed)
+  auto part = [&](bool bwd, std::int64_t stage, std::vector<std::size_t> deps, const std::string& name) {
     Op op{name, OpKind::kCompute, bwd, -1, std::vector<double>(ws, 0), std::move(deps), 0};
     for (std::int64_t r = 0; r < w; ++r) {
-      const TileCounts own = plan.work.step_tiles(r, 0);
-      KernelWork work = plan_tiles(own, plan.work.step_rows(r, 0));
-      if (!local) {
-        const TileCounts all = plan.work.rank_tiles(r);
-        work = plan_tiles({all.full - own.full, all.partial - own.partial}, plan.work.rank_rows(r));
+      TileCounts tiles;
+      RowStats rows;
+      for (std::int64_t step = 0; step < w; ++step) {
+        if (step == 0 ? stage != -1 : stage_of[static_cast<std::size_t>(step)] != stage) continue;
+        tiles += plan.work.step_tiles(r, step);
+        rows.active_rows += plan.work.step_rows(r, step).active_rows;
+        rows.max_row_tiles += plan.work.step_rows(r, step).max_row_tiles;
       }
+      rows.active_rows = std::min(rows.active_rows, plan.work.rank_rows(r).active_rows);
+      rows.max_row_tiles = std::min(rows.max_row_tiles, plan.work.rank_rows(r).max_row_tiles);
+      const KernelWork work = plan_tiles(tiles, rows);
       const double kernel = cost.kernel_us(work, bwd, KernelKind::kBlockSparse);
-      const bool merges = !local && !bwd && kernel > 0 && own.nonempty() > 0;
+      const bool merges = !bwd && kernel > 0 && computed[static_cast<std::size_t>(r)] > 0;
+      if (!bwd) computed[static_cast<std::size_t>(r)] += tiles.nonempty();
       op.duration_us[static_cast<std::size_t>(r)] = kernel + (merges ? cost.merge_us(std::min(work.active_rows * plan.block_size, plan.workload.seq_len / w * plan.workload.rows())) : 0.0);
     }
     ops.push_back(std::move(op));
     return ops.size() - 1;
   };
-  part(false, true, {}, "attention (own K/V)");
-  part(false, false, {exchange}, "attention (received K/V)");
+  std::vector<std::size_t> exchange;
+  for (std::int64_t j = 0; j < stages; ++j) exchange.push_back(grouped(staged("exchange needed K/V", j), false, false, j, {}));
+  part(false, -1, {}, "attention (own K/V)");
+  for (std::int64_t j = 0; j < stages; ++j) part(false, j, {exchange[static_cast<std::size_t>(j)]}, staged("attention (received K/V)", j));
   if (backward) {
-    const std::size_t remote = part(true, false, {}, "attention backward (received K/V)");
-    grouped("return dK/dV", true, back, {remote}, 0);
-    part(true, true, {}, "attention backward (own K/V)");
+    for (std::int64_t j = 0; j < stages; ++j) {
+      const std::size_t remote = part(true, j, {}, staged("attention backward (received K/V)", j));
+      grouped(staged("return dK/dV", j), true, true, j, {remote});
+    }
+    part(true, -1, {}, "attention backward (own K/V)");
   }
 }
 
 std::vector<Op> plan_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
-                              bool backward, const std::vector<std::int64_t>& kv_demand) {
+                              bool backward, const std::vector<std::int64_t>& kv_demand, std::int64_t gather_stages) {
   const std::int64_t w = plan.world_size;
   const auto ws = static_cast<std::size_t>(w);
   std::vector<Op> ops;
@@ -212,7 +260,8 @@ std::vector<Op> plan_schedule(const Plan& plan, const Strategy& strategy, const 
   };
 
   if (strategy.path == AttentionPath::kSparseGather) {
-    add_sparse_gather(ops, plan, cost, topology, kv, backward, kv_demand.empty() ? kv_demand_tokens(plan) : kv_demand);
+    add_sparse_gather(ops, plan, cost, topology, kv, backward, kv_demand.empty() ? kv_demand_tokens(plan) : kv_demand,
+                      std::clamp<std::int64_t>(gather_stages, 1, std::max<std::int64_t>(1, w - 1)));
     return ops;
   }
 
@@ -270,8 +319,8 @@ std::vector<Op> plan_schedule(const Plan& plan, const Strategy& strategy, const 
 }  // namespace
 
 std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
-                               bool backward, const std::vector<std::int64_t>& kv_demand) {
-  std::vector<Op> ops = plan_schedule(plan, strategy, cost, topology, backward, kv_demand);
+                               bool backward, const std::vector<std::int64_t>& kv_demand, std::int64_t gather_stages) {
+  std::vector<Op> ops = plan_schedule(plan, strategy, cost, topology, backward, kv_demand, gather_stages);
   if (strategy.ulysses <= 1) return ops;
   return with_ulysses(std::move(ops), plan, strategy.ulysses, topology);
 }

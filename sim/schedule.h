@@ -30,7 +30,12 @@ double dkv_shard_bytes_fp32(const Plan& plan);
 // `cost` must be built for the heads one rank computes (q_heads / U, kv_heads / U) and `topology` with
 // stride U; the schedule adds Ulysses' all-to-alls around the plan's own communication when U > 1.
 // `kv_demand`: kv_demand_tokens(plan) when the caller has it (sparse_gather needs it; computed when empty).
+// `gather_stages`: sparse_gather only, how many parts each rank's remote K/V arrives in (1 to W - 1).
 std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const CostModel& cost, const Topology& topology,
-                               bool backward, const std::vector<std::int64_t>& kv_demand = {});
+                               bool backward, const std::vector<std::int64_t>& kv_demand = {},
+                               std::int64_t gather_stages = 1);
+
+// The most stages simulate() tries for sparse_gather (it keeps the fastest; ties go to fewer stages).
+inline constexpr std::int64_t kMaxGatherStages = 4;
 
 }  // namespace cpsim

@@ -105,7 +105,8 @@ double peak_memory_bytes(const Plan& plan, const Strategy& s, bool backward, con
   return std::max(forward, q + kv + q + lse + q + kv_buffers + grads) / static_cast<double>(s.ulysses);
 }
 
-Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const HardwareProfile& profile, bool backward) {
+Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const HardwareProfile& profile, bool backward,
+                            std::int64_t gather_stages) {
   if (const auto why = unsupported_reason(plan, strategy)) {
     return bad_input("--path/--rotate: " + strategy_name(strategy) + " cannot run this plan: " + *why);
   }
@@ -121,9 +122,26 @@ Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const Ha
   // The sparse gather's schedule and its memory both need the K/V demand: computed once here.
   const std::vector<std::int64_t> demand =
       strategy.path == AttentionPath::kSparseGather ? kv_demand_tokens(plan) : std::vector<std::int64_t>{};
-  sim.timeline = run_schedule(build_schedule(plan, strategy, cost, topology, backward, demand), plan.world_size,
+  const std::int64_t most_stages = std::max<std::int64_t>(1, plan.world_size - 1);
+  if (strategy.path == AttentionPath::kSparseGather && (gather_stages < 0 || gather_stages > most_stages)) {
+    return bad_input("--gather-stages: " + std::to_string(gather_stages) + " is not between 1 and W - 1 = " +
+                     std::to_string(most_stages) + " (0 tries 1 to " + std::to_string(kMaxGatherStages) + ")");
+  }
+  const bool tries = strategy.path == AttentionPath::kSparseGather && gather_stages == 0;
+  const std::int64_t first = gather_stages > 0 ? gather_stages : 1;
+  const std::int64_t last = tries ? std::min(kMaxGatherStages, most_stages) : first;
+  for (std::int64_t stages = first; stages <= last; ++stages) {
+    Timeline t = run_schedule(build_schedule(plan, strategy, cost, topology, backward, demand, stages), plan.world_size,
                               profile.overlap_compute_slowdown_fraction);
+    const double end = *std::max_element(t.end_us.begin(), t.end_us.end());
+    if (stages > first && end >= sim.metrics.step_us) continue;  // ties go to fewer stages
+    sim.timeline = std::move(t);
+    sim.metrics.step_us = end;
+    sim.metrics.gather_stages = strategy.path == AttentionPath::kSparseGather ? stages : 0;
+  }
+  const std::int64_t stages = sim.metrics.gather_stages;
   sim.metrics = measure(plan, strategy, sim.timeline, cost, backward, demand);
+  sim.metrics.gather_stages = stages;
   return sim;
 }
 
@@ -158,9 +176,11 @@ Json predicted_json(const Simulation& sim) {
     compute.push_back(c);
     comm.push_back(m);
   }
-  return {{"path", path_name(sim.strategy.path)}, {"rotate", rotate_name(sim.strategy.rotate)},
+  Json out = {{"path", path_name(sim.strategy.path)}, {"rotate", rotate_name(sim.strategy.rotate)},
           {"step_us", sim.metrics.step_us}, {"forward_us", sim.metrics.forward_us},
           {"lower_bound_us", sim.metrics.lower_bound_us}, {"forward_compute_us", compute}, {"forward_comm_us", comm}};
+  if (sim.metrics.gather_stages > 0) out["gather_stages"] = sim.metrics.gather_stages;
+  return out;
 }
 
 }  // namespace cpsim

@@ -32,6 +32,7 @@ struct Metrics {
   double peak_memory_bytes = 0;  // the largest rank's
   double unused_hop_share = 0;   // ring: share of K/V hops delivered to a rank that computes nothing with them
   std::int64_t slowest_rank = 0;
+  std::int64_t gather_stages = 0;  // sparse_gather: the parts each rank's remote K/V arrives in (the fastest tried)
   std::vector<RankMetrics> ranks;
 };
 
@@ -42,8 +43,10 @@ struct Simulation {
   Metrics metrics;
 };
 
-// Fails (exit 2) when the strategy cannot run the plan or the profile has too few GPUs.
-Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const HardwareProfile& profile, bool backward);
+// Fails (exit 2) when the strategy cannot run the plan or the profile has too few GPUs. sparse_gather is
+// simulated with `gather_stages` stages, or with 0 with each of 1 to kMaxGatherStages and the fastest kept.
+Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const HardwareProfile& profile, bool backward,
+                            std::int64_t gather_stages = 0);
 
 // The strategy (valid for this plan) with the lowest predicted step time.
 Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward);

@@ -40,7 +40,7 @@ QVariant ComparisonModel::data(const QModelIndex& index, int role) const {
     switch (index.column()) {
       case kRank: return valid ? index.row() + 1 : 1000000 + index.row();
       case kBalancer: return QString::fromStdString(c.balancer);
-      case kStrategy: return QString::fromStdString(candidate_strategy(c));
+      case kStrategy: return QString::fromStdString(candidate_strategy_with_stages(c));
       case kStepMs: return valid ? m.step_us : 1e300;
       case kVsBest: return valid && best_us_ > 0 ? m.step_us / best_us_ : 1e300;
       case kLowerBound: return valid ? m.ratio_to_lower_bound : 1e300;
@@ -55,7 +55,7 @@ QVariant ComparisonModel::data(const QModelIndex& index, int role) const {
       case kRank: return valid ? QString::number(index.row() + 1) : QString("-");
       case kBalancer:  // pure Ulysses attends over the whole sequence: no layout to name
         return c.strategy.ulysses > 1 && c.plan_world_size == 1 ? QString("-") : QString::fromStdString(c.balancer);
-      case kStrategy: return QString::fromStdString(candidate_strategy(c));
+      case kStrategy: return QString::fromStdString(candidate_strategy_with_stages(c));
       case kNote: return valid ? (best ? QString("best") : QString()) : QString::fromStdString(c.reason);
       default: break;
     }

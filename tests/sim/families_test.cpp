@@ -2,6 +2,7 @@
 // brute force), pure Ulysses and the Ulysses x ring hybrid against their closed forms.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <set>
 
@@ -9,6 +10,7 @@
 #include "sim/compare.h"
 #include "sim/cost_model.h"
 #include "sim/kv_demand.h"
+#include "sim/schedule.h"
 #include "sim/sim_test_util.h"
 #include "sim/simulate.h"
 
@@ -141,6 +143,68 @@ TEST(SparseGather, OwnKvWorkOverlapsTheExchange) {
   EXPECT_LT(sim.timeline.end_us[3], own + exchange + remote);  // not serial
   EXPECT_GE(sim.timeline.end_us[3] + 1e-9, std::max(own, exchange) + remote);
   EXPECT_EQ(op_us(sim, 0, "attention (received K/V)"), 0.0);  // rank 0 needs nobody's K/V
+}
+
+std::size_t count_ops(const Simulation& sim, const std::string& prefix) {
+  return static_cast<std::size_t>(std::count_if(sim.timeline.ops.begin(), sim.timeline.ops.end(),
+                                                [&](const Op& op) { return op.name.rfind(prefix, 0) == 0; }));
+}
+
+TEST(SparseGather, StagesPipelineTheExchangeWithCompute) {
+  // Contiguous causal, W = 4, on links slow enough for the exchange to matter. Ring step 1 moves three
+  // shards over all ranks (1<-0, 2<-1, 3<-2), steps 2 and 3 move three together, so 2 stages are {1}, {2, 3}.
+  const Plan plan = plan_for(testing::causal_workload(8192), "contiguous", 4);
+  HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  hw.nvlink.p2p_bandwidth_gb_s = 20;
+  const Simulation one = simulate(plan, kGather, hw, false, 1).value();
+  const Simulation two = simulate(plan, kGather, hw, false, 2).value();
+  EXPECT_EQ(two.metrics.gather_stages, 2);
+  const double shard_us = 2.0 * 2048 * 8 * 128 * 2 / (20 * 1e3);
+  // Stage 1: every sender and receiver moves one shard. Stage 2: rank 0 sends two (to 2 and 3), rank 3
+  // receives two (from 1 and 0). One stage: rank 0 sends three, rank 3 receives three.
+  EXPECT_NEAR(op_us(two, 3, "exchange needed K/V (stage 1 of 2)"), hw.nvlink.latency_us + shard_us, 1e-6);
+  EXPECT_NEAR(op_us(two, 3, "exchange needed K/V (stage 2 of 2)"), hw.nvlink.latency_us + 2 * shard_us, 1e-6);
+  EXPECT_NEAR(op_us(one, 3, "exchange needed K/V"), hw.nvlink.latency_us + 3 * shard_us, 1e-6);
+  // Rank 3's stage kernels: one full 2048 x 2048 block (16 x 16 tiles), then two, each with a merge. The
+  // first runs while stage 2 is in flight, slowed by the profile's overlap factor.
+  const CostModel cost(hw, plan.workload.model, 128);
+  EXPECT_NEAR(op_us(two, 3, "attention (received K/V, stage 1 of 2)"),
+              (cost.kernel_us({256, 0, 16, 16}, false, KernelKind::kBlockSparse) + cost.merge_us(2048)) *
+                  (1 + hw.overlap_compute_slowdown_fraction), 1e-6);
+  EXPECT_NEAR(op_us(two, 3, "attention (received K/V, stage 2 of 2)"),
+              cost.kernel_us({512, 0, 16, 32}, false, KernelKind::kBlockSparse) + cost.merge_us(2048), 1e-6);
+  // Computing on the first shard while the others arrive beats waiting for all three.
+  EXPECT_LT(two.metrics.step_us, one.metrics.step_us);
+  // Backward: each stage's gradients go back after its kernel; the own K/V's tiles come last.
+  const Simulation both = simulate(plan, kGather, hw, true, 3).value();
+  EXPECT_EQ(count_ops(both, "exchange needed K/V (stage"), 3U);
+  EXPECT_EQ(count_ops(both, "attention backward (received K/V, stage"), 3U);
+  EXPECT_EQ(count_ops(both, "return dK/dV (stage"), 3U);
+  EXPECT_EQ(count_ops(both, "attention backward (own K/V)"), 1U);
+}
+
+TEST(SparseGather, KeepsTheFastestStageCount) {
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-ib");
+  const Workload w = testing::make_workload(32768, MaskKind::kDocumentCausal, {{12288, 3072, 9216, 2048, 6144}});
+  for (const char* balancer : {"head_tail", "ptrr", "cost_aware"}) {
+    for (const bool backward : {false, true}) {
+      const Plan plan = plan_for(w, balancer, 8);
+      const Simulation best = simulate(plan, kGather, hw, backward).value();
+      double fastest = 1e300;
+      std::int64_t fastest_stages = 0;
+      for (std::int64_t k = 1; k <= kMaxGatherStages; ++k) {
+        const double step = simulate(plan, kGather, hw, backward, k).value().metrics.step_us;
+        if (step < fastest) fastest = step, fastest_stages = k;
+      }
+      EXPECT_DOUBLE_EQ(best.metrics.step_us, fastest) << balancer;
+      EXPECT_EQ(best.metrics.gather_stages, fastest_stages) << balancer;
+    }
+  }
+  // Out of range: a clear error, not a schedule.
+  const Plan plan = plan_for(w, "ptrr", 8);
+  const auto bad = simulate(plan, kGather, hw, false, 8);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("--gather-stages: 8 is not between 1 and W - 1 = 7"), std::string::npos);
 }
 
 TEST(CostAware, KeepsDocumentsTogetherWhereBalanceAllows) {
