@@ -43,6 +43,7 @@ std::unique_ptr<Balancer> make_contiguous_balancer();
 std::unique_ptr<Balancer> make_head_tail_balancer();
 std::unique_ptr<Balancer> make_per_document_head_tail_balancer();
 std::unique_ptr<Balancer> make_ptrr_balancer();
+std::unique_ptr<Balancer> make_striped_balancer();
 std::unique_ptr<Balancer> make_striped_block_balancer();
 std::unique_ptr<Balancer> make_cost_aware_balancer();
 std::unique_ptr<Balancer> make_document_hybrid_balancer();

@@ -10,6 +10,7 @@ const std::vector<std::unique_ptr<Balancer>>& balancer_registry() {
     all.push_back(make_head_tail_balancer());
     all.push_back(make_per_document_head_tail_balancer());
     all.push_back(make_ptrr_balancer());
+    all.push_back(make_striped_balancer());
     all.push_back(make_striped_block_balancer());
     all.push_back(make_cost_aware_balancer());
     all.push_back(make_document_hybrid_balancer());

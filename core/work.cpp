@@ -65,42 +65,64 @@ double max_over_mean(std::int64_t ranks, PerRank value) {
 // O(runs + probes * W), whatever the mask or the balancer.
 struct Probe {
   std::int64_t x;       // position
-  std::int64_t rank;    // the rank whose queries ask
   std::int64_t coef_c;  // weight of C_s(x)
-  std::int64_t coef_d;  // weight of D_s(x)
+  std::int32_t rank;    // the rank whose queries ask (W <= kMaxWorldSize)
+  std::int32_t coef_d;  // weight of D_s(x): -1, 0 or 1
 };
 
 void add_stretch_probes(std::int64_t rank, std::int64_t a, std::int64_t b, const IntervalRule& rule,
                         std::vector<Probe>& probes) {
+  const auto r = static_cast<std::int32_t>(rank);
   if (a == b) {  // one query: C(hi + 1) - C(lo), two probes
     const KeyInterval iv = rule.at(a);
-    probes.push_back({iv.hi + 1, rank, 1, 0});
-    probes.push_back({iv.lo, rank, -1, 0});
+    probes.push_back({iv.hi + 1, 1, r, 0});
+    probes.push_back({iv.lo, -1, r, 0});
     return;
   }
   // + sum_{q=a..b} C(max(q, H) + 1)
   const std::int64_t h = rule.hi_floor;
-  if (a <= h) probes.push_back({h + 1, rank, std::min(b, h) - a + 1, 0});
+  if (a <= h) probes.push_back({h + 1, std::min(b, h) - a + 1, r, 0});
   if (const std::int64_t from = std::max(a, h + 1); from <= b) {
-    probes.push_back({b + 2, rank, 0, 1});
-    probes.push_back({from + 1, rank, 0, -1});
+    probes.push_back({b + 2, 0, r, 1});
+    probes.push_back({from + 1, 0, r, -1});
   }
   // - sum_{q=a..b} C(max(L, q - w + 1)); q - w + 1 takes over from L at q = L + w
   const std::int64_t w = rule.window;
   const std::int64_t switch_at = rule.lo_floor > kUnboundedWindow - w ? kUnboundedWindow : rule.lo_floor + w;
-  if (a < switch_at) probes.push_back({rule.lo_floor, rank, -(std::min(b, switch_at - 1) - a + 1), 0});
+  if (a < switch_at) probes.push_back({rule.lo_floor, -(std::min(b, switch_at - 1) - a + 1), r, 0});
   if (const std::int64_t from = std::max(a, switch_at); from <= b) {
-    probes.push_back({b - w + 2, rank, 0, -1});
-    probes.push_back({from - w + 1, rank, 0, 1});
+    probes.push_back({b - w + 2, 0, r, -1});
+    probes.push_back({from - w + 1, 0, r, 1});
   }
+}
+
+// The probes in (position, rank) order. They are made rank by rank, so a stable counting sort on the
+// position gives that order in O(probes + S): token-level layouts make one probe pair per query, millions at
+// 1M tokens, where a comparison sort was a fifth of the accounting.
+std::vector<std::uint32_t> probe_order(const std::vector<Probe>& probes) {
+  std::vector<std::uint32_t> order(probes.size());
+  if (probes.empty()) return order;
+  const auto [lo, hi] = std::minmax_element(probes.begin(), probes.end(), [](const Probe& p, const Probe& q) { return p.x < q.x; });
+  const std::int64_t first = lo->x, range = hi->x - lo->x + 1;
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+  if (range > 4 * static_cast<std::int64_t>(probes.size()) + 1024) {  // sparse positions: sorting is cheaper
+    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return probes[a].x < probes[b].x; });
+    return order;
+  }
+  std::vector<std::uint32_t> start(static_cast<std::size_t>(range) + 1, 0);
+  for (const Probe& p : probes) ++start[static_cast<std::size_t>(p.x - first) + 1];
+  for (std::size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+  for (std::size_t i = 0; i < probes.size(); ++i) order[start[static_cast<std::size_t>(probes[i].x - first)]++] = static_cast<std::uint32_t>(i);
+  return order;
 }
 
 // Answers every probe of a row in one sweep over its runs, keeping C_s and P_s for all sources, and adds
 // them to the per-step pairs: O(runs + probes * W). A probe at x weighs C_s(x) by A = coef_c + coef_d (x-1)
 // and P_s(x) by B = -coef_d. Terms can pass 2^63 on the way (the totals fit): unsigned arithmetic wraps
 // and stays exact.
-void answer_probes(std::vector<Probe>& probes, const RowLayout& layout, WorkAccount& account) {
-  std::sort(probes.begin(), probes.end(), [](const Probe& p, const Probe& q) { return p.x < q.x || (p.x == q.x && p.rank < q.rank); });
+void answer_probes(const std::vector<Probe>& probes, const RowLayout& layout, WorkAccount& account) {
+  assert(probes.size() < (std::size_t{1} << 32));
+  const std::vector<std::uint32_t> order = probe_order(probes);
   using U = std::uint64_t;
   const std::int64_t w = layout.world_size();
   const auto ws = static_cast<std::size_t>(w);
@@ -109,14 +131,15 @@ void answer_probes(std::vector<Probe>& probes, const RowLayout& layout, WorkAcco
   const auto series = [](std::int64_t first, std::int64_t len) { return static_cast<U>(len * (2 * first + len - 1) / 2); };
   const auto& runs = layout.runs();
   std::size_t k = 0;
-  for (std::size_t i = 0; i < probes.size();) {
+  for (std::size_t i = 0; i < order.size();) {
     // Merge the probes of one rank at one position.
-    const std::int64_t x = probes[i].x;
-    const std::int64_t rank = probes[i].rank;
+    const std::int64_t x = probes[order[i]].x;
+    const std::int64_t rank = probes[order[i]].rank;
     U a = 0, b = 0;
-    for (; i < probes.size() && probes[i].x == x && probes[i].rank == rank; ++i) {
-      a += static_cast<U>(probes[i].coef_c) + static_cast<U>(probes[i].coef_d) * static_cast<U>(x - 1);
-      b -= static_cast<U>(probes[i].coef_d);
+    for (; i < order.size() && probes[order[i]].x == x && probes[order[i]].rank == rank; ++i) {
+      const Probe& p = probes[order[i]];
+      a += static_cast<U>(p.coef_c) + static_cast<U>(p.coef_d) * static_cast<U>(x - 1);
+      b -= static_cast<U>(p.coef_d);
     }
     for (; k < runs.size() && runs[k].position + runs[k].length <= x; ++k) {
       const auto s = static_cast<std::size_t>(runs[k].slot / n);
@@ -124,7 +147,11 @@ void answer_probes(std::vector<Probe>& probes, const RowLayout& layout, WorkAcco
       pos_sum[s] += series(runs[k].position, runs[k].length);
     }
     U* row = &pairs[static_cast<std::size_t>(rank) * ws];
-    for (std::size_t s = 0; s < ws; ++s) row[s] += a * count[s] + b * pos_sum[s];
+    if (b == 0) {  // a probe of one query, or of a stretch's fixed bound: no position sums
+      for (std::size_t s = 0; s < ws; ++s) row[s] += a * count[s];
+    } else {
+      for (std::size_t s = 0; s < ws; ++s) row[s] += a * count[s] + b * pos_sum[s];
+    }
     if (k < runs.size() && runs[k].position < x) {  // the run holding x adds its keys before x
       const std::int64_t m = x - runs[k].position;
       row[static_cast<std::size_t>(runs[k].slot / n)] += a * static_cast<U>(m) + b * series(runs[k].position, m);
@@ -142,11 +169,15 @@ void answer_probes(std::vector<Probe>& probes, const RowLayout& layout, WorkAcco
 // every query sees. A KV tile is non-empty iff it holds a key in U, and full iff all its keys lie in F.
 // When U starts at position 0 (causal, full and prefix kinds) both are counts over per-source sorted
 // min/max key positions: O(W log) per Q tile. Otherwise U is bounded by documents or windows and we
-// visit its position runs, stamping the KV tiles they fall in.
+// visit its position runs, stamping the KV tiles they fall in; or, for a layout whose shards hold their
+// positions in ascending order (striping, head-tail, contiguous, PTRR) and whose runs are short, we count
+// per source the keys below each interval end (C_s(x)) from a table of positions: those keys fill a
+// contiguous range of the source's slots, so the tiles they touch or fill follow by arithmetic.
 class RowTiles {
  public:
-  RowTiles(const RowLayout& layout, std::int64_t tile) : layout_(layout), tile_(tile), n_(layout.shard_len()),
+  RowTiles(const RowLayout& layout, std::int64_t tile, bool position_table) : layout_(layout), tile_(tile), n_(layout.shard_len()),
       w_(layout.world_size()), tiles_per_shard_((n_ + tile - 1) / tile) {
+    if (position_table) build_position_table();
     const auto cells = static_cast<std::size_t>(w_ * tiles_per_shard_);
     touched_stamp_.assign(cells, -1);
     covered_stamp_.assign(cells, -1);
@@ -194,12 +225,37 @@ class RowTiles {
     }
     if (merged.size() == 1 && merged[0].lo == 0) {
       for (std::size_t s = 0; s < nonempty_.size(); ++s) nonempty_[s] = count_at_most(min_pos_[s], merged[0].hi);
+    } else if (!source_of_.empty()) {
+      // Disjoint ascending intervals take ascending slot ranges of each source: only a boundary tile can be
+      // shared by two of them.
+      std::fill(last_column_.begin(), last_column_.end(), -1);
+      for (const KeyInterval& u : merged) {
+        keys_below(u.lo, below_lo_);
+        keys_below(u.hi + 1, below_hi_);
+        for (std::size_t s = 0; s < nonempty_.size(); ++s) {
+          if (below_hi_[s] == below_lo_[s]) continue;
+          const std::int64_t first = column(below_lo_[s]), last = column(below_hi_[s] - 1);
+          nonempty_[s] += last - first + 1 - (first == last_column_[s] ? 1 : 0);
+          last_column_[s] = last;
+        }
+      }
     } else {
       for (const KeyInterval& u : merged) visit_runs(u.lo, u.hi, [&](std::int64_t s, std::int64_t x, std::int64_t y) { touch(s, x, y); });
     }
     if (all_lo <= all_hi) {
       if (all_lo == 0) {
         for (std::size_t s = 0; s < full_.size(); ++s) full_[s] = count_at_most(max_pos_[s], all_hi);
+      } else if (!source_of_.empty()) {
+        // Tiles whose slots all lie in the source's range [a, b) of keys in F (the last tile may be short).
+        keys_below(all_lo, below_lo_);
+        keys_below(all_hi + 1, below_hi_);
+        for (std::size_t s = 0; s < full_.size(); ++s) {
+          const std::int64_t a = below_lo_[s], b = below_hi_[s];
+          if (b <= a) continue;
+          const std::int64_t first = (a + tile_ - 1) / tile_;
+          const std::int64_t last = b == n_ ? tiles_per_shard_ - 1 : b / tile_ - 1;
+          full_[s] = std::max<std::int64_t>(0, last - first + 1);
+        }
       } else {
         visit_runs(all_lo, all_hi, [&](std::int64_t s, std::int64_t x, std::int64_t y) { cover(s, x, y); });
       }
@@ -219,6 +275,33 @@ class RowTiles {
  private:
   static std::int64_t count_at_most(const std::vector<std::int64_t>& sorted, std::int64_t v) {
     return std::upper_bound(sorted.begin(), sorted.end(), v) - sorted.begin();
+  }
+
+  // Every G-th position gets a row of per-source counts of the positions before it (G >= W, so the table
+  // has at most S entries); the positions between a row and x are counted one by one.
+  void build_position_table() {
+    const std::int64_t s = layout_.seq_len();
+    group_ = std::max<std::int64_t>(64, w_);
+    source_of_.resize(static_cast<std::size_t>(s));
+    for (std::int64_t p = 0; p < s; ++p) source_of_[static_cast<std::size_t>(p)] = static_cast<std::uint16_t>(layout_.rank_of_position(p));
+    table_.assign(static_cast<std::size_t>((s / group_ + 1) * w_), 0);
+    std::vector<std::int32_t> counts(static_cast<std::size_t>(w_), 0);
+    for (std::int64_t p = 0; p <= s; ++p) {
+      if (p % group_ == 0) std::copy(counts.begin(), counts.end(), table_.begin() + (p / group_) * w_);
+      if (p < s) ++counts[source_of_[static_cast<std::size_t>(p)]];
+    }
+    below_lo_.resize(static_cast<std::size_t>(w_));
+    below_hi_.resize(static_cast<std::size_t>(w_));
+    last_column_.resize(static_cast<std::size_t>(w_));
+  }
+
+  // out[s] = C_s(x), the keys of source s at positions < x (x clamped to [0, S]).
+  void keys_below(std::int64_t x, std::vector<std::int64_t>& out) const {
+    x = std::clamp<std::int64_t>(x, 0, layout_.seq_len());
+    const std::int64_t g = x / group_;
+    const std::int32_t* row = &table_[static_cast<std::size_t>(g * w_)];
+    for (std::int64_t src = 0; src < w_; ++src) out[static_cast<std::size_t>(src)] = row[src];
+    for (std::int64_t p = g * group_; p < x; ++p) ++out[source_of_[static_cast<std::size_t>(p)]];
   }
 
   // Calls f(source, first slot, end slot) for the slots holding positions [lo, hi], run by run.
@@ -277,17 +360,36 @@ class RowTiles {
   std::vector<std::int64_t> touched_stamp_, covered_stamp_, covered_count_;
   std::vector<std::int64_t> nonempty_, full_;
   std::vector<std::vector<std::int64_t>> min_pos_, max_pos_;
+  // The position table (empty unless used).
+  std::int64_t group_ = 0;
+  static_assert(kMaxWorldSize <= 65536, "source_of_ holds ranks in 16 bits");
+  std::vector<std::uint16_t> source_of_;  // rank holding each position
+  std::vector<std::int32_t> table_;       // [g * W + s]: positions < g * G held by source s
+  std::vector<std::int64_t> below_lo_, below_hi_, last_column_;
 };
+
+// Whether every shard holds its positions in ascending slot order (then a key's slot within its source
+// is the count of the source's keys before it).
+bool shards_ascend(const RowLayout& layout) {
+  const auto& re = layout.rearrange();
+  for (std::size_t slot = 1; slot < re.size(); ++slot) {
+    if (static_cast<std::int64_t>(slot) % layout.shard_len() != 0 && re[slot] < re[slot - 1]) return false;
+  }
+  return true;
+}
 
 // Walks every rank's Q tiles, cuts them into stretches (consecutive positions, one mask segment),
 // and feeds the pair probes and the tile classifier.
-void account_row(const RowLayout& layout, const RowMask& mask, std::int64_t tile, WorkAccount& account) {
+void account_row(const RowLayout& layout, const RowMask& mask, std::int64_t tile, TileMethod method, WorkAccount& account) {
   const std::int64_t n = layout.shard_len();
   const std::int64_t tiles_per_shard = (n + tile - 1) / tile;
-  RowTiles tiles(layout, tile);
+  const bool short_runs = static_cast<std::int64_t>(layout.runs().size()) * tile > layout.seq_len();
+  const bool table = method != TileMethod::kRuns && (method == TileMethod::kPositionTable || short_runs) && shards_ascend(layout);
+  RowTiles tiles(layout, tile, table);
   const auto& runs = layout.runs();
   const auto& order = layout.runs_in_slot_order();
   std::vector<Probe> probes;
+  probes.reserve(2 * runs.size() + 16);  // at least two per run; token-level layouts have one run per token
   std::vector<KeyInterval> reaches;
   for (std::int64_t rank = 0; rank < layout.world_size(); ++rank) {
     for (std::int64_t q_tile = 0; q_tile < tiles_per_shard; ++q_tile) {
@@ -329,14 +431,15 @@ double WorkAccount::tile_imbalance() const {
   return max_over_mean(world_size_, [&](std::int64_t r) { return rank_tiles(r).nonempty(); });
 }
 
-WorkAccount account_work(const Workload& workload, const std::vector<RowLayout>& layouts, std::int64_t tile_size) {
+WorkAccount account_work(const Workload& workload, const std::vector<RowLayout>& layouts, std::int64_t tile_size,
+                         TileMethod method) {
   assert(!layouts.empty() && layouts.size() == workload.documents.size());
   const std::int64_t w = layouts.front().world_size();
   const std::int64_t n = layouts.front().shard_len();
   WorkAccount account(w, tile_size, (n + tile_size - 1) / tile_size);
   for (std::size_t row = 0; row < layouts.size(); ++row) {
     const RowMask mask(workload.mask, workload.seq_len, workload.documents[row]);
-    account_row(layouts[row], mask, tile_size, account);
+    account_row(layouts[row], mask, tile_size, method, account);
     ++account.rows_accounted;
   }
   return account;

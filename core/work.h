@@ -85,7 +85,16 @@ class WorkAccount {
   std::vector<RowStats> rank_rows_;
 };
 
+// How tiles are found when a Q tile's key union does not start at position 0 (documents, windows).
+enum class TileMethod {
+  kAuto,           // the position table for ascending layouts whose runs average under a tile, else runs
+  kRuns,           // visit the key union run by run: fast when runs are long
+  kPositionTable,  // per-source key counts from a table of positions: cost independent of run length;
+                   // only for ascending layouts (a row whose shards are not ascending falls back to runs)
+};
+
 // Accounts every batch row of `workload` under its layout (one per row), at tile size T.
-WorkAccount account_work(const Workload& workload, const std::vector<RowLayout>& layouts, std::int64_t tile_size);
+WorkAccount account_work(const Workload& workload, const std::vector<RowLayout>& layouts, std::int64_t tile_size,
+                         TileMethod method = TileMethod::kAuto);
 
 }  // namespace cpsim

@@ -1,6 +1,6 @@
 // Property tests over every balancer and random workloads (S <= 512, every mask kind): indices are
 // permutations, restore inverts rearrange, ranks own what the balancer promises, and the work
-// account equals a brute-force count pair by pair and tile by tile.
+// account (by either tile method) equals a brute-force count pair by pair and tile by tile.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -88,6 +88,9 @@ TEST(BalancerProperties, RandomWorkloadsMatchBruteForce) {
       }
       const WorkAccount brute = testing::brute_force_work(c.workload, plan->layouts, c.tile);
       expect_same_work(plan->work, brute, what);
+      // Both tile methods, whichever the plan picked (the position table where the shards ascend).
+      expect_same_work(account_work(c.workload, plan->layouts, c.tile, TileMethod::kRuns), brute, what + " (runs)");
+      expect_same_work(account_work(c.workload, plan->layouts, c.tile, TileMethod::kPositionTable), brute, what + " (table)");
       if (expected_total < 0) expected_total = brute.total_pairs();
       ASSERT_EQ(plan->work.total_pairs(), expected_total) << what << ": total work must not depend on the balancer";
     }
