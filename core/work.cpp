@@ -70,13 +70,30 @@ struct Probe {
   std::int32_t coef_d;  // weight of D_s(x): -1, 0 or 1
 };
 
-void add_stretch_probes(std::int64_t rank, std::int64_t a, std::int64_t b, const IntervalRule& rule,
-                        std::vector<Probe>& probes) {
+// A row's probes, made rank by rank. A rank's stretches in one document share their lower bound (the
+// document start), so a lower-bound probe that repeats the previous one is folded into it: token-level
+// layouts, one stretch per query, then need about one probe per query instead of two.
+struct ProbeList {
+  std::vector<Probe> probes;
+  std::size_t last_low = static_cast<std::size_t>(-1);
+
+  void add_low(std::int64_t x, std::int64_t coef, std::int32_t rank) {
+    if (last_low < probes.size() && probes[last_low].x == x && probes[last_low].rank == rank) {
+      probes[last_low].coef_c += coef;
+      return;
+    }
+    last_low = probes.size();
+    probes.push_back({x, coef, rank, 0});
+  }
+};
+
+void add_stretch_probes(std::int64_t rank, std::int64_t a, std::int64_t b, const IntervalRule& rule, ProbeList& list) {
   const auto r = static_cast<std::int32_t>(rank);
+  std::vector<Probe>& probes = list.probes;
   if (a == b) {  // one query: C(hi + 1) - C(lo), two probes
     const KeyInterval iv = rule.at(a);
     probes.push_back({iv.hi + 1, 1, r, 0});
-    probes.push_back({iv.lo, -1, r, 0});
+    list.add_low(iv.lo, -1, r);
     return;
   }
   // + sum_{q=a..b} C(max(q, H) + 1)
@@ -89,7 +106,7 @@ void add_stretch_probes(std::int64_t rank, std::int64_t a, std::int64_t b, const
   // - sum_{q=a..b} C(max(L, q - w + 1)); q - w + 1 takes over from L at q = L + w
   const std::int64_t w = rule.window;
   const std::int64_t switch_at = rule.lo_floor > kUnboundedWindow - w ? kUnboundedWindow : rule.lo_floor + w;
-  if (a < switch_at) probes.push_back({rule.lo_floor, -(std::min(b, switch_at - 1) - a + 1), r, 0});
+  if (a < switch_at) list.add_low(rule.lo_floor, -(std::min(b, switch_at - 1) - a + 1), r);
   if (const std::int64_t from = std::max(a, switch_at); from <= b) {
     probes.push_back({b - w + 2, 0, r, -1});
     probes.push_back({from - w + 1, 0, r, 1});
@@ -147,7 +164,9 @@ void answer_probes(const std::vector<Probe>& probes, const RowLayout& layout, Wo
       pos_sum[s] += series(runs[k].position, runs[k].length);
     }
     U* row = &pairs[static_cast<std::size_t>(rank) * ws];
-    if (b == 0) {  // a probe of one query, or of a stretch's fixed bound: no position sums
+    if (b == 0 && a == 1) {  // the upper bound of one query, the commonest probe of token-level layouts
+      for (std::size_t s = 0; s < ws; ++s) row[s] += count[s];
+    } else if (b == 0) {  // a stretch's fixed bound: no position sums
       for (std::size_t s = 0; s < ws; ++s) row[s] += a * count[s];
     } else {
       for (std::size_t s = 0; s < ws; ++s) row[s] += a * count[s] + b * pos_sum[s];
@@ -214,8 +233,10 @@ class RowTiles {
     ++stamp_;
     std::fill(nonempty_.begin(), nonempty_.end(), 0);
     std::fill(full_.begin(), full_.end(), 0);
-    std::sort(reaches.begin(), reaches.end(), [](const KeyInterval& a, const KeyInterval& b) { return a.lo < b.lo; });
-    std::vector<KeyInterval> merged;
+    const auto by_lo = [](const KeyInterval& a, const KeyInterval& b) { return a.lo < b.lo; };
+    if (!std::is_sorted(reaches.begin(), reaches.end(), by_lo)) std::sort(reaches.begin(), reaches.end(), by_lo);
+    std::vector<KeyInterval>& merged = merged_;  // reused: one per Q tile would be an allocation each
+    merged.clear();
     for (const KeyInterval& r : reaches) {
       if (!merged.empty() && r.lo <= merged.back().hi + 1) {
         merged.back().hi = std::max(merged.back().hi, r.hi);
@@ -360,6 +381,7 @@ class RowTiles {
   std::vector<std::int64_t> touched_stamp_, covered_stamp_, covered_count_;
   std::vector<std::int64_t> nonempty_, full_;
   std::vector<std::vector<std::int64_t>> min_pos_, max_pos_;
+  std::vector<KeyInterval> merged_;
   // The position table (empty unless used).
   std::int64_t group_ = 0;
   static_assert(kMaxWorldSize <= 65536, "source_of_ holds ranks in 16 bits");
@@ -372,8 +394,9 @@ class RowTiles {
 // is the count of the source's keys before it).
 bool shards_ascend(const RowLayout& layout) {
   const auto& re = layout.rearrange();
-  for (std::size_t slot = 1; slot < re.size(); ++slot) {
-    if (static_cast<std::int64_t>(slot) % layout.shard_len() != 0 && re[slot] < re[slot - 1]) return false;
+  const auto n = static_cast<std::size_t>(layout.shard_len());
+  for (std::size_t shard = 0; shard < re.size(); shard += n) {
+    if (!std::is_sorted(re.begin() + static_cast<std::ptrdiff_t>(shard), re.begin() + static_cast<std::ptrdiff_t>(shard + n))) return false;
   }
   return true;
 }
@@ -388,8 +411,8 @@ void account_row(const RowLayout& layout, const RowMask& mask, std::int64_t tile
   RowTiles tiles(layout, tile, table);
   const auto& runs = layout.runs();
   const auto& order = layout.runs_in_slot_order();
-  std::vector<Probe> probes;
-  probes.reserve(2 * runs.size() + 16);  // at least two per run; token-level layouts have one run per token
+  ProbeList probes;
+  probes.probes.reserve(runs.size() + 16);  // about one per run at least; token-level layouts have one run per token
   std::vector<KeyInterval> reaches;
   for (std::int64_t rank = 0; rank < layout.world_size(); ++rank) {
     for (std::int64_t q_tile = 0; q_tile < tiles_per_shard; ++q_tile) {
@@ -418,7 +441,7 @@ void account_row(const RowLayout& layout, const RowMask& mask, std::int64_t tile
       tiles.account(rank, reaches, all_lo, all_hi, account);
     }
   }
-  answer_probes(probes, layout, account);
+  answer_probes(probes.probes, layout, account);
 }
 
 }  // namespace
