@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cassert>
+#include <optional>
 
 #include "mask.h"
+#include "source_counts.h"
 
 namespace cpsim {
 
@@ -196,7 +198,12 @@ class RowTiles {
  public:
   RowTiles(const RowLayout& layout, std::int64_t tile, bool position_table) : layout_(layout), tile_(tile), n_(layout.shard_len()),
       w_(layout.world_size()), tiles_per_shard_((n_ + tile - 1) / tile) {
-    if (position_table) build_position_table();
+    if (position_table) {
+      counts_.emplace(layout);
+      below_lo_.resize(static_cast<std::size_t>(w_));
+      below_hi_.resize(static_cast<std::size_t>(w_));
+      last_column_.resize(static_cast<std::size_t>(w_));
+    }
     const auto cells = static_cast<std::size_t>(w_ * tiles_per_shard_);
     touched_stamp_.assign(cells, -1);
     covered_stamp_.assign(cells, -1);
@@ -246,13 +253,13 @@ class RowTiles {
     }
     if (merged.size() == 1 && merged[0].lo == 0) {
       for (std::size_t s = 0; s < nonempty_.size(); ++s) nonempty_[s] = count_at_most(min_pos_[s], merged[0].hi);
-    } else if (!source_of_.empty()) {
+    } else if (counts_) {
       // Disjoint ascending intervals take ascending slot ranges of each source: only a boundary tile can be
       // shared by two of them.
       std::fill(last_column_.begin(), last_column_.end(), -1);
       for (const KeyInterval& u : merged) {
-        keys_below(u.lo, below_lo_);
-        keys_below(u.hi + 1, below_hi_);
+        counts_->below(u.lo, below_lo_);
+        counts_->below(u.hi + 1, below_hi_);
         for (std::size_t s = 0; s < nonempty_.size(); ++s) {
           if (below_hi_[s] == below_lo_[s]) continue;
           const std::int64_t first = column(below_lo_[s]), last = column(below_hi_[s] - 1);
@@ -266,10 +273,10 @@ class RowTiles {
     if (all_lo <= all_hi) {
       if (all_lo == 0) {
         for (std::size_t s = 0; s < full_.size(); ++s) full_[s] = count_at_most(max_pos_[s], all_hi);
-      } else if (!source_of_.empty()) {
+      } else if (counts_) {
         // Tiles whose slots all lie in the source's range [a, b) of keys in F (the last tile may be short).
-        keys_below(all_lo, below_lo_);
-        keys_below(all_hi + 1, below_hi_);
+        counts_->below(all_lo, below_lo_);
+        counts_->below(all_hi + 1, below_hi_);
         for (std::size_t s = 0; s < full_.size(); ++s) {
           const std::int64_t a = below_lo_[s], b = below_hi_[s];
           if (b <= a) continue;
@@ -296,33 +303,6 @@ class RowTiles {
  private:
   static std::int64_t count_at_most(const std::vector<std::int64_t>& sorted, std::int64_t v) {
     return std::upper_bound(sorted.begin(), sorted.end(), v) - sorted.begin();
-  }
-
-  // Every G-th position gets a row of per-source counts of the positions before it (G >= W, so the table
-  // has at most S entries); the positions between a row and x are counted one by one.
-  void build_position_table() {
-    const std::int64_t s = layout_.seq_len();
-    group_ = std::max<std::int64_t>(64, w_);
-    source_of_.resize(static_cast<std::size_t>(s));
-    for (std::int64_t p = 0; p < s; ++p) source_of_[static_cast<std::size_t>(p)] = static_cast<std::uint16_t>(layout_.rank_of_position(p));
-    table_.assign(static_cast<std::size_t>((s / group_ + 1) * w_), 0);
-    std::vector<std::int32_t> counts(static_cast<std::size_t>(w_), 0);
-    for (std::int64_t p = 0; p <= s; ++p) {
-      if (p % group_ == 0) std::copy(counts.begin(), counts.end(), table_.begin() + (p / group_) * w_);
-      if (p < s) ++counts[source_of_[static_cast<std::size_t>(p)]];
-    }
-    below_lo_.resize(static_cast<std::size_t>(w_));
-    below_hi_.resize(static_cast<std::size_t>(w_));
-    last_column_.resize(static_cast<std::size_t>(w_));
-  }
-
-  // out[s] = C_s(x), the keys of source s at positions < x (x clamped to [0, S]).
-  void keys_below(std::int64_t x, std::vector<std::int64_t>& out) const {
-    x = std::clamp<std::int64_t>(x, 0, layout_.seq_len());
-    const std::int64_t g = x / group_;
-    const std::int32_t* row = &table_[static_cast<std::size_t>(g * w_)];
-    for (std::int64_t src = 0; src < w_; ++src) out[static_cast<std::size_t>(src)] = row[src];
-    for (std::int64_t p = g * group_; p < x; ++p) ++out[source_of_[static_cast<std::size_t>(p)]];
   }
 
   // Calls f(source, first slot, end slot) for the slots holding positions [lo, hi], run by run.
@@ -382,11 +362,7 @@ class RowTiles {
   std::vector<std::int64_t> nonempty_, full_;
   std::vector<std::vector<std::int64_t>> min_pos_, max_pos_;
   std::vector<KeyInterval> merged_;
-  // The position table (empty unless used).
-  std::int64_t group_ = 0;
-  static_assert(kMaxWorldSize <= 65536, "source_of_ holds ranks in 16 bits");
-  std::vector<std::uint16_t> source_of_;  // rank holding each position
-  std::vector<std::int32_t> table_;       // [g * W + s]: positions < g * G held by source s
+  std::optional<SourceCounts> counts_;  // the position table, when used
   std::vector<std::int64_t> below_lo_, below_hi_, last_column_;
 };
 

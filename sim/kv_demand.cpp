@@ -1,10 +1,13 @@
 // Per rank: the union of its queries' key intervals (one interval per run and mask segment, merged), then
-// the positions of every source inside that union, found by walking the layout's runs.
+// every source's positions inside each interval of that union, C_s(hi + 1) - C_s(lo), from the row's
+// position-count table (walking the runs instead costs a pass over the whole union per rank when runs are
+// one token long, as with token striping).
 #include "sim/kv_demand.h"
 
 #include <algorithm>
 
 #include "core/mask.h"
+#include "core/source_counts.h"
 
 namespace cpsim {
 
@@ -15,6 +18,8 @@ std::vector<std::int64_t> kv_demand_tokens(const Plan& plan) {
   for (std::size_t row = 0; row < plan.layouts.size(); ++row) {
     const RowLayout& layout = plan.layouts[row];
     const RowMask mask(plan.workload.mask, s, plan.workload.documents[row]);
+    const SourceCounts counts(layout);
+    std::vector<std::int64_t> below_lo(static_cast<std::size_t>(w)), below_hi(static_cast<std::size_t>(w));
     std::vector<std::vector<KeyInterval>> seen(static_cast<std::size_t>(w));
     for (const Run& run : layout.runs()) {
       auto& keys = seen[static_cast<std::size_t>(layout.rank_of_slot(run.slot))];
@@ -34,11 +39,10 @@ std::vector<std::int64_t> kv_demand_tokens(const Plan& plan) {
       for (const KeyInterval& k : keys) {
         const std::int64_t lo = std::max(k.lo, covered_to + 1);
         if (k.hi < lo) continue;
-        for (std::size_t i = layout.first_run_reaching(lo); i < layout.runs().size(); ++i) {
-          const Run& run = layout.runs()[i];
-          if (run.position > k.hi) break;
-          const std::int64_t overlap = std::min(k.hi, run.position + run.length - 1) - std::max(lo, run.position) + 1;
-          demand[static_cast<std::size_t>(r * w + layout.rank_of_slot(run.slot))] += overlap;
+        counts.below(lo, below_lo);
+        counts.below(k.hi + 1, below_hi);
+        for (std::int64_t src = 0; src < w; ++src) {
+          demand[static_cast<std::size_t>(r * w + src)] += below_hi[static_cast<std::size_t>(src)] - below_lo[static_cast<std::size_t>(src)];
         }
         covered_to = k.hi;
       }
