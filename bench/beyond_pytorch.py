@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-NEW = ("striped_block", "cost_aware", "document_hybrid")
+NEW = ("striped", "striped_block", "cost_aware", "document_hybrid")
 WORLDS = (8, 32, 64)
 
 
@@ -21,8 +21,14 @@ def compare(cpsim, workload, world):
     return json.loads(out)
 
 
+def strategy(c):
+    """The strategy, with the stage count a sparse gather was simulated with when more than one."""
+    stages = c.get("gather_stages", 0)
+    return c["strategy"] + (f" ({stages} stages)" if stages > 1 else "")
+
+
 def label(c):
-    return c["strategy"] if c["strategy"].startswith("ulysses") and c["ulysses"] == c.get("world", 0) else f'{c["balancer"]} + {c["strategy"]}'
+    return strategy(c) if c["strategy"].startswith("ulysses") and c["ulysses"] == c.get("world", 0) else f'{c["balancer"]} + {strategy(c)}'
 
 
 def ms(us):
@@ -55,15 +61,15 @@ def main():
             needs = pt["ratio_to_lower_bound"] >= 1.10
             ok = nb["step_us"] <= 0.9 * pt["step_us"] if needs else nb["step_us"] <= 1.01 * pt["step_us"]
             summary.append(
-                f'| {name} | {world} | {pt["balancer"]} + {pt["strategy"]} | {ms(pt["step_us"])} | {pt["ratio_to_lower_bound"]:.2f} | '
-                f'{nb["balancer"]} + {nb["strategy"]} | {ms(nb["step_us"])} | {gain:.2f}x | '
-                f'{pt_any["balancer"]} + {pt_any["strategy"]} {ms(pt_any["step_us"])} | '
+                f'| {name} | {world} | {pt["balancer"]} + {strategy(pt)} | {ms(pt["step_us"])} | {pt["ratio_to_lower_bound"]:.2f} | '
+                f'{nb["balancer"]} + {strategy(nb)} | {ms(nb["step_us"])} | {gain:.2f}x | '
+                f'{pt_any["balancer"]} + {strategy(pt_any)} {ms(pt_any["step_us"])} | '
                 f'{"beats by >= 10%" if needs and ok else "within 1%" if ok else "NOT MET"}; best of all: {label(anything)} {ms(anything["step_us"])} ms |')
             for b in balancers:
                 mine = [x for x in ranked if x["balancer"] == b and x["ulysses"] == 1]
                 if mine:
                     x = mine[0]
-                    per_balancer.append((name, world, b, f'{ms(x["step_us"])} ({x["strategy"]}), imbalance {x["compute_imbalance"]:.3f}'))
+                    per_balancer.append((name, world, b, f'{ms(x["step_us"])} ({strategy(x)}), imbalance {x["compute_imbalance"]:.3f}'))
                 else:
                     per_balancer.append((name, world, b, "cannot run"))
     print("| workload | W | PyTorch's best plan | ms | x lower bound | best new balancer (any path, no Ulysses) | ms | speed-up "

@@ -115,33 +115,31 @@ void add_stretch_probes(std::int64_t rank, std::int64_t a, std::int64_t b, const
   }
 }
 
-// The probes in (position, rank) order. They are made rank by rank, so a stable counting sort on the
-// position gives that order in O(probes + S): token-level layouts make one probe pair per query, millions at
-// 1M tokens, where a comparison sort was a fifth of the accounting.
-std::vector<std::uint32_t> probe_order(const std::vector<Probe>& probes) {
-  std::vector<std::uint32_t> order(probes.size());
-  if (probes.empty()) return order;
+// Puts the probes in (position, rank) order. They are made rank by rank, so a stable counting sort on the
+// position gives that order in O(probes + S): token-level layouts make about one probe per query, a million
+// at 1M tokens, where a comparison sort was a fifth of the accounting.
+void sort_probes(std::vector<Probe>& probes) {
+  if (probes.empty()) return;
   const auto [lo, hi] = std::minmax_element(probes.begin(), probes.end(), [](const Probe& p, const Probe& q) { return p.x < q.x; });
   const std::int64_t first = lo->x, range = hi->x - lo->x + 1;
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
   if (range > 4 * static_cast<std::int64_t>(probes.size()) + 1024) {  // sparse positions: sorting is cheaper
-    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return probes[a].x < probes[b].x; });
-    return order;
+    std::stable_sort(probes.begin(), probes.end(), [](const Probe& p, const Probe& q) { return p.x < q.x; });
+    return;
   }
-  std::vector<std::uint32_t> start(static_cast<std::size_t>(range) + 1, 0);
+  std::vector<std::size_t> start(static_cast<std::size_t>(range) + 1, 0);
   for (const Probe& p : probes) ++start[static_cast<std::size_t>(p.x - first) + 1];
   for (std::size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
-  for (std::size_t i = 0; i < probes.size(); ++i) order[start[static_cast<std::size_t>(probes[i].x - first)]++] = static_cast<std::uint32_t>(i);
-  return order;
+  std::vector<Probe> sorted(probes.size());
+  for (const Probe& p : probes) sorted[start[static_cast<std::size_t>(p.x - first)]++] = p;
+  probes.swap(sorted);
 }
 
 // Answers every probe of a row in one sweep over its runs, keeping C_s and P_s for all sources, and adds
 // them to the per-step pairs: O(runs + probes * W). A probe at x weighs C_s(x) by A = coef_c + coef_d (x-1)
 // and P_s(x) by B = -coef_d. Terms can pass 2^63 on the way (the totals fit): unsigned arithmetic wraps
 // and stays exact.
-void answer_probes(const std::vector<Probe>& probes, const RowLayout& layout, WorkAccount& account) {
-  assert(probes.size() < (std::size_t{1} << 32));
-  const std::vector<std::uint32_t> order = probe_order(probes);
+void answer_probes(std::vector<Probe>& probes, const RowLayout& layout, WorkAccount& account) {
+  sort_probes(probes);
   using U = std::uint64_t;
   const std::int64_t w = layout.world_size();
   const auto ws = static_cast<std::size_t>(w);
@@ -150,13 +148,13 @@ void answer_probes(const std::vector<Probe>& probes, const RowLayout& layout, Wo
   const auto series = [](std::int64_t first, std::int64_t len) { return static_cast<U>(len * (2 * first + len - 1) / 2); };
   const auto& runs = layout.runs();
   std::size_t k = 0;
-  for (std::size_t i = 0; i < order.size();) {
+  for (std::size_t i = 0; i < probes.size();) {
     // Merge the probes of one rank at one position.
-    const std::int64_t x = probes[order[i]].x;
-    const std::int64_t rank = probes[order[i]].rank;
+    const std::int64_t x = probes[i].x;
+    const std::int64_t rank = probes[i].rank;
     U a = 0, b = 0;
-    for (; i < order.size() && probes[order[i]].x == x && probes[order[i]].rank == rank; ++i) {
-      const Probe& p = probes[order[i]];
+    for (; i < probes.size() && probes[i].x == x && probes[i].rank == rank; ++i) {
+      const Probe& p = probes[i];
       a += static_cast<U>(p.coef_c) + static_cast<U>(p.coef_d) * static_cast<U>(x - 1);
       b -= static_cast<U>(p.coef_d);
     }
@@ -390,6 +388,16 @@ void account_row(const RowLayout& layout, const RowMask& mask, std::int64_t tile
   ProbeList probes;
   probes.probes.reserve(runs.size() + 16);  // about one per run at least; token-level layouts have one run per token
   std::vector<KeyInterval> reaches;
+  // The segment holding a position: consecutive stretches are usually in the same or the next segment (a
+  // token-level layout asks a million times), so look there before searching.
+  const auto& segments = mask.segments();
+  std::size_t seg = 0;
+  const auto segment_at = [&](std::int64_t a) -> const RowMask::Segment& {
+    if (a < segments[seg].begin || a >= segments[seg].end) {
+      seg = (seg + 1 < segments.size() && a >= segments[seg + 1].begin && a < segments[seg + 1].end) ? seg + 1 : mask.segment_of(a);
+    }
+    return segments[seg];
+  };
   for (std::int64_t rank = 0; rank < layout.world_size(); ++rank) {
     for (std::int64_t q_tile = 0; q_tile < tiles_per_shard; ++q_tile) {
       reaches.clear();
@@ -403,7 +411,7 @@ void account_row(const RowLayout& layout, const RowMask& mask, std::int64_t tile
         std::int64_t a = run.position + (std::max(run.slot, slot_begin) - run.slot);
         const std::int64_t end = run.position + (std::min(run.slot + run.length, slot_end) - run.slot);
         while (a < end) {
-          const auto& segment = mask.segments()[mask.segment_of(a)];
+          const auto& segment = segment_at(a);
           const std::int64_t b = std::min(end, segment.end) - 1;
           const KeyInterval first = segment.rule.at(a);
           const KeyInterval last = segment.rule.at(b);
