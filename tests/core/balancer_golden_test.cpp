@@ -152,6 +152,24 @@ TEST(StripedGolden, BlocksRoundRobin) {
   EXPECT_NE(odd.error().message.find("not divisible by W * block size = 16"), std::string::npos);
 }
 
+TEST(StripedGolden, TokensRoundRobinWhateverTheBlockSize) {
+  // Token i to rank i mod W; the block size changes the tiles, not the layout.
+  for (const std::int64_t block : {1, 2, 4}) {
+    const Plan p = plan_or_die(causal(8), "striped", 2, block);
+    EXPECT_EQ(p.layouts[0].rearrange(), (Indices{0, 2, 4, 6, 1, 3, 5, 7})) << block;
+    EXPECT_EQ(rank_pairs(p), (Indices{16, 20})) << block;
+  }
+  // At T = 2 a tile holds tokens W apart, so the causal diagonal cuts a tile against every source: each of
+  // a rank's two Q tiles has one partial tile per source (4 per rank), one full and one empty per source.
+  const Plan t2 = plan_or_die(causal(8), "striped", 2, 2);
+  for (std::int64_t r = 0; r < 2; ++r) {
+    EXPECT_EQ(t2.work.rank_tiles(r).partial, 4) << r;
+    EXPECT_EQ(t2.work.rank_tiles(r).full, 2) << r;
+  }
+  // W = 3 needs S % 3 == 0 only.
+  EXPECT_EQ(plan_or_die(causal(9), "striped", 3, 4).layouts[0].rearrange(), (Indices{0, 3, 6, 1, 4, 7, 2, 5, 8}));
+}
+
 TEST(RingStepGolden, PairsPerRankAndStepS16W4) {  // vector 14
   const Plan lb = plan_or_die(causal(16), "head_tail", 4, 128);
   for (std::int64_t r = 0; r < 4; ++r) {
