@@ -60,6 +60,56 @@ PartialAttention attend_block(const AttentionShape& shape, const RowMask& mask, 
   return r;
 }
 
+void attend_block_backward(const AttentionShape& shape, const RowMask& mask, const std::vector<std::int64_t>& q_positions,
+                           const std::vector<float>& q_values, const std::vector<float>& dout, const std::vector<float>& lse,
+                           const std::vector<float>& delta, const std::vector<std::int64_t>& k_positions,
+                           const std::vector<float>& k_values, const std::vector<float>& v_values, std::vector<float>& dq,
+                           std::vector<float>& dk, std::vector<float>& dv) {
+  const std::int64_t hq = shape.q_heads, hkv = shape.kv_heads, d = shape.head_dim;
+  dk.assign(k_positions.size() * static_cast<std::size_t>(hkv * d), 0.0f);
+  dv.assign(dk.size(), 0.0f);
+  std::vector<std::int64_t> order(k_positions.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+    return k_positions[static_cast<std::size_t>(a)] < k_positions[static_cast<std::size_t>(b)];
+  });
+  std::vector<std::int64_t> sorted(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) sorted[i] = k_positions[static_cast<std::size_t>(order[i])];
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  for (std::size_t qi = 0; qi < q_positions.size(); ++qi) {
+    const KeyInterval iv = mask.interval(q_positions[qi]);
+    const auto first = std::lower_bound(sorted.begin(), sorted.end(), iv.lo) - sorted.begin();
+    const auto last = std::upper_bound(sorted.begin(), sorted.end(), iv.hi) - sorted.begin();
+    for (std::int64_t h = 0; h < hq; ++h) {
+      const std::size_t row = qi * static_cast<std::size_t>(hq) + static_cast<std::size_t>(h);
+      if (std::isinf(lse[row])) continue;  // the query saw no key anywhere
+      const float* q = &q_values[row * static_cast<std::size_t>(d)];
+      const float* go = &dout[row * static_cast<std::size_t>(d)];
+      float* gq = &dq[row * static_cast<std::size_t>(d)];
+      const std::int64_t kh = shape.kv_head_of(h);
+      for (auto j = first; j < last; ++j) {
+        const auto at = static_cast<std::size_t>((order[static_cast<std::size_t>(j)] * hkv + kh) * d);
+        const float* k = &k_values[at];
+        const float* v = &v_values[at];
+        float s = 0, dp = 0;
+        for (std::int64_t x = 0; x < d; ++x) {
+          s += q[x] * k[x];
+          dp += go[x] * v[x];
+        }
+        const float p = std::exp(s * scale - lse[row]);
+        const float ds = p * (dp - delta[row]) * scale;
+        float* gk = &dk[at];
+        float* gv = &dv[at];
+        for (std::int64_t x = 0; x < d; ++x) {
+          gv[x] += p * go[x];
+          gq[x] += ds * k[x];
+          gk[x] += ds * q[x];
+        }
+      }
+    }
+  }
+}
+
 void merge_into(PartialAttention& acc, const PartialAttention& block, std::int64_t head_dim) {
   for (std::size_t i = 0; i < acc.lse.size(); ++i) {
     const float lb = block.lse[i];
@@ -124,6 +174,72 @@ ReferenceAttention reference_attention(const AttentionShape& shape, const RowMas
   for (std::int64_t t = 0; t < workers; ++t) pool.emplace_back(rows, s * t / workers, s * (t + 1) / workers);
   for (auto& th : pool) th.join();
   return r;
+}
+
+}  // namespace cpsim
+
+namespace cpsim {
+
+ReferenceGradients reference_gradients(const AttentionShape& shape, const RowMask& mask, std::int64_t row, std::uint64_t seed,
+                                       const ReferenceAttention& forward) {
+  const std::int64_t s = shape.seq_len, hq = shape.q_heads, hkv = shape.kv_heads, d = shape.head_dim;
+  std::vector<std::int64_t> all(static_cast<std::size_t>(s));
+  std::iota(all.begin(), all.end(), 0);
+  const std::vector<float> q = make_input(Tensor::kQ, shape, row, all, seed);
+  const std::vector<float> k = make_input(Tensor::kK, shape, row, all, seed);
+  const std::vector<float> v = make_input(Tensor::kV, shape, row, all, seed);
+  const std::vector<float> dout = make_input(Tensor::kDout, shape, row, all, seed);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  ReferenceGradients g;
+  g.dq.assign(static_cast<std::size_t>(s * hq * d), 0.0);
+  // Queries are split over the cores; dK/dV gather contributions from many queries, so each worker keeps
+  // its own and they are summed at the end.
+  const auto workers = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::vector<double>> dk(static_cast<std::size_t>(workers)), dv(static_cast<std::size_t>(workers));
+  auto rows = [&](std::int64_t worker, std::int64_t first, std::int64_t last) {
+    auto& gk = dk[static_cast<std::size_t>(worker)];
+    auto& gv = dv[static_cast<std::size_t>(worker)];
+    gk.assign(static_cast<std::size_t>(s * hkv * d), 0.0);
+    gv.assign(gk.size(), 0.0);
+    for (std::int64_t p = first; p < last; ++p) {
+      const KeyInterval iv = mask.interval(p);
+      for (std::int64_t h = 0; h < hq; ++h) {
+        const auto at = static_cast<std::size_t>((p * hq + h) * d);
+        const std::int64_t kh = shape.kv_head_of(h);
+        double delta = 0;
+        for (std::int64_t x = 0; x < d; ++x) delta += static_cast<double>(dout[at + static_cast<std::size_t>(x)]) * forward.out[at + static_cast<std::size_t>(x)];
+        const double lse = forward.lse[static_cast<std::size_t>(p * hq + h)];
+        for (std::int64_t j = iv.lo; j <= iv.hi; ++j) {
+          const auto kat = static_cast<std::size_t>((j * hkv + kh) * d);
+          double dot = 0, dp = 0;
+          for (std::int64_t x = 0; x < d; ++x) {
+            dot += static_cast<double>(q[at + static_cast<std::size_t>(x)]) * k[kat + static_cast<std::size_t>(x)];
+            dp += static_cast<double>(dout[at + static_cast<std::size_t>(x)]) * v[kat + static_cast<std::size_t>(x)];
+          }
+          const double prob = std::exp(dot * scale - lse);
+          const double ds = prob * (dp - delta) * scale;
+          for (std::int64_t x = 0; x < d; ++x) {
+            const auto xi = static_cast<std::size_t>(x);
+            gv[kat + xi] += prob * dout[at + xi];
+            g.dq[at + xi] += ds * k[kat + xi];
+            gk[kat + xi] += ds * q[at + xi];
+          }
+        }
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::int64_t t = 0; t < workers; ++t) pool.emplace_back(rows, t, s * t / workers, s * (t + 1) / workers);
+  for (auto& th : pool) th.join();
+  g.dk.assign(static_cast<std::size_t>(s * hkv * d), 0.0);
+  g.dv.assign(g.dk.size(), 0.0);
+  for (std::int64_t t = 0; t < workers; ++t) {
+    for (std::size_t i = 0; i < g.dk.size(); ++i) {
+      g.dk[i] += dk[static_cast<std::size_t>(t)][i];
+      g.dv[i] += dv[static_cast<std::size_t>(t)][i];
+    }
+  }
+  return g;
 }
 
 }  // namespace cpsim

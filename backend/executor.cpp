@@ -38,6 +38,7 @@ Result<RankOptions> rank_options(const Plan& plan, const ExecuteOptions& o) {
     return bad_input("--rotate: unknown rotate method \"" + rotate + "\" (expected allgather or alltoall)");
   }
   r.all_gather = rotate == "allgather";
+  r.backward = o.backward;
   r.seed = o.seed;
   r.stall_rank = o.stall_rank;
   r.stall_ms = o.stall_ms;
@@ -76,9 +77,46 @@ Verification verify_against_reference(const Plan& plan, const RankOptions& o, co
   return v;
 }
 
+Verification verify_gradients_against_reference(const Plan& plan, const RankOptions& o, const std::vector<RankRun>& runs) {
+  const AttentionShape& shape = o.shape;
+  const std::int64_t n = plan.workload.seq_len / plan.world_size;
+  const auto q_width = static_cast<std::size_t>(shape.q_heads * shape.head_dim);
+  const auto kv_width = static_cast<std::size_t>(shape.kv_heads * shape.head_dim);
+  Verification v;
+  double largest = 0;
+  auto compare = [&](const std::vector<double>& want, std::size_t want_at, const std::vector<float>& have, std::size_t have_at,
+                     std::size_t width) {
+    for (std::size_t x = 0; x < width; ++x) {
+      const double w = want[want_at + x], h = have[have_at + x];
+      v.max_abs_error = std::max(v.max_abs_error, std::isfinite(h) ? std::fabs(h - w) : 1e30);
+      largest = std::max(largest, std::fabs(w));
+    }
+  };
+  for (std::int64_t row = 0; row < shape.rows; ++row) {
+    const auto r = static_cast<std::size_t>(row);
+    const RowMask mask(plan.workload.mask, plan.workload.seq_len, plan.workload.documents[r]);
+    const ReferenceGradients ref = reference_gradients(shape, mask, row, o.seed, reference_attention(shape, mask, row, o.seed));
+    const RowLayout& layout = plan.layouts[r];
+    for (std::int64_t p = 0; p < plan.workload.seq_len; ++p) {
+      const std::int64_t slot = layout.restore()[static_cast<std::size_t>(p)];
+      const RowGradients& got = runs[static_cast<std::size_t>(slot / n)].grads[r];
+      const auto local = static_cast<std::size_t>(slot % n), at = static_cast<std::size_t>(p);
+      compare(ref.dq, at * q_width, got.dq, local * q_width, q_width);
+      compare(ref.dk, at * kv_width, got.dk, local * kv_width, kv_width);
+      compare(ref.dv, at * kv_width, got.dv, local * kv_width, kv_width);
+    }
+  }
+  v.max_rel_error = largest > 0 ? v.max_abs_error / largest : v.max_abs_error;
+  // Gradients sum over up to S keys (dQ) or queries (dK, dV), so their fp32 rounding grows with their size:
+  // the forward's 1e-5, relative to the largest reference gradient when that exceeds 1.
+  v.tolerance = 1e-5 * std::max(1.0, largest);
+  v.passed = v.max_abs_error <= v.tolerance;
+  return v;
+}
+
 Measurement make_measurement(const Plan& plan, const std::string& plan_path, const RankOptions& o,
                              const std::vector<RankRun>& runs, const Verification& check, const std::string& executor,
-                             const std::string& device) {
+                             const std::string& device, const std::optional<Verification>& gradients) {
   Measurement m;
   m.plan_source = plan_path;
   m.workload_digest = workload_digest(plan.workload);
@@ -116,6 +154,24 @@ Measurement make_measurement(const Plan& plan, const std::string& plan_path, con
   m.max_rel_error = check.max_rel_error;
   m.tolerance = check.tolerance;
   m.verified = check.passed;
+  if (gradients) {
+    MeasuredBackward& b = m.backward;
+    b.ran = true;
+    b.max_abs_error = gradients->max_abs_error;
+    b.max_rel_error = gradients->max_rel_error;
+    b.tolerance = gradients->tolerance;
+    b.verified = gradients->passed;
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      for (std::int64_t i = 0; i < plan.world_size; ++i) {
+        MeasuredStep s = m.steps[r * static_cast<std::size_t>(plan.world_size) + static_cast<std::size_t>(i)];  // same work
+        s.compute_us = runs[r].backward_compute_us[static_cast<std::size_t>(i)];
+        s.comm_us = runs[r].backward_comm_us[static_cast<std::size_t>(i)];
+        s.comm_bytes = runs[r].backward_comm_bytes[static_cast<std::size_t>(i)];
+        b.steps.push_back(s);
+      }
+      b.total_us = std::max(b.total_us, runs[r].backward_total_us);
+    }
+  }
   m.predicted = plan.predicted;
   return m;
 }
@@ -138,14 +194,15 @@ Result<Measurement> execute_with_threads(const Plan& plan, const std::string& pl
       ++finished_ranks;
     });
   }
+  const std::int64_t total_steps = progress_steps(plan, ro);
   if (options.progress) {
     while (finished_ranks.load() < w && fabric.first_failure().empty()) {
-      options.progress(steps_done.load(), w * w);
+      options.progress(steps_done.load(), total_steps);
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
   }
   for (auto& t : threads) t.join();
-  if (options.progress) options.progress(w * w, w * w);
+  if (options.progress) options.progress(total_steps, total_steps);
   std::vector<RankRun> runs;
   for (auto& result : results) {
     if (!result->ok()) {
@@ -159,9 +216,15 @@ Result<Measurement> execute_with_threads(const Plan& plan, const std::string& pl
   if (options.perturb_output && !runs.empty() && !runs[0].rows.empty() && !runs[0].rows[0].out.empty()) {
     runs[0].rows[0].out[0] += 1e-3f;
   }
+  if (options.perturb_gradient && ro.backward && !runs.empty() && !runs[0].grads.empty() && !runs[0].grads[0].dk.empty()) {
+    runs[0].grads[0].dk[0] += 1e-2f;
+  }
   const Verification check = verify_against_reference(plan, ro, runs);
+  std::optional<Verification> gradients;
+  if (ro.backward) gradients = verify_gradients_against_reference(plan, ro, runs);
   return make_measurement(plan, plan_path, ro, runs, check, "cpu",
-                          "cpu (" + std::to_string(w) + " threads on " + std::to_string(std::thread::hardware_concurrency()) + " cores)");
+                          "cpu (" + std::to_string(w) + " threads on " + std::to_string(std::thread::hardware_concurrency()) + " cores)",
+                          gradients);
 }
 
 }  // namespace cpsim

@@ -20,10 +20,12 @@ struct ExecuteOptions {
   std::optional<std::int64_t> q_heads, kv_heads, head_dim;  // override the plan's model (smaller runs)
   std::string rotate;                                       // override the plan's rotate method
   std::uint64_t seed = 1;
+  bool backward = false;  // also run and check the backward pass (dQ, dK, dV)
   double timeout_s = 60;
   std::int64_t stall_rank = -1;  // tests only: make one rank fail (stall_ms < 0) or stall
   std::int64_t stall_ms = 0;
   bool perturb_output = false;   // tests only: corrupt one output element so verification must fail
+  bool perturb_gradient = false; // tests only: corrupt one dK element so the backward check must fail
   // Called about twice a second while ranks run (done, total steps), and once with done = total before the
   // reference check; for progress on a terminal.
   std::function<void(std::int64_t done, std::int64_t total)> progress;
@@ -40,11 +42,20 @@ struct Verification {
   bool passed = false;
 };
 Verification verify_against_reference(const Plan& plan, const RankOptions& options, const std::vector<RankRun>& runs);
+// The same for the backward pass: every rank's dQ (its queries) and dK/dV (its own K/V shard), restored to
+// original order, against the fp64 reference gradients.
+Verification verify_gradients_against_reference(const Plan& plan, const RankOptions& options, const std::vector<RankRun>& runs);
 
-// Builds MEASURED.json's content from the ranks' timings and the verification.
+// Steps the progress callback counts: W per rank and pass.
+inline std::int64_t progress_steps(const Plan& plan, const RankOptions& options) {
+  return plan.world_size * plan.world_size * (options.backward ? 2 : 1);
+}
+
+// Builds MEASURED.json's content from the ranks' timings and the verification (`gradients`: the
+// backward check, when the backward pass ran).
 Measurement make_measurement(const Plan& plan, const std::string& plan_path, const RankOptions& options,
                              const std::vector<RankRun>& runs, const Verification& check, const std::string& executor,
-                             const std::string& device);
+                             const std::string& device, const std::optional<Verification>& gradients = std::nullopt);
 
 // Ranks as threads of this process.
 Result<Measurement> execute_with_threads(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options);

@@ -23,7 +23,7 @@ float input_value(Tensor t, std::int64_t row, std::int64_t position, std::int64_
 
 std::vector<float> make_input(Tensor t, const AttentionShape& shape, std::int64_t row, const std::vector<std::int64_t>& positions,
                               std::uint64_t seed) {
-  const std::int64_t heads = t == Tensor::kQ ? shape.q_heads : shape.kv_heads;
+  const std::int64_t heads = t == Tensor::kQ || t == Tensor::kDout ? shape.q_heads : shape.kv_heads;
   std::vector<float> out;
   out.reserve(positions.size() * static_cast<std::size_t>(heads * shape.head_dim));
   for (const std::int64_t p : positions) {

@@ -17,7 +17,7 @@ struct AttentionShape {
   std::int64_t kv_head_of(std::int64_t q_head) const { return q_head / (q_heads / kv_heads); }
 };
 
-enum class Tensor : std::uint64_t { kQ = 1, kK = 2, kV = 3 };
+enum class Tensor : std::uint64_t { kQ = 1, kK = 2, kV = 3, kDout = 4 };  // kDout: the output's gradient (q heads)
 
 // Uniform in [-1, 1).
 float input_value(Tensor t, std::int64_t row, std::int64_t position, std::int64_t head, std::int64_t dim, std::uint64_t seed);

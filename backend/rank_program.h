@@ -1,6 +1,7 @@
 // What one rank does in `cpsim execute`: build its Q shard and K/V shard from the plan's indices, get the
 // K/V of every source rank by the plan's rotate method, attend with the mask on original positions, and
-// merge the partial results by log-sum-exp in fp32. Written once for threads and MPI processes.
+// merge the partial results by log-sum-exp in fp32; with backward, compute dQ and every source's dK/dV and
+// send each dK/dV accumulator around the ring home. Written once for threads and MPI processes.
 #pragma once
 
 #include <atomic>
@@ -13,17 +14,29 @@
 
 namespace cpsim {
 
+// One batch row's gradients on a rank, in its slot order: dq [n][hq][d]; dk, dv [n][hkv][d] of its own K/V
+// shard, summed over every rank's queries.
+struct RowGradients {
+  std::vector<float> dq, dk, dv;
+};
+
 struct RankRun {
   std::vector<PartialAttention> rows;  // per batch row: out [n][hq][d] and lse [n][hq] in this rank's slot order
   std::vector<double> compute_us;      // per ring step
   std::vector<double> comm_us;         // per ring step: the wait for that step's K/V
   std::vector<double> comm_bytes;      // per ring step: bytes received for it
-  double total_us = 0;
+  double total_us = 0;                 // forward, from the start
+  // Backward (when run): per row gradients; per step compute, and the wait for that step's K/V and dK/dV
+  // accumulator (the last step's includes the hop that brings the rank its own dK/dV home).
+  std::vector<RowGradients> grads;
+  std::vector<double> backward_compute_us, backward_comm_us, backward_comm_bytes;
+  double backward_total_us = 0;
 };
 
 struct RankOptions {
   AttentionShape shape;
   bool all_gather = false;  // rotate method: allgather (true) or alltoall
+  bool backward = false;    // also compute dQ, dK, dV
   std::uint64_t seed = 1;
   std::int64_t stall_rank = -1;  // tests: this rank fails (stall_ms < 0) or stalls for stall_ms before starting
   std::int64_t stall_ms = 0;

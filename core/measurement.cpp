@@ -3,13 +3,22 @@
 
 namespace cpsim {
 
-Json measurement_to_json(const Measurement& m) {
-  Json steps = Json::array();
-  for (const MeasuredStep& s : m.steps) {
-    steps.push_back({{"rank", s.rank}, {"step", s.step}, {"compute_us", s.compute_us}, {"comm_us", s.comm_us},
-                     {"full_tiles", s.full_tiles}, {"partial_tiles", s.partial_tiles}, {"active_rows", s.active_rows},
-                     {"comm_bytes", s.comm_bytes}});
+namespace {
+
+Json steps_json(const std::vector<MeasuredStep>& steps) {
+  Json out = Json::array();
+  for (const MeasuredStep& s : steps) {
+    out.push_back({{"rank", s.rank}, {"step", s.step}, {"compute_us", s.compute_us}, {"comm_us", s.comm_us},
+                   {"full_tiles", s.full_tiles}, {"partial_tiles", s.partial_tiles}, {"active_rows", s.active_rows},
+                   {"comm_bytes", s.comm_bytes}});
   }
+  return out;
+}
+
+}  // namespace
+
+Json measurement_to_json(const Measurement& m) {
+  Json steps = steps_json(m.steps);
   Json doc = Json::object();
   doc["schema_version"] = kMeasurementSchemaVersion;
   doc["plan"] = m.plan_source;
@@ -30,6 +39,11 @@ Json measurement_to_json(const Measurement& m) {
   doc["verified"] = m.verified;
   doc["predicted"] = m.predicted;
   doc["steps"] = std::move(steps);
+  if (m.backward.ran) {
+    const MeasuredBackward& b = m.backward;
+    doc["backward"] = {{"total_us", b.total_us}, {"max_abs_error", b.max_abs_error}, {"max_rel_error", b.max_rel_error},
+                       {"tolerance", b.tolerance}, {"verified", b.verified}, {"steps", steps_json(b.steps)}};
+  }
   return doc;
 }
 
@@ -79,26 +93,47 @@ Result<Measurement> load_measurement(const std::string& path) {
                           std::pair{"max_rel_error", &m.max_rel_error}, std::pair{"tolerance", &m.tolerance}}) {
     if (auto ok = number(doc, "", key, *out); !ok) return ok.error();
   }
-  CPSIM_ASSIGN_OR_RETURN(const Json* verified, rd.member(doc, "", "verified"));
-  if (!verified->is_boolean()) return rd.error("verified", "expected true or false, got " + describe_value(*verified));
-  m.verified = verified->get<bool>();
+  auto flag = [&](const Json& obj, const std::string& field, const char* key, bool& out) -> Status {
+    CPSIM_ASSIGN_OR_RETURN(const Json* node, rd.member(obj, field, key));
+    if (!node->is_boolean()) return rd.error(FieldReader::join(field, key), "expected true or false, got " + describe_value(*node));
+    out = node->get<bool>();
+    return Ok{};
+  };
+  if (auto ok = flag(doc, "", "verified", m.verified); !ok) return ok.error();
   if (doc.contains("predicted")) m.predicted = doc["predicted"];
-  CPSIM_ASSIGN_OR_RETURN(const Json* steps, rd.member(doc, "", "steps"));
-  if (auto ok = rd.expect_array(*steps, "steps"); !ok) return ok.error();
-  for (std::size_t i = 0; i < steps->size(); ++i) {
-    const Json& s = (*steps)[i];
-    const std::string field = FieldReader::index("steps", i);
-    if (auto ok = rd.expect_object(s, field); !ok) return ok.error();
-    MeasuredStep st;
-    for (auto [key, out] : {std::pair{"rank", &st.rank}, std::pair{"step", &st.step}, std::pair{"full_tiles", &st.full_tiles},
-                            std::pair{"partial_tiles", &st.partial_tiles}, std::pair{"active_rows", &st.active_rows}}) {
-      if (auto ok = integer(s, field, key, *out); !ok) return ok.error();
+  auto read_steps = [&](const Json& obj, const std::string& parent, std::vector<MeasuredStep>& into) -> Status {
+    CPSIM_ASSIGN_OR_RETURN(const Json* steps, rd.member(obj, parent, "steps"));
+    const std::string list = FieldReader::join(parent, "steps");
+    if (auto ok = rd.expect_array(*steps, list); !ok) return ok.error();
+    for (std::size_t i = 0; i < steps->size(); ++i) {
+      const Json& s = (*steps)[i];
+      const std::string field = FieldReader::index(list, i);
+      if (auto ok = rd.expect_object(s, field); !ok) return ok.error();
+      MeasuredStep st;
+      for (auto [key, out] : {std::pair{"rank", &st.rank}, std::pair{"step", &st.step}, std::pair{"full_tiles", &st.full_tiles},
+                              std::pair{"partial_tiles", &st.partial_tiles}, std::pair{"active_rows", &st.active_rows}}) {
+        if (auto ok = integer(s, field, key, *out); !ok) return ok.error();
+      }
+      for (auto [key, out] : {std::pair{"compute_us", &st.compute_us}, std::pair{"comm_us", &st.comm_us},
+                              std::pair{"comm_bytes", &st.comm_bytes}}) {
+        if (auto ok = number(s, field, key, *out); !ok) return ok.error();
+      }
+      into.push_back(st);
     }
-    for (auto [key, out] : {std::pair{"compute_us", &st.compute_us}, std::pair{"comm_us", &st.comm_us},
-                            std::pair{"comm_bytes", &st.comm_bytes}}) {
-      if (auto ok = number(s, field, key, *out); !ok) return ok.error();
+    return Ok{};
+  };
+  if (auto ok = read_steps(doc, "", m.steps); !ok) return ok.error();
+  if (doc.contains("backward")) {  // only when the backward pass ran
+    const Json& b = doc["backward"];
+    if (auto ok = rd.expect_object(b, "backward"); !ok) return ok.error();
+    MeasuredBackward& mb = m.backward;
+    mb.ran = true;
+    for (auto [key, out] : {std::pair{"total_us", &mb.total_us}, std::pair{"max_abs_error", &mb.max_abs_error},
+                            std::pair{"max_rel_error", &mb.max_rel_error}, std::pair{"tolerance", &mb.tolerance}}) {
+      if (auto ok = number(b, "backward", key, *out); !ok) return ok.error();
     }
-    m.steps.push_back(st);
+    if (auto ok = flag(b, "backward", "verified", mb.verified); !ok) return ok.error();
+    if (auto ok = read_steps(b, "backward", mb.steps); !ok) return ok.error();
   }
   return m;
 }

@@ -27,6 +27,18 @@ struct MeasuredStep {
   double comm_bytes = 0;        // bytes this rank received for the step
 };
 
+// The backward pass, when it ran: dQ/dK/dV checked against the fp64 reference, and per (rank, step) the
+// backward compute and the wait for that step's K/V and dK/dV (tile counts as forward).
+struct MeasuredBackward {
+  bool ran = false;
+  double total_us = 0;  // backward wall time of the slowest rank
+  double max_abs_error = 0;
+  double max_rel_error = 0;
+  double tolerance = 0;
+  bool verified = false;
+  std::vector<MeasuredStep> steps;
+};
+
 struct Measurement {
   std::string plan_source;
   std::string workload_digest;
@@ -45,6 +57,7 @@ struct Measurement {
   double max_rel_error = 0;
   double tolerance = 0;
   bool verified = false;
+  MeasuredBackward backward;
   Json predicted;  // the plan's prediction, when it has one
 };
 

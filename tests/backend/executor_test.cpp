@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 #include <thread>
 
 #include "backend/attention_math.h"
@@ -42,8 +43,9 @@ ExecuteOptions small_options(const std::string& rotate) {
   return o;
 }
 
-TEST(CpuExecutor, EveryBalancerRotateAndMaskKindVerifies) {
+TEST(CpuExecutor, EveryBalancerRotateAndMaskKindVerifiesForwardAndBackward) {
   int verified = 0;
+  double worst_gradient_error = 0;
   for (const MaskKind kind : all_mask_kinds()) {
     // Two rows, documents that are multiples of 2W = 8 so every balancer applies; T = 32 for ptrr.
     const Workload w = testing::make_workload(256, kind, {{40, 96, 8, 112}, {128, 64, 64}}, /*window=*/24, /*prefix=*/72);
@@ -51,16 +53,44 @@ TEST(CpuExecutor, EveryBalancerRotateAndMaskKindVerifies) {
       auto plan = make_plan(w, "t.json", balancer->name(), 4, 32);
       ASSERT_TRUE(plan.ok()) << plan.error().message;
       for (const char* rotate : {"allgather", "alltoall"}) {
-        auto m = execute_with_threads(*plan, "t.json", small_options(rotate));
+        ExecuteOptions o = small_options(rotate);
+        o.backward = true;
+        auto m = execute_with_threads(*plan, "t.json", o);
         ASSERT_TRUE(m.ok()) << m.error().message;
-        EXPECT_TRUE(m->verified) << mask_kind_name(kind) << " " << balancer->name() << " " << rotate << ": error " << m->max_abs_error;
+        const std::string what = std::string(mask_kind_name(kind)) + " " + std::string(balancer->name()) + " " + rotate;
+        EXPECT_TRUE(m->verified) << what << ": error " << m->max_abs_error;
         EXPECT_LE(m->max_abs_error, 1e-5);
         EXPECT_EQ(m->steps.size(), 16u);
+        ASSERT_TRUE(m->backward.ran);
+        EXPECT_TRUE(m->backward.verified) << what << ": gradient error " << m->backward.max_abs_error << " (tolerance "
+                                          << m->backward.tolerance << ")";
+        EXPECT_EQ(m->backward.steps.size(), 16u);
+        worst_gradient_error = std::max(worst_gradient_error, m->backward.max_abs_error);
         ++verified;
       }
     }
   }
   EXPECT_EQ(verified, 7 * static_cast<int>(balancer_registry().size()) * 2);
+  std::cout << "largest dQ/dK/dV error against the fp64 reference: " << worst_gradient_error << "\n";
+}
+
+TEST(CpuExecutor, AWrongGradientFailsTheBackwardCheck) {
+  const Workload w = testing::make_workload(128, MaskKind::kDocumentCausal, {{48, 80}});
+  auto plan = make_plan(w, "t.json", "head_tail", 4, 16);
+  ASSERT_TRUE(plan.ok());
+  for (const char* rotate : {"allgather", "alltoall"}) {
+    ExecuteOptions o = small_options(rotate);
+    o.backward = true;
+    auto good = execute_with_threads(*plan, "t.json", o);
+    ASSERT_TRUE(good.ok());
+    EXPECT_TRUE(good->backward.verified) << rotate;
+    o.perturb_gradient = true;
+    auto bad = execute_with_threads(*plan, "t.json", o);
+    ASSERT_TRUE(bad.ok());
+    EXPECT_TRUE(bad->verified) << rotate;  // the forward is still right
+    EXPECT_FALSE(bad->backward.verified) << rotate;
+    EXPECT_GE(bad->backward.max_abs_error, 5e-3) << rotate;
+  }
 }
 
 // Runs every rank of a plan on threads and returns their raw results.
