@@ -79,29 +79,37 @@ class MpiCommunicator final : public Communicator {
   double timeout_s_;
 };
 
-// Sends a rank's results to rank 0: per row out and lse, then compute/comm/bytes per step and its total.
+// Sends a rank's results to rank 0: per row out and lse (and dq, dk, dv after backward), then
+// compute/comm/bytes per step (forward, then backward) and the totals. Every rank's buffers have the same
+// sizes, so rank 0 unpacks into a copy of its own run.
 std::vector<double> pack(const RankRun& run) {
   std::vector<double> buf;
-  for (const auto& row : run.rows) {
-    buf.insert(buf.end(), row.out.begin(), row.out.end());
-    buf.insert(buf.end(), row.lse.begin(), row.lse.end());
+  auto put = [&](const auto& v) { buf.insert(buf.end(), v.begin(), v.end()); };
+  for (const auto& row : run.rows) put(row.out), put(row.lse);
+  for (const auto& g : run.grads) put(g.dq), put(g.dk), put(g.dv);
+  for (const auto* v : {&run.compute_us, &run.comm_us, &run.comm_bytes, &run.backward_compute_us, &run.backward_comm_us,
+                        &run.backward_comm_bytes}) {
+    put(*v);
   }
-  for (const auto* v : {&run.compute_us, &run.comm_us, &run.comm_bytes}) buf.insert(buf.end(), v->begin(), v->end());
   buf.push_back(run.total_us);
+  buf.push_back(run.backward_total_us);
   return buf;
 }
 
 RankRun unpack(const std::vector<double>& buf, const RankRun& shape_like) {
   RankRun run = shape_like;
   std::size_t at = 0;
-  for (auto& row : run.rows) {
-    for (auto& x : row.out) x = static_cast<float>(buf[at++]);
-    for (auto& x : row.lse) x = static_cast<float>(buf[at++]);
-  }
-  for (auto* v : {&run.compute_us, &run.comm_us, &run.comm_bytes}) {
+  auto take_floats = [&](std::vector<float>& v) {
+    for (auto& x : v) x = static_cast<float>(buf[at++]);
+  };
+  for (auto& row : run.rows) take_floats(row.out), take_floats(row.lse);
+  for (auto& g : run.grads) take_floats(g.dq), take_floats(g.dk), take_floats(g.dv);
+  for (auto* v : {&run.compute_us, &run.comm_us, &run.comm_bytes, &run.backward_compute_us, &run.backward_comm_us,
+                  &run.backward_comm_bytes}) {
     for (auto& x : *v) x = buf[at++];
   }
-  run.total_us = buf[at];
+  run.total_us = buf[at++];
+  run.backward_total_us = buf[at];
   return run;
 }
 
@@ -147,7 +155,9 @@ Result<Measurement> MpiSession::execute(const Plan& plan, const std::string& pla
     runs.push_back(unpack(buf, *run));
   }
   const Verification check = verify_against_reference(plan, ro, runs);
-  return make_measurement(plan, plan_path, ro, runs, check, "mpi", "cpu (" + std::to_string(size_) + " MPI processes)");
+  std::optional<Verification> gradients;
+  if (ro.backward) gradients = verify_gradients_against_reference(plan, ro, runs);
+  return make_measurement(plan, plan_path, ro, runs, check, "mpi", "cpu (" + std::to_string(size_) + " MPI processes)", gradients);
 }
 
 }  // namespace cpsim

@@ -1,6 +1,6 @@
-// `cpsim execute`: run a plan (CPU threads, MPI processes under mpirun, or CUDA), verify the output against
-// the reference, and print measured against predicted per rank. Exit 3 when the numeric check fails,
-// 4 when a rank fails or times out.
+// `cpsim execute`: run a plan (CPU threads, MPI processes under mpirun, or CUDA), verify the output (and with
+// --backward the gradients) against the reference, and print measured against predicted per rank. Exit 3
+// when a numeric check fails, 4 when a rank fails or times out.
 #include <unistd.h>
 
 #include <chrono>
@@ -67,6 +67,20 @@ void print_measurement(const Measurement& m, const Plan& plan) {
   }
   std::cout << "\nverification: max abs error " << m.max_abs_error << " (tolerance " << m.tolerance << "), max rel error "
             << m.max_rel_error << ": " << (m.verified ? "PASSED" : "FAILED") << "\n";
+  if (!m.backward.ran) return;
+  const MeasuredBackward& b = m.backward;
+  Table backward({"rank", "backward compute ms", "backward comm ms"}, {true, false, false});
+  for (std::int64_t r = 0; r < m.world_size; ++r) {
+    double compute = 0, comm = 0;
+    for (const MeasuredStep& s : b.steps) {
+      if (s.rank != r) continue;
+      compute += s.compute_us;
+      comm += s.comm_us;
+    }
+    backward.add_row({std::to_string(r), millis(compute), millis(comm)});
+  }
+  std::cout << "\n" << backward.render() << "\nbackward (dQ, dK, dV): max abs error " << b.max_abs_error << " (tolerance " << b.tolerance
+            << "), max rel error " << b.max_rel_error << ": " << (b.verified ? "PASSED" : "FAILED") << "\n";
 }
 
 int run_execute(ExecuteCliOptions& o) {
@@ -78,6 +92,11 @@ int run_execute(ExecuteCliOptions& o) {
   if (const char* stall = std::getenv("CPSIM_TEST_STALL_RANK")) o.exec.stall_rank = std::atoll(stall);
   if (const char* ms_env = std::getenv("CPSIM_TEST_STALL_MS")) o.exec.stall_ms = std::atoll(ms_env);
   o.exec.perturb_output = std::getenv("CPSIM_TEST_PERTURB_OUTPUT") != nullptr;
+  o.exec.perturb_gradient = std::getenv("CPSIM_TEST_PERTURB_GRADIENT") != nullptr;
+  if (o.exec.backward && o.device == "cuda") {
+    return report(bad_input("--backward: the CUDA executor runs the forward pass only (backward runs on --device cpu, "
+                            "threads or MPI processes)"));
+  }
   auto plan = load_plan(o.plan);
   if (!plan) return report(plan.error());
   if (o.progress || ::isatty(STDERR_FILENO)) {
@@ -112,6 +131,11 @@ int run_execute(ExecuteCliOptions& o) {
                                                        std::to_string(measured->max_abs_error) + " > tolerance " +
                                                        std::to_string(measured->tolerance)});
   }
+  if (measured->backward.ran && !measured->backward.verified) {
+    return report({ErrorCode::kVerificationFailed, o.plan + ": backward verification failed: dQ/dK/dV max abs error " +
+                                                       std::to_string(measured->backward.max_abs_error) + " > tolerance " +
+                                                       std::to_string(measured->backward.tolerance)});
+  }
   return 0;
 }
 
@@ -129,6 +153,7 @@ Command add_execute_command(CLI::App& root) {
   sub->add_option("--kv-heads", o->kv_heads, "Run with this many key/value heads instead of the plan's");
   sub->add_option("--head-dim", o->head_dim, "Run with this head dimension instead of the plan's");
   sub->add_option("--seed", o->exec.seed, "Seed of the random Q/K/V")->capture_default_str();
+  sub->add_flag("--backward", o->exec.backward, "Also run the backward pass and check dQ, dK, dV (cpu and MPI)");
   sub->add_option("--timeout-s", o->exec.timeout_s, "Longest wait for another rank before failing")->capture_default_str();
   sub->add_flag("--progress", o->progress, "Print progress lines on stderr even when it is not a terminal");
   return {sub, [o] { return run_execute(*o); }};

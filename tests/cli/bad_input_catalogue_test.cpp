@@ -146,6 +146,7 @@ std::vector<Case> catalogue() {
       {"plan with a negative Ulysses degree", {good}, plan_cmd, [](const fs::path& d) { edit_plan(d, [](Json& p) { p["ulysses"] = -1; }); },
        "execute {d}/p.json", "ulysses: must be a Ulysses degree from 1 to 1024, got -1"},
       {"unknown device", {good}, plan_cmd, nullptr, "execute {d}/p.json --device tpu", "--device"},
+      {"backward on cuda", {good}, plan_cmd, nullptr, "execute {d}/p.json --device cuda --backward", "--backward: the CUDA executor runs the forward pass only"},
       // Batch files.
       {"batch with a bad line", {{"b.jsonl", kGood + "\n" + workload(R"("schema_version":1,"seq_len":16,"mask":{"kind":"causal"},"documents":[[15]])") + "\n"}},
        "", nullptr, "batch {d}/b.jsonl -w 2 -o {d}/out", "b.jsonl:2: documents[0]"},

@@ -228,6 +228,24 @@ TEST_F(CliTest, ExecuteVerifiesAndWritesAMeasurement) {
   EXPECT_NE(failed.err.find("rank 1 failed"), std::string::npos) << failed.err;
 }
 
+TEST_F(CliTest, ExecuteBackwardChecksTheGradients) {
+  const std::string w = write("w.json", kWorkload);
+  ASSERT_EQ(run("plan " + w + " -w 2 -b head_tail --block-size 4 -r alltoall -o " + path("p.json")).status, 0);
+  const std::string cmd = "execute " + path("p.json") + " --q-heads 2 --kv-heads 1 --head-dim 8 --backward -o ";
+  const Outcome o = run(cmd + path("m.json"));
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("backward (dQ, dK, dV): max abs error"), std::string::npos) << o.out;
+  std::ifstream in(path("m.json"));
+  const auto m = nlohmann::json::parse(in);
+  EXPECT_EQ(m["backward"]["verified"], true);
+  EXPECT_EQ(m["backward"]["steps"].size(), 4u);
+  EXPECT_LE(m["backward"]["max_abs_error"].get<double>(), m["backward"]["tolerance"].get<double>());
+  // A wrong gradient fails the run (exit 3) although the forward output is right.
+  const Outcome bad = run(cmd + path("m2.json"), "CPSIM_TEST_PERTURB_GRADIENT=1");
+  EXPECT_EQ(bad.status, 3) << bad.err;
+  EXPECT_NE(bad.err.find("backward verification failed"), std::string::npos) << bad.err;
+}
+
 TEST_F(CliTest, ExecuteBadInputs) {
   const std::string w = write("w.json", kWorkload);
   ASSERT_EQ(run("plan " + w + " -w 2 -b head_tail --block-size 4 -r alltoall -o " + path("p.json")).status, 0);

@@ -38,6 +38,35 @@ TEST(Measurement, RoundTripKeepsEveryField) {
   EXPECT_EQ(back->steps[0].partial_tiles, 3);
   EXPECT_DOUBLE_EQ(back->steps[0].comm_bytes, 4096.0);
   EXPECT_EQ(back->head_dim, 32);
+  EXPECT_FALSE(back->backward.ran);  // written only when the backward pass ran
+}
+
+TEST(Measurement, BackwardSectionRoundTrips) {
+  Measurement m;
+  m.executor = m.device = m.attention_path = m.rotate = "x";
+  m.backward.ran = true;
+  m.backward.total_us = 40;
+  m.backward.max_abs_error = 2e-6;
+  m.backward.tolerance = 3e-5;
+  m.backward.verified = true;
+  m.backward.steps.push_back({0, 1, 30.0, 5.0, 4, 2, 1, 8192.0});
+  const auto path = (std::filesystem::temp_directory_path() / "cpsim_measurement_backward.json").string();
+  std::ofstream(path) << measurement_to_json(m).dump();
+  auto back = load_measurement(path);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_TRUE(back->backward.ran);
+  EXPECT_TRUE(back->backward.verified);
+  EXPECT_DOUBLE_EQ(back->backward.max_abs_error, 2e-6);
+  ASSERT_EQ(back->backward.steps.size(), 1u);
+  EXPECT_DOUBLE_EQ(back->backward.steps[0].compute_us, 30.0);
+  Json doc = measurement_to_json(m);
+  doc["backward"]["steps"][0]["comm_us"] = "slow";
+  std::ofstream(path) << doc.dump();
+  auto bad = load_measurement(path);
+  std::filesystem::remove(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("backward.steps[0].comm_us: expected a non-negative number"), std::string::npos)
+      << bad.error().message;
 }
 
 TEST(Measurement, BadFieldsAreNamed) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The MPI executor on loopback: W = 2 and 4 processes verify a plan of every balancer with both rotate methods; a plan for
-# more ranks than mpirun started is refused with exit status 2. Usage: run_mpi_execute.sh CPSIM WORKDIR
+# The MPI executor on loopback: W = 2 and 4 processes verify a plan of every balancer with both rotate methods, forward
+# and backward (dQ/dK/dV); a plan for more ranks than mpirun started is refused with exit status 2.
+# Usage: run_mpi_execute.sh CPSIM WORKDIR
 set -uo pipefail
 cpsim=$1
 dir=$2
@@ -13,12 +14,12 @@ for w in 2 4; do
   for balancer in $("$cpsim" balancers | cut -d" " -f1); do
     "$cpsim" plan "$dir/w.json" -w $w -b $balancer --block-size 32 -r alltoall -o "$dir/p$w.json" >/dev/null || exit 1
     for rotate in alltoall allgather; do
-      out=$(timeout 120 mpirun --oversubscribe -np $w "$cpsim" execute "$dir/p$w.json" -r $rotate --timeout-s 30 2>&1)
+      out=$(timeout 120 mpirun --oversubscribe -np $w "$cpsim" execute "$dir/p$w.json" -r $rotate --backward --timeout-s 30 2>&1)
       rc=$?
-      if [ $rc -ne 0 ] || ! grep -q "PASSED" <<<"$out"; then
+      if [ $rc -ne 0 ] || [ "$(grep -c "PASSED" <<<"$out")" -ne 2 ]; then
         echo "FAIL: W=$w $balancer $rotate (exit $rc)"; echo "$out" | tail -5; fail=1
       else
-        echo "ok: W=$w $balancer $rotate: $(grep -o 'max abs error [^ ]*' <<<"$out")"
+        echo "ok: W=$w $balancer $rotate: $(grep -o 'max abs error [^ ]*' <<<"$out" | tr '\n' ' ')"
       fi
     done
   done
