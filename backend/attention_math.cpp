@@ -8,6 +8,46 @@
 #include <thread>
 
 namespace cpsim {
+namespace {
+
+// A block's keys sorted by position, so each query visits just the keys of its interval.
+struct SortedKeys {
+  std::vector<std::int64_t> order;      // indices into the block's keys, by position
+  std::vector<std::int64_t> positions;  // their positions, ascending
+
+  explicit SortedKeys(const std::vector<std::int64_t>& k_positions) : order(k_positions.size()) {
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+      return k_positions[static_cast<std::size_t>(a)] < k_positions[static_cast<std::size_t>(b)];
+    });
+    for (const std::int64_t i : order) positions.push_back(k_positions[static_cast<std::size_t>(i)]);
+  }
+  // [first, last) into `order`: the keys inside `iv`.
+  std::pair<std::ptrdiff_t, std::ptrdiff_t> range(const KeyInterval& iv) const {
+    return {std::lower_bound(positions.begin(), positions.end(), iv.lo) - positions.begin(),
+            std::upper_bound(positions.begin(), positions.end(), iv.hi) - positions.begin()};
+  }
+};
+
+// Every original position of a row, 0..S-1: the reference's queries and keys.
+std::vector<std::int64_t> all_positions(std::int64_t s) {
+  std::vector<std::int64_t> all(static_cast<std::size_t>(s));
+  std::iota(all.begin(), all.end(), 0);
+  return all;
+}
+
+std::int64_t core_count() { return static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency())); }
+
+// Runs fn(worker, first, last) on one thread per core over [0, s) cut into even ranges.
+template <typename F>
+void split_over_cores(std::int64_t s, F fn) {
+  const std::int64_t workers = core_count();
+  std::vector<std::thread> pool;
+  for (std::int64_t t = 0; t < workers; ++t) pool.emplace_back(fn, t, s * t / workers, s * (t + 1) / workers);
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace
 
 PartialAttention attend_block(const AttentionShape& shape, const RowMask& mask, const std::vector<std::int64_t>& q_positions,
                               const std::vector<float>& q_values, const std::vector<std::int64_t>& k_positions,
@@ -17,20 +57,13 @@ PartialAttention attend_block(const AttentionShape& shape, const RowMask& mask, 
   PartialAttention r;
   r.out.assign(static_cast<std::size_t>(nq * hq * d), 0.0f);
   r.lse.assign(static_cast<std::size_t>(nq * hq), -std::numeric_limits<float>::infinity());
-  // Keys sorted by position, so each query visits just its interval.
-  std::vector<std::int64_t> order(k_positions.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
-    return k_positions[static_cast<std::size_t>(a)] < k_positions[static_cast<std::size_t>(b)];
-  });
-  std::vector<std::int64_t> sorted(order.size());
-  for (std::size_t i = 0; i < order.size(); ++i) sorted[i] = k_positions[static_cast<std::size_t>(order[i])];
+  const SortedKeys keys(k_positions);
+  const auto& order = keys.order;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   std::vector<float> scores;
   for (std::int64_t qi = 0; qi < nq; ++qi) {
     const KeyInterval iv = mask.interval(q_positions[static_cast<std::size_t>(qi)]);
-    const auto first = std::lower_bound(sorted.begin(), sorted.end(), iv.lo) - sorted.begin();
-    const auto last = std::upper_bound(sorted.begin(), sorted.end(), iv.hi) - sorted.begin();
+    const auto [first, last] = keys.range(iv);
     if (first >= last) continue;
     for (std::int64_t h = 0; h < hq; ++h) {
       const float* q = &q_values[static_cast<std::size_t>((qi * hq + h) * d)];
@@ -68,18 +101,12 @@ void attend_block_backward(const AttentionShape& shape, const RowMask& mask, con
   const std::int64_t hq = shape.q_heads, hkv = shape.kv_heads, d = shape.head_dim;
   dk.assign(k_positions.size() * static_cast<std::size_t>(hkv * d), 0.0f);
   dv.assign(dk.size(), 0.0f);
-  std::vector<std::int64_t> order(k_positions.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
-    return k_positions[static_cast<std::size_t>(a)] < k_positions[static_cast<std::size_t>(b)];
-  });
-  std::vector<std::int64_t> sorted(order.size());
-  for (std::size_t i = 0; i < order.size(); ++i) sorted[i] = k_positions[static_cast<std::size_t>(order[i])];
+  const SortedKeys keys(k_positions);
+  const auto& order = keys.order;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   for (std::size_t qi = 0; qi < q_positions.size(); ++qi) {
     const KeyInterval iv = mask.interval(q_positions[qi]);
-    const auto first = std::lower_bound(sorted.begin(), sorted.end(), iv.lo) - sorted.begin();
-    const auto last = std::upper_bound(sorted.begin(), sorted.end(), iv.hi) - sorted.begin();
+    const auto [first, last] = keys.range(iv);
     for (std::int64_t h = 0; h < hq; ++h) {
       const std::size_t row = qi * static_cast<std::size_t>(hq) + static_cast<std::size_t>(h);
       if (std::isinf(lse[row])) continue;  // the query saw no key anywhere
@@ -131,8 +158,7 @@ void merge_into(PartialAttention& acc, const PartialAttention& block, std::int64
 
 ReferenceAttention reference_attention(const AttentionShape& shape, const RowMask& mask, std::int64_t row, std::uint64_t seed) {
   const std::int64_t s = shape.seq_len, hq = shape.q_heads, hkv = shape.kv_heads, d = shape.head_dim;
-  std::vector<std::int64_t> all(static_cast<std::size_t>(s));
-  std::iota(all.begin(), all.end(), 0);
+  const std::vector<std::int64_t> all = all_positions(s);
   const std::vector<float> q = make_input(Tensor::kQ, shape, row, all, seed);
   const std::vector<float> k = make_input(Tensor::kK, shape, row, all, seed);
   const std::vector<float> v = make_input(Tensor::kV, shape, row, all, seed);
@@ -141,7 +167,7 @@ ReferenceAttention reference_attention(const AttentionShape& shape, const RowMas
   r.lse.assign(static_cast<std::size_t>(s * hq), 0.0);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   // Queries are independent: split them over the cores.
-  auto rows = [&](std::int64_t first, std::int64_t last) {
+  split_over_cores(s, [&](std::int64_t, std::int64_t first, std::int64_t last) {
     std::vector<double> scores;
     for (std::int64_t p = first; p < last; ++p) {
       const KeyInterval iv = mask.interval(p);
@@ -168,23 +194,14 @@ ReferenceAttention reference_attention(const AttentionShape& shape, const RowMas
         r.lse[static_cast<std::size_t>(p * hq + h)] = max_score + std::log(sum);
       }
     }
-  };
-  const auto workers = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (std::int64_t t = 0; t < workers; ++t) pool.emplace_back(rows, s * t / workers, s * (t + 1) / workers);
-  for (auto& th : pool) th.join();
+  });
   return r;
 }
-
-}  // namespace cpsim
-
-namespace cpsim {
 
 ReferenceGradients reference_gradients(const AttentionShape& shape, const RowMask& mask, std::int64_t row, std::uint64_t seed,
                                        const ReferenceAttention& forward) {
   const std::int64_t s = shape.seq_len, hq = shape.q_heads, hkv = shape.kv_heads, d = shape.head_dim;
-  std::vector<std::int64_t> all(static_cast<std::size_t>(s));
-  std::iota(all.begin(), all.end(), 0);
+  const std::vector<std::int64_t> all = all_positions(s);
   const std::vector<float> q = make_input(Tensor::kQ, shape, row, all, seed);
   const std::vector<float> k = make_input(Tensor::kK, shape, row, all, seed);
   const std::vector<float> v = make_input(Tensor::kV, shape, row, all, seed);
@@ -194,9 +211,9 @@ ReferenceGradients reference_gradients(const AttentionShape& shape, const RowMas
   g.dq.assign(static_cast<std::size_t>(s * hq * d), 0.0);
   // Queries are split over the cores; dK/dV gather contributions from many queries, so each worker keeps
   // its own and they are summed at the end.
-  const auto workers = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  const std::int64_t workers = core_count();
   std::vector<std::vector<double>> dk(static_cast<std::size_t>(workers)), dv(static_cast<std::size_t>(workers));
-  auto rows = [&](std::int64_t worker, std::int64_t first, std::int64_t last) {
+  split_over_cores(s, [&](std::int64_t worker, std::int64_t first, std::int64_t last) {
     auto& gk = dk[static_cast<std::size_t>(worker)];
     auto& gv = dv[static_cast<std::size_t>(worker)];
     gk.assign(static_cast<std::size_t>(s * hkv * d), 0.0);
@@ -227,10 +244,7 @@ ReferenceGradients reference_gradients(const AttentionShape& shape, const RowMas
         }
       }
     }
-  };
-  std::vector<std::thread> pool;
-  for (std::int64_t t = 0; t < workers; ++t) pool.emplace_back(rows, t, s * t / workers, s * (t + 1) / workers);
-  for (auto& th : pool) th.join();
+  });
   g.dk.assign(static_cast<std::size_t>(s * hkv * d), 0.0);
   g.dv.assign(g.dk.size(), 0.0);
   for (std::int64_t t = 0; t < workers; ++t) {

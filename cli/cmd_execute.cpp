@@ -30,6 +30,17 @@ struct ExecuteCliOptions {
 };
 
 
+// One rank's compute and communication time summed over its steps.
+std::pair<double, double> rank_totals(const std::vector<MeasuredStep>& steps, std::int64_t rank) {
+  double compute = 0, comm = 0;
+  for (const MeasuredStep& s : steps) {
+    if (s.rank != rank) continue;
+    compute += s.compute_us;
+    comm += s.comm_us;
+  }
+  return {compute, comm};
+}
+
 void print_measurement(const Measurement& m, const Plan& plan) {
   std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
             << "executed " << plan.balancer << " on " << m.world_size << " ranks, " << m.attention_path << "/" << m.rotate
@@ -45,12 +56,7 @@ void print_measurement(const Measurement& m, const Plan& plan) {
   const bool comparable = m.executor == "cuda" || !(plan.hardware.rfind("h100", 0) == 0 || plan.hardware.rfind("h200", 0) == 0);
   Table table({"rank", "compute ms", "comm ms", "predicted compute ms", "error"}, {true, false, false, false, false});
   for (std::int64_t r = 0; r < m.world_size; ++r) {
-    double compute = 0, comm = 0;
-    for (const MeasuredStep& s : m.steps) {
-      if (s.rank != r) continue;
-      compute += s.compute_us;
-      comm += s.comm_us;
-    }
+    const auto [compute, comm] = rank_totals(m.steps, r);
     std::string predicted = "-", error = "-";
     if (has_prediction) {
       double p = 0;
@@ -71,12 +77,7 @@ void print_measurement(const Measurement& m, const Plan& plan) {
   const MeasuredBackward& b = m.backward;
   Table backward({"rank", "backward compute ms", "backward comm ms"}, {true, false, false});
   for (std::int64_t r = 0; r < m.world_size; ++r) {
-    double compute = 0, comm = 0;
-    for (const MeasuredStep& s : b.steps) {
-      if (s.rank != r) continue;
-      compute += s.compute_us;
-      comm += s.comm_us;
-    }
+    const auto [compute, comm] = rank_totals(b.steps, r);
     backward.add_row({std::to_string(r), millis(compute), millis(comm)});
   }
   std::cout << "\n" << backward.render() << "\nbackward (dQ, dK, dV): max abs error " << b.max_abs_error << " (tolerance " << b.tolerance
