@@ -34,16 +34,18 @@ Result<RowLayout> RowLayout::from_rearrange(std::vector<std::int64_t> rearrange,
 
   // Runs: break where the next position does not follow on the next slot, or the slot crosses a shard.
   const auto& restore = layout.restore_;
+  std::int64_t shard_end = 0;  // the end of the last run's shard: one division per run, not per position
   for (std::int64_t p = 0; p < s; ++p) {
     const std::int64_t slot = restore[static_cast<std::size_t>(p)];
     if (!layout.runs_.empty()) {
       Run& last = layout.runs_.back();
-      if (slot == last.slot + last.length && slot % layout.shard_len_ != 0) {
+      if (slot == last.slot + last.length && slot < shard_end) {
         ++last.length;
         continue;
       }
     }
     layout.runs_.push_back({p, slot, 1});
+    shard_end = (slot / layout.shard_len_ + 1) * layout.shard_len_;
   }
   // Runs partition the slots, so ordering them by slot is a bucket pass over the slots, not a sort.
   std::vector<std::int32_t> run_at_slot(static_cast<std::size_t>(s), -1);
