@@ -1,6 +1,7 @@
 // The execute panel: plan file in a temporary folder, QProcess, MEASURED.json back into the rank table.
 #include "gui/app/execute_panel.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QFileInfo>
@@ -58,6 +59,14 @@ ExecutePanel::ExecutePanel(RankWorkModel* model, QWidget* parent) : QWidget(pare
   controls->addWidget(kv_heads_);
   controls->addWidget(new QLabel("head dim"));
   controls->addWidget(head_dim_);
+  backward_ = new QCheckBox("backward");
+  backward_->setToolTip("Also run the backward pass and check dQ, dK, dV (CPU only)");
+  controls->addWidget(backward_);
+  // The CUDA executor runs the forward pass only.
+  connect(device_, &QComboBox::currentTextChanged, this, [this](const QString& device) {
+    backward_->setEnabled(device == "cpu");
+    if (device != "cpu") backward_->setChecked(false);
+  });
   controls->addStretch();
   layout->addLayout(controls);
   progress_ = new QProgressBar;
@@ -126,9 +135,10 @@ void ExecutePanel::start() {
   }
   model_->set_measurement(std::nullopt);
   log_->clear();
-  const QStringList args{"execute", plan_path, "--out", out_path, "--progress", "--device", device_->currentText(),
-                         "--q-heads", QString::number(q_heads_->value()), "--kv-heads", QString::number(kv_heads_->value()),
-                         "--head-dim", QString::number(head_dim_->value())};
+  QStringList args{"execute", plan_path, "--out", out_path, "--progress", "--device", device_->currentText(),
+                   "--q-heads", QString::number(q_heads_->value()), "--kv-heads", QString::number(kv_heads_->value()),
+                   "--head-dim", QString::number(head_dim_->value())};
+  if (backward_->isChecked()) args << "--backward";
   status_->setText(QString("running %1 + %2 on %3 ranks ...")
                        .arg(QString::fromStdString(snap_->selection.balancer), QString::fromStdString(strategy_name(snap_->selection.strategy)))
                        .arg(snap_->plan.world_size));
@@ -137,6 +147,8 @@ void ExecutePanel::start() {
   cancel_->setEnabled(true);
   process_->start(find_cpsim_binary(), args);
 }
+
+void ExecutePanel::set_backward(bool on) { backward_->setChecked(on && backward_->isEnabled()); }
 
 void ExecutePanel::cancel() {
   if (!running()) return;
@@ -162,13 +174,19 @@ void ExecutePanel::on_finished(int exit_code, QProcess::ExitStatus status) {
     return;
   }
   model_->set_measurement(*m);
-  status_->setText(QString("%1 on %2: max abs error %3 (tolerance %4). Measured at the reduced shape above; predictions are "
-                           "for %5 at the plan's shape, so compare the shape of the columns, or calibrate a profile.")
+  const bool gradients_ok = !m->backward.ran || m->backward.verified;
+  const QString backward = m->backward.ran ? QString("; backward %1, dQ/dK/dV max abs error %2 (tolerance %3)")
+                                                 .arg(m->backward.verified ? "VERIFIED" : "VERIFICATION FAILED")
+                                                 .arg(m->backward.max_abs_error, 0, 'g', 3)
+                                                 .arg(m->backward.tolerance, 0, 'g', 3)
+                                           : QString();
+  status_->setText(QString("%1 on %2: max abs error %3 (tolerance %4)%5. Measured at the reduced shape above; predictions are "
+                           "for %6 at the plan's shape, so compare the shape of the columns, or calibrate a profile.")
                        .arg(m->verified ? "VERIFIED" : "VERIFICATION FAILED", QString::fromStdString(m->device))
                        .arg(m->max_abs_error, 0, 'g', 3)
                        .arg(m->tolerance, 0, 'g', 3)
-                       .arg(QString::fromStdString(snap_->profile.name)));
-  emit run_finished(m->verified);
+                       .arg(backward, QString::fromStdString(snap_->profile.name)));
+  emit run_finished(m->verified && gradients_ok);
 }
 
 }  // namespace cpsim::gui

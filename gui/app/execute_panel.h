@@ -10,6 +10,7 @@
 #include "gui/app/planner.h"
 #include "gui/models/rank_work_model.h"
 
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QPlainTextEdit;
@@ -30,6 +31,8 @@ class ExecutePanel : public QWidget {
   void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
   bool running() const { return process_->state() != QProcess::NotRunning; }
   QString status_text() const;
+  // Whether the next run also checks the backward pass (the "backward" box; cpu only).
+  void set_backward(bool on);
 
  public slots:
   void start();
@@ -50,6 +53,7 @@ class ExecutePanel : public QWidget {
   QLabel* status_;
   QSpinBox *q_heads_, *kv_heads_, *head_dim_;
   QComboBox* device_;
+  QCheckBox* backward_;  // also run and check the backward pass (cpu only)
 };
 
 }  // namespace cpsim::gui

@@ -146,14 +146,22 @@ class GuiTest : public QObject {
     QVERIFY2(finished.at(0).at(0).toBool(), qPrintable(panel.status_text()));  // verified
     QVERIFY(model.data(model.index(0, RankWorkModel::kMeasuredMs)).toString() != "-");
     QVERIFY2(!panel.status_text().contains("(rank, step) done"), "progress lines drive the bar, not the log");
+    QVERIFY(!panel.status_text().contains("backward"));
+    // With the backward box checked the run checks dQ/dK/dV too.
+    panel.set_backward(true);
+    panel.start();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 60000);
+    QVERIFY2(finished.at(1).at(0).toBool(), qPrintable(panel.status_text()));
+    QVERIFY2(panel.status_text().contains("backward VERIFIED, dQ/dK/dV max abs error"), qPrintable(panel.status_text()));
+    panel.set_backward(false);
     // Cancel: a stalled rank keeps the run alive until we kill it.
     qputenv("CPSIM_TEST_STALL_RANK", "1");
     qputenv("CPSIM_TEST_STALL_MS", "20000");
     panel.start();
     QVERIFY(panel.running());
     panel.cancel();
-    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 10000);
-    QCOMPARE(finished.at(1).at(0).toBool(), false);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 3, 10000);
+    QCOMPARE(finished.at(2).at(0).toBool(), false);
     QVERIFY(!panel.running());
     qunsetenv("CPSIM_TEST_STALL_RANK");
     qunsetenv("CPSIM_TEST_STALL_MS");
