@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <string>
 
-#include "sim/kv_demand.h"
+#include "core/kv_demand.h"
 
 namespace cpsim {
 namespace {

@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "sim/cost_model.h"
-#include "sim/kv_demand.h"
+#include "core/kv_demand.h"
 #include "sim/schedule.h"
 #include "sim/topology.h"
 

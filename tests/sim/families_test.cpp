@@ -9,7 +9,7 @@
 #include "core/test_util.h"
 #include "sim/compare.h"
 #include "sim/cost_model.h"
-#include "sim/kv_demand.h"
+#include "core/kv_demand.h"
 #include "sim/schedule.h"
 #include "sim/sim_test_util.h"
 #include "sim/simulate.h"
@@ -57,9 +57,16 @@ TEST(KvDemand, MatchesBruteForceForEveryMaskAndBalancer) {
           }
           std::vector<std::int64_t> expected(4, 0);
           for (const std::int64_t k : keys) ++expected[static_cast<std::size_t>(layout.rank_of_position(k))];
+          const auto visible = visible_keys(plan, 0)[static_cast<std::size_t>(r)];
           for (std::int64_t src = 0; src < 4; ++src) {
             EXPECT_EQ(demand[static_cast<std::size_t>(r * 4 + src)], expected[static_cast<std::size_t>(src)])
                 << mask_kind_name(kind) << " " << balancer->name() << " rank " << r << " source " << src;
+            // The positions the executors send are exactly those keys.
+            std::vector<std::int64_t> want;
+            for (const std::int64_t k : keys) {
+              if (layout.rank_of_position(k) == src) want.push_back(k);
+            }
+            EXPECT_EQ(positions_held(layout, visible, src), want) << mask_kind_name(kind) << " " << balancer->name();
           }
         }
       }
