@@ -19,6 +19,12 @@ class Communicator {
   virtual Status ring_shift(const std::vector<float>& send, std::vector<float>& received, std::int64_t step) = 0;
   // Every rank's buffer, in rank order (all buffers have the same size).
   virtual Status all_gather(const std::vector<float>& mine, std::vector<std::vector<float>>& all) = 0;
+  // Personalised exchange (all-to-all-v, the sparse gather's transfers): sends send[t] to every other rank t
+  // and receives received[s] from every other rank s. Both sides know the sizes from the plan: received[s]
+  // must be sized beforehand, and a buffer of another size is an error. Ranks [tag, tag + W) are reserved
+  // as ring steps for the exchange.
+  virtual Status all_to_all_v(const std::vector<std::vector<float>>& send, std::vector<std::vector<float>>& received,
+                              std::int64_t tag) = 0;
   // Tells the other ranks this one has failed, so their waits end at once.
   virtual void abort(const std::string& why) = 0;
 };

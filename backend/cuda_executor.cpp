@@ -92,7 +92,8 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
                      (err != cudaSuccess ? cudaGetErrorString(err) : "0 devices") + ")");
   }
   if (ranks_per_gpu < 0) return bad_input("--ranks-per-gpu: must be positive, got " + std::to_string(ranks_per_gpu));
-  CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, rank_options(plan, options));
+  CPSIM_ASSIGN_OR_RETURN(RankOptions ro, rank_options(plan, options));
+  ro.sparse_gather = false;  // this executor gathers all K/V (the mask hides what a sparse exchange would not send)
   const AttentionShape& shape = ro.shape;
   if (shape.head_dim % 16 != 0 || shape.head_dim > cuda::kFlashMaxHeadDim) {
     return bad_input("--head-dim: the CUDA kernel takes multiples of 16 up to " + std::to_string(cuda::kFlashMaxHeadDim) + ", got " +

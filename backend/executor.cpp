@@ -38,6 +38,8 @@ Result<RankOptions> rank_options(const Plan& plan, const ExecuteOptions& o) {
     return bad_input("--rotate: unknown rotate method \"" + rotate + "\" (expected allgather or alltoall)");
   }
   r.all_gather = rotate == "allgather";
+  // A sparse_gather plan exchanges just the K/V each rank can see, unless the rotate method was overridden.
+  r.sparse_gather = plan.attention_path == "sparse_gather" && r.all_gather;
   r.backward = o.backward;
   r.seed = o.seed;
   r.stall_rank = o.stall_rank;
@@ -124,9 +126,9 @@ Measurement make_measurement(const Plan& plan, const std::string& plan_path, con
   m.device = device;
   m.commit = CPSIM_COMMIT;
   m.world_size = plan.world_size;
-  // What ran: the executors move K/V by one all-gather or by ring hops. A sparse_gather plan runs as the
-  // all-gather (the same result: the mask hides what a sparse exchange would not send, but all K/V moves).
-  m.attention_path = plan.attention_path.empty() || plan.attention_path == "sparse_gather"
+  // What ran: the sparse exchange, one all-gather or ring hops.
+  m.attention_path = o.sparse_gather ? "sparse_gather"
+                     : plan.attention_path.empty() || plan.attention_path == "sparse_gather"
                          ? (o.all_gather ? "flex_allgather" : "sparse_ring")
                          : plan.attention_path;
   m.rotate = o.all_gather ? "allgather" : "alltoall";

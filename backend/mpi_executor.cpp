@@ -35,6 +35,32 @@ bool wait_all(std::vector<MPI_Request>& requests, double timeout_s) {
   }
 }
 
+// Waits for each request until the deadline; returns the indices of those still pending (then cancelled),
+// so that a caller can name the peers that never answered.
+std::vector<std::size_t> wait_each(std::vector<MPI_Request>& requests, double timeout_s) {
+  const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+  while (true) {
+    bool all_done = true;
+    for (auto& r : requests) {
+      int done = 1;
+      if (r != MPI_REQUEST_NULL) MPI_Test(&r, &done, MPI_STATUS_IGNORE);  // a completed request becomes NULL
+      all_done = all_done && done;
+    }
+    if (all_done) return {};
+    if (Clock::now() > deadline) {
+      std::vector<std::size_t> pending;
+      for (std::size_t i = 0; i < requests.size(); ++i) {
+        if (requests[i] != MPI_REQUEST_NULL) {
+          pending.push_back(i);
+          MPI_Cancel(&requests[i]);
+        }
+      }
+      return pending;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
 class MpiCommunicator final : public Communicator {
  public:
   MpiCommunicator(std::int64_t rank, std::int64_t size, double timeout_s) : rank_(rank), size_(size), timeout_s_(timeout_s) {}
@@ -65,6 +91,39 @@ class MpiCommunicator final : public Communicator {
       if (auto ok = ring_shift(current, received, 100000 + i); !ok) return ok;
       all[static_cast<std::size_t>(((rank_ - i) % size_ + size_) % size_)] = received;
       current = std::move(received);
+    }
+    return Ok{};
+  }
+
+  // Nonblocking sends and receives with every peer; a peer whose data is missing at the deadline is named.
+  Status all_to_all_v(const std::vector<std::vector<float>>& send, std::vector<std::vector<float>>& received,
+                      std::int64_t tag) override {
+    std::vector<MPI_Request> recv, sent;
+    std::vector<int> from;
+    for (std::int64_t peer = 0; peer < size_; ++peer) {
+      if (peer == rank_) continue;
+      auto& into = received[static_cast<std::size_t>(peer)];
+      recv.emplace_back();
+      from.push_back(static_cast<int>(peer));
+      MPI_Irecv(into.data(), static_cast<int>(into.size()), MPI_FLOAT, static_cast<int>(peer), static_cast<int>(tag), MPI_COMM_WORLD, &recv.back());
+    }
+    for (std::int64_t peer = 0; peer < size_; ++peer) {
+      if (peer == rank_) continue;
+      const auto& out = send[static_cast<std::size_t>(peer)];
+      sent.emplace_back();
+      MPI_Isend(out.data(), static_cast<int>(out.size()), MPI_FLOAT, static_cast<int>(peer), static_cast<int>(tag), MPI_COMM_WORLD, &sent.back());
+    }
+    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s_);
+    if (const auto pending = wait_each(recv, timeout_s_); !pending.empty()) {
+      std::string missing;
+      for (const std::size_t i : pending) missing += (missing.empty() ? "" : ", ") + std::to_string(from[i]);
+      return Error{ErrorCode::kExecutionFailed, "rank(s) " + missing + " did not send their K/V (exchange " + std::to_string(tag) + ") to rank " +
+                                                    std::to_string(rank_) + " within " + std::to_string(timeout_s_) + " s (failed or hang)"};
+    }
+    const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+    if (!wait_all(sent, std::max(left, 1.0))) {
+      return Error{ErrorCode::kExecutionFailed, "rank " + std::to_string(rank_) + "'s K/V sends (exchange " + std::to_string(tag) +
+                                                    ") were not taken within " + std::to_string(timeout_s_) + " s"};
     }
     return Ok{};
   }

@@ -37,6 +37,7 @@ struct RankOptions {
   AttentionShape shape;
   bool all_gather = false;  // rotate method: allgather (true) or alltoall
   bool backward = false;    // also compute dQ, dK, dV
+  bool sparse_gather = false;  // K/V by the sparse exchange (each rank gets just the tokens it can see)
   std::uint64_t seed = 1;
   std::int64_t stall_rank = -1;  // tests: this rank fails (stall_ms < 0) or stalls for stall_ms before starting
   std::int64_t stall_ms = 0;

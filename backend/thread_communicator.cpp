@@ -72,6 +72,42 @@ Status ThreadCommunicator::all_gather(const std::vector<float>& mine, std::vecto
   return Ok{};
 }
 
+Status ThreadCommunicator::all_to_all_v(const std::vector<std::vector<float>>& send, std::vector<std::vector<float>>& received,
+                                        std::int64_t tag) {
+  const std::int64_t w = fabric_.size_;
+  std::unique_lock lock(fabric_.mutex_);
+  for (std::int64_t to = 0; to < w; ++to) {
+    if (to != rank_) fabric_.mailbox_[{to, tag + rank_}] = send[static_cast<std::size_t>(to)];  // keyed by the sender
+  }
+  fabric_.progress_[static_cast<std::size_t>(rank_)] = tag;
+  fabric_.changed_.notify_all();
+  const auto everyone = [&] {
+    for (std::int64_t from = 0; from < w; ++from) {
+      if (from != rank_ && fabric_.mailbox_.count({rank_, tag + from}) == 0) return false;
+    }
+    return true;
+  };
+  const bool arrived = fabric_.changed_.wait_for(lock, fabric_.timeout_, [&] { return everyone() || !fabric_.failure_.empty(); });
+  if (!fabric_.failure_.empty()) return Error{ErrorCode::kExecutionFailed, fabric_.failure_};
+  if (!arrived) {
+    fabric_.failure_ = fabric_.laggards();
+    fabric_.changed_.notify_all();
+    return Error{ErrorCode::kExecutionFailed, fabric_.failure_};
+  }
+  for (std::int64_t from = 0; from < w; ++from) {
+    if (from == rank_) continue;
+    auto node = fabric_.mailbox_.extract({rank_, tag + from});
+    auto& into = received[static_cast<std::size_t>(from)];
+    if (node.mapped().size() != into.size()) {
+      return Error{ErrorCode::kExecutionFailed, "rank " + std::to_string(rank_) + " expected " + std::to_string(into.size()) +
+                                                    " values from rank " + std::to_string(from) + " in exchange " + std::to_string(tag) +
+                                                    ", got " + std::to_string(node.mapped().size())};
+    }
+    into = std::move(node.mapped());
+  }
+  return Ok{};
+}
+
 void ThreadCommunicator::abort(const std::string& why) {
   std::lock_guard lock(fabric_.mutex_);
   if (fabric_.failure_.empty()) fabric_.failure_ = "rank " + std::to_string(rank_) + " failed: " + why;

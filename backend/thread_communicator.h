@@ -43,6 +43,8 @@ class ThreadCommunicator final : public Communicator {
   std::int64_t size() const override { return fabric_.size_; }
   Status ring_shift(const std::vector<float>& send, std::vector<float>& received, std::int64_t step) override;
   Status all_gather(const std::vector<float>& mine, std::vector<std::vector<float>>& all) override;
+  Status all_to_all_v(const std::vector<std::vector<float>>& send, std::vector<std::vector<float>>& received,
+                      std::int64_t tag) override;
   void abort(const std::string& why) override;
 
  private:

@@ -46,9 +46,9 @@ void print_measurement(const Measurement& m, const Plan& plan) {
             << "executed " << plan.balancer << " on " << m.world_size << " ranks, " << m.attention_path << "/" << m.rotate
             << ", shape " << m.q_heads << " q heads / " << m.kv_heads << " kv heads / head dim " << m.head_dim << ", on "
             << m.device << "\n";
-  if (plan.attention_path == "sparse_gather") {
-    std::cout << "(the plan's sparse_gather ran as an all-gather: same result, but all K/V moved, so measured communication\n"
-                 " is that of the all-gather; executing the sparse exchange itself is not implemented)\n";
+  if (plan.attention_path == "sparse_gather" && m.attention_path != "sparse_gather") {
+    std::cout << "(the plan's sparse_gather ran as " << m.attention_path << ": same result, but all K/V moved, so measured\n"
+                 " communication is not that of the sparse exchange, which only --device cpu and MPI execute)\n";
   }
   std::cout << "\n";
   const bool has_prediction = m.predicted.is_object() && m.predicted.contains("forward_compute_us");

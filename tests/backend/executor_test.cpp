@@ -1,5 +1,5 @@
-// The CPU executor verifies every (balancer, rotate method, mask kind) combination against the fp64
-// reference; the LSE merge matches PyTorch's; failed and stalled ranks end the run with an error naming them.
+// The CPU executor verifies every (balancer, rotate method or sparse exchange, mask kind) combination,
+// forward and backward, against the fp64 reference; the LSE merge matches PyTorch's; failed and stalled ranks end the run with an error naming them.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -52,10 +52,14 @@ TEST(CpuExecutor, EveryBalancerRotateAndMaskKindVerifiesForwardAndBackward) {
     for (const auto& balancer : balancer_registry()) {
       auto plan = make_plan(w, "t.json", balancer->name(), 4, 32);
       ASSERT_TRUE(plan.ok()) << plan.error().message;
-      for (const char* rotate : {"allgather", "alltoall"}) {
-        ExecuteOptions o = small_options(rotate);
+      for (const char* rotate : {"allgather", "alltoall", "sparse_gather"}) {
+        // sparse_gather: the plan's path, run with the all-gather rotate method: the sparse exchange.
+        const bool sparse = std::string(rotate) == "sparse_gather";
+        Plan p = *plan;
+        if (sparse) p.attention_path = "sparse_gather";
+        ExecuteOptions o = small_options(sparse ? "allgather" : rotate);
         o.backward = true;
-        auto m = execute_with_threads(*plan, "t.json", o);
+        auto m = execute_with_threads(p, "t.json", o);
         ASSERT_TRUE(m.ok()) << m.error().message;
         const std::string what = std::string(mask_kind_name(kind)) + " " + std::string(balancer->name()) + " " + rotate;
         EXPECT_TRUE(m->verified) << what << ": error " << m->max_abs_error;
@@ -65,12 +69,13 @@ TEST(CpuExecutor, EveryBalancerRotateAndMaskKindVerifiesForwardAndBackward) {
         EXPECT_TRUE(m->backward.verified) << what << ": gradient error " << m->backward.max_abs_error << " (tolerance "
                                           << m->backward.tolerance << ")";
         EXPECT_EQ(m->backward.steps.size(), 16u);
+        EXPECT_EQ(m->attention_path == "sparse_gather", sparse) << what;
         worst_gradient_error = std::max(worst_gradient_error, m->backward.max_abs_error);
         ++verified;
       }
     }
   }
-  EXPECT_EQ(verified, 7 * static_cast<int>(balancer_registry().size()) * 2);
+  EXPECT_EQ(verified, 7 * static_cast<int>(balancer_registry().size()) * 3);
   std::cout << "largest dQ/dK/dV error against the fp64 reference: " << worst_gradient_error << "\n";
 }
 
@@ -143,13 +148,16 @@ TEST(CpuExecutor, AStalledRankTimesOutAndIsNamed) {
   const Workload w = testing::make_workload(128, MaskKind::kCausal, {{128}});
   auto plan = make_plan(w, "t.json", "contiguous", 4, 16);
   ASSERT_TRUE(plan.ok());
-  for (const char* rotate : {"alltoall", "allgather"}) {
-    ExecuteOptions o = small_options(rotate);
+  for (const char* rotate : {"alltoall", "allgather", "sparse_gather"}) {
+    const bool sparse = std::string(rotate) == "sparse_gather";
+    Plan p = *plan;
+    if (sparse) p.attention_path = "sparse_gather";
+    ExecuteOptions o = small_options(sparse ? "allgather" : rotate);
     o.timeout_s = 1.0;
     o.stall_rank = 2;
     o.stall_ms = 2500;
     const auto start = std::chrono::steady_clock::now();
-    auto m = execute_with_threads(*plan, "t.json", o);
+    auto m = execute_with_threads(p, "t.json", o);
     ASSERT_FALSE(m.ok());
     const std::string& why = m.error().message;
     EXPECT_EQ(why.rfind("rank 2 stopped before sending any K/V (failed or hangs)", 0), 0u) << why;

@@ -368,16 +368,29 @@ TEST_F(CliTest, PlanAndCompareOutputsAreByteIdenticalAcrossRuns) {
   }
 }
 
-TEST_F(CliTest, SparseGatherPlansExecuteAsAnAllGatherAndSaySo) {
+TEST_F(CliTest, SparseGatherPlansExchangeOnlyTheVisibleKv) {
   const std::string w = path("w.json");
   ASSERT_EQ(run("generate --seq-len 1024 --dist uniform --min-len 32 --max-len 256 --multiple-of 8 --seed 3 --q-heads 2 "
                 "--kv-heads 1 --head-dim 16 --out " + w).status, 0);
   ASSERT_EQ(run("plan " + w + " -w 4 -b document_hybrid -r allgather -p sparse_gather -o " + path("p.json")).status, 0);
-  const Outcome o = run("execute " + path("p.json") + " -o " + path("m.json"));
+  const Outcome o = run("execute " + path("p.json") + " --backward -o " + path("m.json"));
   EXPECT_EQ(o.status, 0) << o.err;
-  EXPECT_NE(o.out.find("flex_allgather/allgather"), std::string::npos) << o.out;
-  EXPECT_NE(o.out.find("sparse_gather ran as an all-gather"), std::string::npos) << o.out;
-  EXPECT_NE(o.out.find("PASSED"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("sparse_gather/allgather"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("ran as"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("backward (dQ, dK, dV)"), std::string::npos) << o.out;
+  // Fewer K/V bytes than an all-gather, which brings each rank the 3 other shards (256 tokens x 2 x 16 floats).
+  std::ifstream in(path("m.json"));
+  const auto m = nlohmann::json::parse(in);
+  EXPECT_EQ(m["attention_path"], "sparse_gather");
+  double received = 0;
+  for (const auto& s : m["steps"]) received += s["comm_bytes"].get<double>();
+  const double all_gather = 4 * 3 * 256.0 * 2 * 16 * 4;
+  EXPECT_GT(received, 0);
+  EXPECT_LT(received, all_gather);
+  // With the rotate method overridden it runs as the ring and says the exchange was not the sparse one.
+  const Outcome ring = run("execute " + path("p.json") + " -r alltoall");
+  EXPECT_EQ(ring.status, 0) << ring.err;
+  EXPECT_NE(ring.out.find("sparse_gather ran as sparse_ring"), std::string::npos) << ring.out;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The MPI executor on loopback: W = 2 and 4 processes verify a plan of every balancer with both rotate methods, forward
-# and backward (dQ/dK/dV); a plan for more ranks than mpirun started is refused with exit status 2.
+# The MPI executor on loopback: W = 2 and 4 processes verify a plan of every balancer with both rotate methods and
+# the sparse exchange (a sparse_gather plan), forward and backward (dQ/dK/dV); a plan for more ranks than mpirun
+# started is refused with exit status 2.
 # Usage: run_mpi_execute.sh CPSIM WORKDIR
 set -uo pipefail
 cpsim=$1
@@ -13,8 +14,10 @@ fail=0
 for w in 2 4; do
   for balancer in $("$cpsim" balancers | cut -d" " -f1); do
     "$cpsim" plan "$dir/w.json" -w $w -b $balancer --block-size 32 -r alltoall -o "$dir/p$w.json" >/dev/null || exit 1
-    for rotate in alltoall allgather; do
-      out=$(timeout 120 mpirun --oversubscribe -np $w "$cpsim" execute "$dir/p$w.json" -r $rotate --backward --timeout-s 30 2>&1)
+    "$cpsim" plan "$dir/w.json" -w $w -b $balancer --block-size 32 -r allgather -p sparse_gather -o "$dir/s$w.json" >/dev/null || exit 1
+    for rotate in alltoall allgather sparse; do
+      if [ $rotate = sparse ]; then args=("$dir/s$w.json"); else args=("$dir/p$w.json" -r $rotate); fi
+      out=$(timeout 120 mpirun --oversubscribe -np $w "$cpsim" execute "${args[@]}" --backward --timeout-s 30 2>&1)
       rc=$?
       if [ $rc -ne 0 ] || [ "$(grep -c "PASSED" <<<"$out")" -ne 2 ]; then
         echo "FAIL: W=$w $balancer $rotate (exit $rc)"; echo "$out" | tail -5; fail=1
