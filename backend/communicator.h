@@ -21,8 +21,8 @@ class Communicator {
   virtual Status all_gather(const std::vector<float>& mine, std::vector<std::vector<float>>& all) = 0;
   // Personalised exchange (all-to-all-v, the sparse gather's transfers): sends send[t] to every other rank t
   // and receives received[s] from every other rank s. Both sides know the sizes from the plan: received[s]
-  // must be sized beforehand, and a buffer of another size is an error. Ranks [tag, tag + W) are reserved
-  // as ring steps for the exchange.
+  // must be sized beforehand, and a buffer of another size is an error. Tags [tag, tag + W) are reserved
+  // for the exchange (one per sender).
   virtual Status all_to_all_v(const std::vector<std::vector<float>>& send, std::vector<std::vector<float>>& received,
                               std::int64_t tag) = 0;
   // Tells the other ranks this one has failed, so their waits end at once.

@@ -164,10 +164,12 @@ class RankProgram {
     }
     const auto t0 = Clock::now();
     CPSIM_RETURN_IF_ERROR(comm_.all_to_all_v(send, received, sparse_tag(w_)));
+    // As for the all-gather, the one exchange and all it brought are booked on step 0 (calibrate fits
+    // latency + bytes / bandwidth to such pairs).
     run_.comm_us[0] = since_us(t0);
+    for (const auto& buffer : received) run_.comm_bytes[0] += static_cast<double>(buffer.size() * sizeof(float));
     for (std::int64_t i = 0; i < w_; ++i) {
       const auto source = static_cast<std::size_t>(((r_ - i) % w_ + w_) % w_);
-      run_.comm_bytes[static_cast<std::size_t>(i)] = i == 0 ? 0.0 : static_cast<double>(received[source].size() * sizeof(float));
       const auto t1 = Clock::now();
       if (i == 0) {
         attend(kv_mine_, q_pos_);

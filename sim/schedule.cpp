@@ -122,13 +122,13 @@ double dkv_shard_bytes_fp32(const Plan& plan) {
 namespace {
 
 // sparse_gather: each rank receives exactly the K/V tokens its queries see (all-to-all-v). Its own K/V needs
-// no transfer, so the own tiles run while the exchange is in flight. With k stages (MagiAttention's multi-stage
-// overlap) the ring steps 1..W-1 (source r - step of rank r) are cut into k runs whose largest moves the
-// fewest bytes over all ranks, the same for every rank, so that each stage is an all-to-all-v whose senders are as even as its
-// receivers: stage j's transfers run while stage j-1's tiles compute, and each stage's output is merged in
-// fp32 (nearest sources first: for document masks most K/V comes from neighbours). Backward runs the
-// stages first, each returning its dK/dV (fp32, the same pairs reversed) while the next computes, then the own
-// tiles. `kv` is a shard's K/V bytes.
+// no transfer, so the own tiles run while the exchange is in flight. With k stages (MagiAttention's
+// multi-stage overlap) the ring steps 1..W-1 (source r - step of rank r) are cut into k runs whose largest
+// moves the fewest bytes over all ranks, the same for every rank, so that each stage is an all-to-all-v whose
+// senders are as even as its receivers: stage j's transfers run while stage j-1's tiles compute, and each
+// stage's output is merged in fp32 (nearest sources first: for document masks most K/V comes from
+// neighbours). Backward runs the stages first, each returning its dK/dV (fp32, the same pairs reversed)
+// while the next computes, then the own tiles. `kv` is a shard's K/V bytes.
 void add_sparse_gather(std::vector<Op>& ops, const Plan& plan, const CostModel& cost, const Topology& topology, double kv,
                        bool backward, const std::vector<std::int64_t>& demand, std::int64_t stages) {
   const std::int64_t w = plan.world_size;
