@@ -123,6 +123,10 @@ Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const Ha
   const std::vector<std::int64_t> demand =
       strategy.path == AttentionPath::kSparseGather ? kv_demand_tokens(plan) : std::vector<std::int64_t>{};
   const std::int64_t most_stages = std::max<std::int64_t>(1, plan.world_size - 1);
+  if (strategy.path != AttentionPath::kSparseGather && gather_stages != 0) {
+    return bad_input("--gather-stages: " + std::to_string(gather_stages) + " applies to the sparse_gather path only, not " +
+                     std::string(path_name(strategy.path)));
+  }
   if (strategy.path == AttentionPath::kSparseGather && (gather_stages < 0 || gather_stages > most_stages)) {
     return bad_input("--gather-stages: " + std::to_string(gather_stages) + " is not between 1 and W - 1 = " +
                      std::to_string(most_stages) + " (0 tries 1 to " + std::to_string(kMaxGatherStages) + ")");

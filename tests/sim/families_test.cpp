@@ -217,6 +217,9 @@ TEST(SparseGather, KeepsTheFastestStageCount) {
   const auto bad = simulate(plan, kGather, hw, false, 8);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("--gather-stages: 8 is not between 1 and W - 1 = 7"), std::string::npos);
+  const auto ring = simulate(plan, {AttentionPath::kSparseRing, RotateMethod::kAllToAll}, hw, false, 2);
+  ASSERT_FALSE(ring.ok());
+  EXPECT_NE(ring.error().message.find("applies to the sparse_gather path only, not sparse_ring"), std::string::npos);
 }
 
 TEST(CostAware, KeepsDocumentsTogetherWhereBalanceAllows) {
