@@ -29,15 +29,8 @@ std::vector<std::vector<KeyInterval>> visible_keys(const Plan& plan, std::size_t
     }
   }
   for (auto& keys : seen) {
-    std::sort(keys.begin(), keys.end(), [](const KeyInterval& x, const KeyInterval& y) { return x.lo < y.lo; });
     std::vector<KeyInterval> merged;
-    for (const KeyInterval& k : keys) {
-      if (!merged.empty() && k.lo <= merged.back().hi + 1) {
-        merged.back().hi = std::max(merged.back().hi, k.hi);
-      } else {
-        merged.push_back(k);
-      }
-    }
+    merge_intervals(keys, merged);
     keys = std::move(merged);
   }
   return seen;

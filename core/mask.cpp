@@ -91,4 +91,17 @@ std::int64_t visible_pairs(const RowMask& mask, std::int64_t begin, std::int64_t
   return pairs;
 }
 
+void merge_intervals(std::vector<KeyInterval>& intervals, std::vector<KeyInterval>& out) {
+  const auto by_lo = [](const KeyInterval& a, const KeyInterval& b) { return a.lo < b.lo; };
+  if (!std::is_sorted(intervals.begin(), intervals.end(), by_lo)) std::sort(intervals.begin(), intervals.end(), by_lo);
+  out.clear();
+  for (const KeyInterval& k : intervals) {
+    if (!out.empty() && k.lo <= out.back().hi + 1) {
+      out.back().hi = std::max(out.back().hi, k.hi);
+    } else {
+      out.push_back(k);
+    }
+  }
+}
+
 }  // namespace cpsim

@@ -19,6 +19,10 @@ struct KeyInterval {
   std::int64_t hi = -1; // inclusive; hi < lo means empty
 };
 
+// The union of `intervals` as disjoint ascending intervals, touching ones joined, written into `out`
+// (cleared first: a caller that merges often reuses it). Sorts `intervals` by lo unless they already are.
+void merge_intervals(std::vector<KeyInterval>& intervals, std::vector<KeyInterval>& out);
+
 // The interval rule of one segment.
 struct IntervalRule {
   std::int64_t lo_floor = 0;                 // L: document start, or 0

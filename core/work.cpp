@@ -238,17 +238,8 @@ class RowTiles {
     ++stamp_;
     std::fill(nonempty_.begin(), nonempty_.end(), 0);
     std::fill(full_.begin(), full_.end(), 0);
-    const auto by_lo = [](const KeyInterval& a, const KeyInterval& b) { return a.lo < b.lo; };
-    if (!std::is_sorted(reaches.begin(), reaches.end(), by_lo)) std::sort(reaches.begin(), reaches.end(), by_lo);
     std::vector<KeyInterval>& merged = merged_;  // reused: one per Q tile would be an allocation each
-    merged.clear();
-    for (const KeyInterval& r : reaches) {
-      if (!merged.empty() && r.lo <= merged.back().hi + 1) {
-        merged.back().hi = std::max(merged.back().hi, r.hi);
-      } else {
-        merged.push_back(r);
-      }
-    }
+    merge_intervals(reaches, merged);
     if (merged.size() == 1 && merged[0].lo == 0) {
       for (std::size_t s = 0; s < nonempty_.size(); ++s) nonempty_[s] = count_at_most(min_pos_[s], merged[0].hi);
     } else if (counts_) {

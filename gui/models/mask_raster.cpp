@@ -22,15 +22,8 @@ std::vector<KeyInterval> reach_of(const RowMask& mask, std::vector<std::int64_t>
     out.push_back({seg.rule.at(positions[i]).lo, seg.rule.at(positions[j]).hi});
     i = j + 1;
   }
-  std::sort(out.begin(), out.end(), [](const KeyInterval& a, const KeyInterval& b) { return a.lo < b.lo; });
   std::vector<KeyInterval> merged;
-  for (const auto& iv : out) {
-    if (!merged.empty() && iv.lo <= merged.back().hi + 1) {
-      merged.back().hi = std::max(merged.back().hi, iv.hi);
-    } else {
-      merged.push_back(iv);
-    }
-  }
+  merge_intervals(out, merged);
   return merged;
 }
 

@@ -81,5 +81,18 @@ TEST(KvBlocksAndPairs, MatchBruteForceOnEveryKind) {
   }
 }
 
+TEST(MergeIntervals, UnionOfUnsortedOverlappingTouchingAndNestedIntervals) {
+  std::vector<KeyInterval> in{{20, 25}, {0, 3}, {4, 6}, {10, 30}, {12, 14}, {40, 40}, {2, 5}};
+  std::vector<KeyInterval> out{{99, 99}};  // cleared first
+  merge_intervals(in, out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].lo, 0);  // 0-3, 2-5 and 4-6 touch or overlap
+  EXPECT_EQ(out[0].hi, 6);
+  EXPECT_EQ(out[1].lo, 10);  // 12-14 and 20-25 inside 10-30
+  EXPECT_EQ(out[1].hi, 30);
+  EXPECT_EQ(out[2].lo, 40);
+  EXPECT_EQ(out[2].hi, 40);
+}
+
 }  // namespace
 }  // namespace cpsim
