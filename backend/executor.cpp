@@ -47,73 +47,69 @@ Result<RankOptions> rank_options(const Plan& plan, const ExecuteOptions& o) {
   return r;
 }
 
-Verification verify_against_reference(const Plan& plan, const RankOptions& o, const std::vector<RankRun>& runs) {
-  const AttentionShape& shape = o.shape;
-  const std::int64_t n = plan.workload.seq_len / plan.world_size;
-  const std::int64_t hq = shape.q_heads, d = shape.head_dim;
-  Verification v;
-  double largest = 0;
-  for (std::int64_t row = 0; row < shape.rows; ++row) {
-    const RowMask mask(plan.workload.mask, plan.workload.seq_len, plan.workload.documents[static_cast<std::size_t>(row)]);
-    const ReferenceAttention ref = reference_attention(shape, mask, row, o.seed);
-    const RowLayout& layout = plan.layouts[static_cast<std::size_t>(row)];
-    for (std::int64_t p = 0; p < plan.workload.seq_len; ++p) {
-      const std::int64_t slot = layout.restore()[static_cast<std::size_t>(p)];  // restore: original order again
-      const PartialAttention& got = runs[static_cast<std::size_t>(slot / n)].rows[static_cast<std::size_t>(row)];
-      const std::int64_t local = slot % n;
-      for (std::int64_t h = 0; h < hq; ++h) {
-        for (std::int64_t x = 0; x < d; ++x) {
-          const double want = ref.out[static_cast<std::size_t>((p * hq + h) * d + x)];
-          const double have = got.out[static_cast<std::size_t>((local * hq + h) * d + x)];
-          v.max_abs_error = std::max(v.max_abs_error, std::fabs(have - want));
-          largest = std::max(largest, std::fabs(want));
-        }
-        const double lse_err = std::fabs(got.lse[static_cast<std::size_t>(local * hq + h)] - ref.lse[static_cast<std::size_t>(p * hq + h)]);
-        v.max_abs_error = std::max(v.max_abs_error, std::isfinite(lse_err) ? lse_err : 1e30);
-      }
-    }
-  }
-  v.max_rel_error = largest > 0 ? v.max_abs_error / largest : v.max_abs_error;
-  v.tolerance = 1e-5;  // fp32 compute against an fp64 reference (issue: max absolute error <= 1e-5)
-  v.passed = v.max_abs_error <= v.tolerance;
-  return v;
-}
+namespace {
 
-Verification verify_gradients_against_reference(const Plan& plan, const RankOptions& o, const std::vector<RankRun>& runs) {
+// The largest absolute error of some values against their reference, and the largest reference magnitude.
+struct ErrorTally {
+  double max_abs_error = 0;
+  double largest = 0;
+  void add(double want, double have) {
+    add_error_only(want, have);
+    largest = std::max(largest, std::fabs(want));
+  }
+  // Counts the error but not the magnitude (the lse: checked, but not a scale for the relative error).
+  void add_error_only(double want, double have) {
+    max_abs_error = std::max(max_abs_error, std::isfinite(have) ? std::fabs(have - want) : 1e30);
+  }
+  template <typename Want, typename Have>
+  void add_all(const Want& want, std::size_t want_at, const Have& have, std::size_t have_at, std::size_t count) {
+    for (std::size_t x = 0; x < count; ++x) add(want[want_at + x], have[have_at + x]);
+  }
+  Verification verdict(double tolerance) const {
+    Verification v;
+    v.max_abs_error = max_abs_error;
+    v.max_rel_error = largest > 0 ? max_abs_error / largest : max_abs_error;
+    v.tolerance = tolerance;
+    v.passed = max_abs_error <= tolerance;
+    return v;
+  }
+};
+
+}  // namespace
+
+Checks verify_against_reference(const Plan& plan, const RankOptions& o, const std::vector<RankRun>& runs) {
   const AttentionShape& shape = o.shape;
   const std::int64_t n = plan.workload.seq_len / plan.world_size;
-  const auto q_width = static_cast<std::size_t>(shape.q_heads * shape.head_dim);
+  const auto hq = static_cast<std::size_t>(shape.q_heads);
+  const auto q_width = hq * static_cast<std::size_t>(shape.head_dim);
   const auto kv_width = static_cast<std::size_t>(shape.kv_heads * shape.head_dim);
-  Verification v;
-  double largest = 0;
-  auto compare = [&](const std::vector<double>& want, std::size_t want_at, const std::vector<float>& have, std::size_t have_at,
-                     std::size_t width) {
-    for (std::size_t x = 0; x < width; ++x) {
-      const double w = want[want_at + x], h = have[have_at + x];
-      v.max_abs_error = std::max(v.max_abs_error, std::isfinite(h) ? std::fabs(h - w) : 1e30);
-      largest = std::max(largest, std::fabs(w));
-    }
-  };
+  ErrorTally output, gradients;
   for (std::int64_t row = 0; row < shape.rows; ++row) {
     const auto r = static_cast<std::size_t>(row);
     const RowMask mask(plan.workload.mask, plan.workload.seq_len, plan.workload.documents[r]);
-    const ReferenceGradients ref = reference_gradients(shape, mask, row, o.seed, reference_attention(shape, mask, row, o.seed));
+    const ReferenceAttention ref = reference_attention(shape, mask, row, o.seed);
+    const std::optional<ReferenceGradients> grads =
+        o.backward ? std::optional(reference_gradients(shape, mask, row, o.seed, ref)) : std::nullopt;
     const RowLayout& layout = plan.layouts[r];
     for (std::int64_t p = 0; p < plan.workload.seq_len; ++p) {
-      const std::int64_t slot = layout.restore()[static_cast<std::size_t>(p)];
-      const RowGradients& got = runs[static_cast<std::size_t>(slot / n)].grads[r];
+      const std::int64_t slot = layout.restore()[static_cast<std::size_t>(p)];  // restore: original order again
+      const RankRun& rank = runs[static_cast<std::size_t>(slot / n)];
       const auto local = static_cast<std::size_t>(slot % n), at = static_cast<std::size_t>(p);
-      compare(ref.dq, at * q_width, got.dq, local * q_width, q_width);
-      compare(ref.dk, at * kv_width, got.dk, local * kv_width, kv_width);
-      compare(ref.dv, at * kv_width, got.dv, local * kv_width, kv_width);
+      output.add_all(ref.out, at * q_width, rank.rows[r].out, local * q_width, q_width);
+      for (std::size_t h = 0; h < hq; ++h) output.add_error_only(ref.lse[at * hq + h], rank.rows[r].lse[local * hq + h]);
+      if (!grads) continue;
+      gradients.add_all(grads->dq, at * q_width, rank.grads[r].dq, local * q_width, q_width);
+      gradients.add_all(grads->dk, at * kv_width, rank.grads[r].dk, local * kv_width, kv_width);
+      gradients.add_all(grads->dv, at * kv_width, rank.grads[r].dv, local * kv_width, kv_width);
     }
   }
-  v.max_rel_error = largest > 0 ? v.max_abs_error / largest : v.max_abs_error;
+  Checks checks;
+  // fp32 compute against an fp64 reference (issue: max absolute error <= 1e-5).
+  checks.output = output.verdict(1e-5);
   // Gradients sum over up to S keys (dQ) or queries (dK, dV), so their fp32 rounding grows with their size:
   // the forward's 1e-5, relative to the largest reference gradient when that exceeds 1.
-  v.tolerance = 1e-5 * std::max(1.0, largest);
-  v.passed = v.max_abs_error <= v.tolerance;
-  return v;
+  if (o.backward) checks.gradients = gradients.verdict(1e-5 * std::max(1.0, gradients.largest));
+  return checks;
 }
 
 Measurement make_measurement(const Plan& plan, const std::string& plan_path, const RankOptions& o,
@@ -221,12 +217,10 @@ Result<Measurement> execute_with_threads(const Plan& plan, const std::string& pl
   if (options.perturb_gradient && ro.backward && !runs.empty() && !runs[0].grads.empty() && !runs[0].grads[0].dk.empty()) {
     runs[0].grads[0].dk[0] += 1e-2f;
   }
-  const Verification check = verify_against_reference(plan, ro, runs);
-  std::optional<Verification> gradients;
-  if (ro.backward) gradients = verify_gradients_against_reference(plan, ro, runs);
-  return make_measurement(plan, plan_path, ro, runs, check, "cpu",
+  const Checks checks = verify_against_reference(plan, ro, runs);
+  return make_measurement(plan, plan_path, ro, runs, checks.output, "cpu",
                           "cpu (" + std::to_string(w) + " threads on " + std::to_string(std::thread::hardware_concurrency()) + " cores)",
-                          gradients);
+                          checks.gradients);
 }
 
 }  // namespace cpsim

@@ -34,17 +34,19 @@ struct ExecuteOptions {
 // The shape and rotate method a run uses, with the overrides checked (exit 2 on bad values).
 Result<RankOptions> rank_options(const Plan& plan, const ExecuteOptions& options);
 
-// Restores every rank's output to original order and compares it with the fp64 reference.
 struct Verification {
   double max_abs_error = 0;
   double max_rel_error = 0;  // max_abs_error over the largest reference magnitude
   double tolerance = 0;
   bool passed = false;
 };
-Verification verify_against_reference(const Plan& plan, const RankOptions& options, const std::vector<RankRun>& runs);
-// The same for the backward pass: every rank's dQ (its queries) and dK/dV (its own K/V shard), restored to
-// original order, against the fp64 reference gradients.
-Verification verify_gradients_against_reference(const Plan& plan, const RankOptions& options, const std::vector<RankRun>& runs);
+struct Checks {
+  Verification output;                     // out and lse
+  std::optional<Verification> gradients;  // dQ, dK, dV, when the backward pass ran
+};
+// Restores every rank's output (and after backward its dQ, and dK/dV of its own K/V shard) to original order
+// and compares them with the fp64 references, computed once per row for both checks.
+Checks verify_against_reference(const Plan& plan, const RankOptions& options, const std::vector<RankRun>& runs);
 
 // Steps the progress callback counts: W per rank and pass.
 inline std::int64_t progress_steps(const Plan& plan, const RankOptions& options) {

@@ -213,10 +213,9 @@ Result<Measurement> MpiSession::execute(const Plan& plan, const std::string& pla
     if (!wait_all(req, options.timeout_s)) comm.abort("rank " + std::to_string(r) + " did not send its results within the timeout");
     runs.push_back(unpack(buf, *run));
   }
-  const Verification check = verify_against_reference(plan, ro, runs);
-  std::optional<Verification> gradients;
-  if (ro.backward) gradients = verify_gradients_against_reference(plan, ro, runs);
-  return make_measurement(plan, plan_path, ro, runs, check, "mpi", "cpu (" + std::to_string(size_) + " MPI processes)", gradients);
+  const Checks checks = verify_against_reference(plan, ro, runs);
+  return make_measurement(plan, plan_path, ro, runs, checks.output, "mpi", "cpu (" + std::to_string(size_) + " MPI processes)",
+                          checks.gradients);
 }
 
 }  // namespace cpsim

@@ -1,6 +1,5 @@
 // `cpsim simulate`: one plan under one strategy on one hardware profile: a summary, a per-rank table with
 // a text timeline, and optionally a Chrome trace (Perfetto).
-#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -64,7 +63,7 @@ void print_simulation(const Simulation& sim, const Plan& plan, const HardwarePro
   if (m.gather_stages > 0) {
     std::cout << "\nremote K/V arrives in " << m.gather_stages << (m.gather_stages == 1 ? " stage" : " stages");
     if (chosen_stages) {
-      std::cout << " (the fastest of 1 to " << std::min<std::int64_t>(kMaxGatherStages, std::max<std::int64_t>(1, plan.world_size - 1)) << " simulated)";
+      std::cout << " (the fastest of 1 to " << gather_stages_tried(plan.world_size) << " simulated)";
     }
   }
   std::cout << "\n\n";

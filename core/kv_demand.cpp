@@ -66,10 +66,6 @@ std::int64_t most_needed_tokens(const std::vector<std::int64_t>& demand, std::in
   return most;
 }
 
-}  // namespace cpsim
-
-namespace cpsim {
-
 std::vector<std::int64_t> positions_held(const RowLayout& layout, const std::vector<KeyInterval>& keys, std::int64_t source) {
   std::vector<std::int64_t> out;
   for (const KeyInterval& k : keys) {

@@ -261,7 +261,7 @@ std::vector<Op> plan_schedule(const Plan& plan, const Strategy& strategy, const 
 
   if (strategy.path == AttentionPath::kSparseGather) {
     add_sparse_gather(ops, plan, cost, topology, kv, backward, kv_demand.empty() ? kv_demand_tokens(plan) : kv_demand,
-                      std::clamp<std::int64_t>(gather_stages, 1, std::max<std::int64_t>(1, w - 1)));
+                      std::clamp<std::int64_t>(gather_stages, 1, gather_stage_limit(w)));
     return ops;
   }
 

@@ -37,5 +37,10 @@ std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const
 
 // The most stages simulate() tries for sparse_gather (it keeps the fastest; ties go to fewer stages).
 inline constexpr std::int64_t kMaxGatherStages = 4;
+// The most stages a sparse gather over W ranks can have (one per other rank), and how many simulate() tries.
+inline std::int64_t gather_stage_limit(std::int64_t world_size) { return world_size > 1 ? world_size - 1 : 1; }
+inline std::int64_t gather_stages_tried(std::int64_t world_size) {
+  return gather_stage_limit(world_size) < kMaxGatherStages ? gather_stage_limit(world_size) : kMaxGatherStages;
+}
 
 }  // namespace cpsim

@@ -116,36 +116,36 @@ Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const Ha
   heads.q_heads /= strategy.ulysses;
   heads.kv_heads /= strategy.ulysses;
   const CostModel cost(profile, heads, plan.block_size);
+  const bool sparse = strategy.path == AttentionPath::kSparseGather;
+  if (!sparse && gather_stages != 0) {
+    return bad_input("--gather-stages: " + std::to_string(gather_stages) + " applies to the sparse_gather path only, not " +
+                     std::string(path_name(strategy.path)));
+  }
+  if (sparse && (gather_stages < 0 || gather_stages > gather_stage_limit(plan.world_size))) {
+    return bad_input("--gather-stages: " + std::to_string(gather_stages) + " is not between 1 and W - 1 = " +
+                     std::to_string(gather_stage_limit(plan.world_size)) + " (0 tries 1 to " + std::to_string(kMaxGatherStages) + ")");
+  }
   Simulation sim;
   sim.strategy = strategy;
   sim.backward = backward;
   // The sparse gather's schedule and its memory both need the K/V demand: computed once here.
-  const std::vector<std::int64_t> demand =
-      strategy.path == AttentionPath::kSparseGather ? kv_demand_tokens(plan) : std::vector<std::int64_t>{};
-  const std::int64_t most_stages = std::max<std::int64_t>(1, plan.world_size - 1);
-  if (strategy.path != AttentionPath::kSparseGather && gather_stages != 0) {
-    return bad_input("--gather-stages: " + std::to_string(gather_stages) + " applies to the sparse_gather path only, not " +
-                     std::string(path_name(strategy.path)));
-  }
-  if (strategy.path == AttentionPath::kSparseGather && (gather_stages < 0 || gather_stages > most_stages)) {
-    return bad_input("--gather-stages: " + std::to_string(gather_stages) + " is not between 1 and W - 1 = " +
-                     std::to_string(most_stages) + " (0 tries 1 to " + std::to_string(kMaxGatherStages) + ")");
-  }
-  const bool tries = strategy.path == AttentionPath::kSparseGather && gather_stages == 0;
+  const std::vector<std::int64_t> demand = sparse ? kv_demand_tokens(plan) : std::vector<std::int64_t>{};
+  // The stage counts to simulate (only the sparse gather has stages); the fastest is kept, fewer on a tie.
   const std::int64_t first = gather_stages > 0 ? gather_stages : 1;
-  const std::int64_t last = tries ? std::min(kMaxGatherStages, most_stages) : first;
+  const std::int64_t last = sparse && gather_stages == 0 ? gather_stages_tried(plan.world_size) : first;
+  double best_end = 0;
+  std::int64_t best_stages = first;
   for (std::int64_t stages = first; stages <= last; ++stages) {
     Timeline t = run_schedule(build_schedule(plan, strategy, cost, topology, backward, demand, stages), plan.world_size,
                               profile.overlap_compute_slowdown_fraction);
     const double end = *std::max_element(t.end_us.begin(), t.end_us.end());
-    if (stages > first && end >= sim.metrics.step_us) continue;  // ties go to fewer stages
+    if (stages > first && end >= best_end) continue;
     sim.timeline = std::move(t);
-    sim.metrics.step_us = end;
-    sim.metrics.gather_stages = strategy.path == AttentionPath::kSparseGather ? stages : 0;
+    best_end = end;
+    best_stages = stages;
   }
-  const std::int64_t stages = sim.metrics.gather_stages;
   sim.metrics = measure(plan, strategy, sim.timeline, cost, backward, demand);
-  sim.metrics.gather_stages = stages;
+  sim.metrics.gather_stages = sparse ? best_stages : 0;
   return sim;
 }
 

@@ -125,8 +125,8 @@ TEST(CpuExecutor, AWrongResultFailsVerification) {
   auto options = rank_options(*plan_a, small_options("alltoall"));
   ASSERT_TRUE(options.ok());
   const std::vector<RankRun> runs = run_ranks(*plan_a, *options);
-  EXPECT_TRUE(verify_against_reference(*plan_a, *options, runs).passed);
-  const Verification wrong = verify_against_reference(*plan_b, *options, runs);
+  EXPECT_TRUE(verify_against_reference(*plan_a, *options, runs).output.passed);
+  const Verification wrong = verify_against_reference(*plan_b, *options, runs).output;
   EXPECT_FALSE(wrong.passed);
   EXPECT_GT(wrong.max_abs_error, 1e-3);
 }
