@@ -41,6 +41,25 @@ std::pair<double, double> rank_totals(const std::vector<MeasuredStep>& steps, st
   return {compute, comm};
 }
 
+// One pass's table: measured compute and communication per rank, and beside them the plan's predicted compute
+// (`key`: forward_compute_us or backward_compute_us) with the error in percent when the two are comparable.
+std::string rank_table(const Measurement& m, const std::vector<MeasuredStep>& steps, const std::string& key, bool comparable) {
+  const bool has_prediction = m.predicted.is_object() && m.predicted.contains(key);
+  Table table({"rank", "compute ms", "comm ms", "predicted compute ms", "error"}, {true, false, false, false, false});
+  for (std::int64_t r = 0; r < m.world_size; ++r) {
+    const auto [compute, comm] = rank_totals(steps, r);
+    std::string predicted = "-", error = "-";
+    if (has_prediction) {
+      double p = 0;
+      for (const auto& v : m.predicted[key][static_cast<std::size_t>(r)]) p += v.get<double>();
+      predicted = millis(p);
+      if (comparable && p > 0) error = (compute >= p ? "+" : "") + fixed(100.0 * (compute - p) / p, 1) + "%";
+    }
+    table.add_row({std::to_string(r), millis(compute), millis(comm), predicted, error});
+  }
+  return table.render();
+}
+
 void print_measurement(const Measurement& m, const Plan& plan) {
   std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
             << "executed " << plan.balancer << " on " << m.world_size << " ranks, " << m.attention_path << "/" << m.rotate
@@ -54,19 +73,7 @@ void print_measurement(const Measurement& m, const Plan& plan) {
   const bool has_prediction = m.predicted.is_object() && m.predicted.contains("forward_compute_us");
   // A CPU run against a GPU profile's prediction is no test of the model: show both, but no error.
   const bool comparable = m.executor == "cuda" || !(plan.hardware.rfind("h100", 0) == 0 || plan.hardware.rfind("h200", 0) == 0);
-  Table table({"rank", "compute ms", "comm ms", "predicted compute ms", "error"}, {true, false, false, false, false});
-  for (std::int64_t r = 0; r < m.world_size; ++r) {
-    const auto [compute, comm] = rank_totals(m.steps, r);
-    std::string predicted = "-", error = "-";
-    if (has_prediction) {
-      double p = 0;
-      for (const auto& v : m.predicted["forward_compute_us"][static_cast<std::size_t>(r)]) p += v.get<double>();
-      predicted = millis(p);
-      if (comparable && p > 0) error = (compute >= p ? "+" : "") + fixed(100.0 * (compute - p) / p, 1) + "%";
-    }
-    table.add_row({std::to_string(r), millis(compute), millis(comm), predicted, error});
-  }
-  std::cout << table.render();
+  std::cout << rank_table(m, m.steps, "forward_compute_us", comparable);
   if (has_prediction && !comparable) {
     std::cout << "(the prediction is for " << plan.hardware << "; a CPU run is not compared with it. Fit a profile for this "
               << "machine with `cpsim calibrate` and plan with it to compare like with like)\n";
@@ -75,12 +82,11 @@ void print_measurement(const Measurement& m, const Plan& plan) {
             << m.max_rel_error << ": " << (m.verified ? "PASSED" : "FAILED") << "\n";
   if (!m.backward.ran) return;
   const MeasuredBackward& b = m.backward;
-  Table backward({"rank", "backward compute ms", "backward comm ms"}, {true, false, false});
-  for (std::int64_t r = 0; r < m.world_size; ++r) {
-    const auto [compute, comm] = rank_totals(b.steps, r);
-    backward.add_row({std::to_string(r), millis(compute), millis(comm)});
+  std::cout << "\nbackward\n" << rank_table(m, b.steps, "backward_compute_us", comparable);
+  if (has_prediction && !m.predicted.contains("backward_compute_us")) {
+    std::cout << "(the plan has no backward prediction: make it with `cpsim plan --backward`)\n";
   }
-  std::cout << "\n" << backward.render() << "\nbackward (dQ, dK, dV): max abs error " << b.max_abs_error << " (tolerance " << b.tolerance
+  std::cout << "backward (dQ, dK, dV): max abs error " << b.max_abs_error << " (tolerance " << b.tolerance
             << "), max rel error " << b.max_rel_error << ": " << (b.verified ? "PASSED" : "FAILED") << "\n";
 }
 

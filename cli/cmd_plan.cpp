@@ -24,6 +24,7 @@ struct PlanOptions {
   std::string rotate;
   std::string path;
   std::string hardware = "h100-sxm-8x";
+  bool backward = false;
   bool json = false;
 };
 
@@ -118,7 +119,7 @@ Status attach_strategy(Plan& plan, const PlanOptions& o) {
   std::optional<Simulation> sim;
   if (o.rotate.empty()) {
     if (!o.path.empty()) return bad_input("--path: needs --rotate as well");
-    CPSIM_ASSIGN_OR_RETURN(sim, simulate_best(plan, hw, false));
+    CPSIM_ASSIGN_OR_RETURN(sim, simulate_best(plan, hw, o.backward));
   } else {
     const auto rotate = parse_rotate(o.rotate);
     if (!rotate) return bad_input("--rotate: unknown rotate method \"" + o.rotate + "\" (expected allgather or alltoall)");
@@ -128,7 +129,7 @@ Status attach_strategy(Plan& plan, const PlanOptions& o) {
       if (!parsed) return bad_input("--path: unknown attention path \"" + o.path + "\" (expected one of: " + path_names() + ")");
       path = *parsed;
     }
-    CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, {path, *rotate}, hw, false));
+    CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, {path, *rotate}, hw, o.backward));
   }
   plan.attention_path = std::string(path_name(sim->strategy.path));
   plan.rotate = std::string(rotate_name(sim->strategy.rotate));
@@ -145,6 +146,9 @@ int run_plan(const PlanOptions& o) {
     if (auto ok = check_world_size(o.world_size, *workload, o.workload); !ok) return report(ok.error());
     return run_compare_balancers(o, *workload);
   }
+  if (o.backward && o.out.empty() && o.rotate.empty()) {
+    return report(bad_input("--backward: applies to the recorded prediction, so needs --out or --rotate"));
+  }
   auto plan = make_plan(*workload, o.workload, o.balancer, o.world_size, o.block_size);
   if (!plan) return report(plan.error());
   if (!o.out.empty() || !o.rotate.empty()) {
@@ -159,7 +163,8 @@ int run_plan(const PlanOptions& o) {
     if (auto ok = save_plan(*plan, o.out); !ok) return report(ok.error());
     if (!o.json) {
       std::cout << "plan written to " << o.out << " (" << plan->attention_path << "/" << plan->rotate << ", predicted "
-                << fixed(plan->predicted["step_us"].get<double>() / 1000.0, 3) << " ms forward on " << plan->hardware << ")\n";
+                << fixed(plan->predicted["step_us"].get<double>() / 1000.0, 3) << " ms " << (o.backward ? "forward + backward" : "forward")
+                << " on " << plan->hardware << ")\n";
     }
   }
   return 0;
@@ -178,6 +183,7 @@ Command add_plan_command(CLI::App& root) {
   sub->add_option("--rotate,-r", o->rotate, "Record this rotate method (default with --out: the fastest strategy)");
   sub->add_option("--path,-p", o->path, "Record this attention path (with --rotate)");
   sub->add_option("--hardware", o->hardware, "Hardware profile for the recorded prediction")->capture_default_str();
+  sub->add_flag("--backward", o->backward, "Predict (and choose the fastest strategy by) forward + backward");
   sub->add_flag("--json", o->json, "Print a machine-readable summary instead of the table");
   return {sub, [o] { return run_plan(*o); }};
 }

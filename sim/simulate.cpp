@@ -167,22 +167,30 @@ Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profil
 Json predicted_json(const Simulation& sim) {
   const Timeline& t = sim.timeline;
   const std::size_t w = t.ranks.size();
-  // compute_us[r][i] and comm_us[r][i]: forward op time of step i on rank r (one-call paths use step 0).
-  Json compute = Json::array(), comm = Json::array();
+  // compute_us[r][i] and comm_us[r][i]: op time of step i on rank r (one-call paths use step 0), forward and,
+  // when simulated, backward apart: execute prints each beside its measurement.
+  Json compute[2] = {Json::array(), Json::array()}, comm[2] = {Json::array(), Json::array()};
   for (std::size_t r = 0; r < w; ++r) {
-    std::vector<double> c(w, 0.0), m(w, 0.0);
+    std::vector<double> c[2] = {std::vector<double>(w, 0.0), std::vector<double>(w, 0.0)};
+    std::vector<double> m[2] = {std::vector<double>(w, 0.0), std::vector<double>(w, 0.0)};
     for (const Interval& iv : t.ranks[r]) {
       const Op& op = t.ops[iv.op];
-      if (op.backward) continue;
-      const auto step = static_cast<std::size_t>(std::max<std::int64_t>(op.step, 0));
-      (op.kind == OpKind::kCompute ? c : m)[std::min(step, w - 1)] += iv.end_us - iv.start_us;
+      const auto step = std::min(static_cast<std::size_t>(std::max<std::int64_t>(op.step, 0)), w - 1);
+      (op.kind == OpKind::kCompute ? c : m)[op.backward ? 1 : 0][step] += iv.end_us - iv.start_us;
     }
-    compute.push_back(c);
-    comm.push_back(m);
+    for (int pass = 0; pass < 2; ++pass) {
+      compute[pass].push_back(c[pass]);
+      comm[pass].push_back(m[pass]);
+    }
   }
   Json out = {{"path", path_name(sim.strategy.path)}, {"rotate", rotate_name(sim.strategy.rotate)},
           {"step_us", sim.metrics.step_us}, {"forward_us", sim.metrics.forward_us},
-          {"lower_bound_us", sim.metrics.lower_bound_us}, {"forward_compute_us", compute}, {"forward_comm_us", comm}};
+          {"lower_bound_us", sim.metrics.lower_bound_us}, {"forward_compute_us", compute[0]}, {"forward_comm_us", comm[0]}};
+  if (sim.backward) {
+    out["backward_us"] = sim.metrics.step_us - sim.metrics.forward_us;
+    out["backward_compute_us"] = compute[1];
+    out["backward_comm_us"] = comm[1];
+  }
   if (sim.metrics.gather_stages > 0) out["gather_stages"] = sim.metrics.gather_stages;
   return out;
 }

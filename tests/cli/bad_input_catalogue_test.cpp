@@ -119,6 +119,8 @@ std::vector<Case> catalogue() {
        "--gather-stages: 2 is not between 1 and W - 1 = 1"},
       {"gather stages on a ring", {good}, "", nullptr, "simulate {d}/w.json -w 2 -b head_tail -r alltoall --gather-stages 2",
        "--gather-stages: 2 applies to the sparse_gather path only"},
+      {"backward prediction with nothing recorded", {good}, "", nullptr, "plan {d}/w.json -w 2 -b head_tail --backward",
+       "--backward: applies to the recorded prediction, so needs --out or --rotate"},
       {"output in a missing folder", {good}, "", nullptr, "plan {d}/w.json -w 2 -b head_tail -o {d}/no/such/p.json", "p.json: cannot write"},
       {"output is a folder", {good}, "", nullptr, "compare {d}/w.json -w 2 --csv {d}", "cannot write"},
       {"negative jobs", {good}, "", nullptr, "batch {d}/w.json -w 2 -o {d}/out -j -1", "--jobs"},

@@ -235,6 +235,7 @@ TEST_F(CliTest, ExecuteBackwardChecksTheGradients) {
   const Outcome o = run(cmd + path("m.json"));
   ASSERT_EQ(o.status, 0) << o.err;
   EXPECT_NE(o.out.find("backward (dQ, dK, dV): max abs error"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("the plan has no backward prediction: make it with `cpsim plan --backward`"), std::string::npos) << o.out;
   std::ifstream in(path("m.json"));
   const auto m = nlohmann::json::parse(in);
   EXPECT_EQ(m["backward"]["verified"], true);
@@ -244,6 +245,34 @@ TEST_F(CliTest, ExecuteBackwardChecksTheGradients) {
   const Outcome bad = run(cmd + path("m2.json"), "CPSIM_TEST_PERTURB_GRADIENT=1");
   EXPECT_EQ(bad.status, 3) << bad.err;
   EXPECT_NE(bad.err.find("backward verification failed"), std::string::npos) << bad.err;
+}
+
+TEST_F(CliTest, ExecuteBackwardPrintsThePredictedBackwardBesideTheMeasured) {
+  const std::string w = write("w.json", kWorkload);
+  expect_bad_input("plan " + w + " -w 2 -b head_tail --backward", "--backward: applies to the recorded prediction");
+  const Outcome planned = run("plan " + w + " -w 2 -b head_tail --block-size 4 -r alltoall --backward -o " + path("p.json"));
+  ASSERT_EQ(planned.status, 0) << planned.err;
+  EXPECT_NE(planned.out.find("ms forward + backward on"), std::string::npos) << planned.out;
+  const Outcome o = run("execute " + path("p.json") + " --q-heads 2 --kv-heads 1 --head-dim 8 --backward -o " + path("m.json"));
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out.find("the plan has no backward prediction"), std::string::npos) << o.out;
+  std::ifstream in(path("m.json"));
+  const auto m = nlohmann::json::parse(in);
+  const auto& predicted = m["predicted"];
+  ASSERT_TRUE(predicted.contains("backward_compute_us")) << predicted.dump();
+  ASSERT_EQ(predicted["backward_compute_us"].size(), 2u);
+  // Each rank's predicted backward compute (summed over its steps) is the number in the backward table's row.
+  const std::string table = o.out.substr(o.out.find("\nbackward\n"));
+  for (std::size_t r = 0; r < 2; ++r) {
+    double sum = 0;
+    for (const auto& v : predicted["backward_compute_us"][r]) sum += v.get<double>();
+    EXPECT_GT(sum, 0);
+    char cell[32];
+    std::snprintf(cell, sizeof cell, "%.3f", sum / 1000.0);
+    EXPECT_NE(table.find(cell), std::string::npos) << cell << " not in\n" << table;
+  }
+  EXPECT_GT(predicted["backward_us"].get<double>(), 0);
+  EXPECT_NEAR(predicted["step_us"].get<double>(), predicted["forward_us"].get<double>() + predicted["backward_us"].get<double>(), 1e-6);
 }
 
 TEST_F(CliTest, ExecuteBadInputs) {
