@@ -3,7 +3,7 @@
 
 namespace cpsim {
 
-Result<Measurement> execute_on_cuda(const Plan&, const std::string&, const ExecuteOptions&, std::int64_t) {
+Result<Measurement> execute_on_cuda(const Plan&, const std::string&, const ExecuteOptions&) {
   return bad_input("--device cuda: this cpsim was built without CUDA (configure with -DCPSIM_CUDA=ON on a machine with the CUDA toolkit)");
 }
 

@@ -2,103 +2,17 @@
 // fp32 merge timed with CUDA events per (rank, step), and an fp32 GPU reference for verification. With
 // one GPU, ranks run one after another and K/V hops are timed as device-to-device copies, so per-rank
 // compute is measured on a single card. Every CUDA error is returned, never exit().
-#include <cuda_runtime.h>
-
-#include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <cstring>
-#include <thread>
 
-#include "backend/block_csr.h"
-#include "backend/cuda/params.h"
+#include "backend/cuda_support.h"
 #include "backend/mpi_executor.h"
 
 namespace cpsim {
-namespace {
 
-Error cuda_error(const std::string& what, cudaError_t err) {
-  return Error{ErrorCode::kExecutionFailed, "--device cuda: " + what + ": " + cudaGetErrorString(err)};
-}
-
-#define CPSIM_CUDA_TRY(what, call)                            \
-  do {                                                        \
-    const cudaError_t cpsim_err_ = static_cast<cudaError_t>(call); \
-    if (cpsim_err_ != cudaSuccess) return cuda_error(what, cpsim_err_); \
-  } while (0)
-
-std::uint16_t to_bf16(float f) {  // round to nearest even
-  std::uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  bits += 0x7fff + ((bits >> 16) & 1);
-  return static_cast<std::uint16_t>(bits >> 16);
-}
-
-// bf16 values of one tensor at `positions` of `row`, made on all cores.
-std::vector<std::uint16_t> bf16_input(Tensor t, const AttentionShape& shape, std::int64_t row, const std::vector<std::int64_t>& positions,
-                                      std::uint64_t seed) {
-  const std::int64_t heads = t == Tensor::kQ ? shape.q_heads : shape.kv_heads;
-  const std::int64_t per = heads * shape.head_dim;
-  std::vector<std::uint16_t> out(positions.size() * static_cast<std::size_t>(per));
-  const unsigned workers = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::thread> pool;
-  for (unsigned w = 0; w < workers; ++w) {
-    pool.emplace_back([&, w] {
-      for (std::size_t i = w; i < positions.size(); i += workers) {
-        for (std::int64_t h = 0; h < heads; ++h) {
-          for (std::int64_t d = 0; d < shape.head_dim; ++d) {
-            out[i * static_cast<std::size_t>(per) + static_cast<std::size_t>(h * shape.head_dim + d)] =
-                to_bf16(input_value(t, row, positions[i], h, d, seed));
-          }
-        }
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
-  return out;
-}
-
-template <typename T>
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), size_(o.size_) { o.ptr_ = nullptr; }
-  ~DeviceBuffer() { if (ptr_ != nullptr) cudaFree(ptr_); }
-  cudaError_t allocate(std::size_t n) { size_ = n; return cudaMalloc(&ptr_, std::max<std::size_t>(n, 1) * sizeof(T)); }
-  cudaError_t upload(const std::vector<T>& v) {
-    if (auto e = allocate(v.size()); e != cudaSuccess) return e;
-    return cudaMemcpy(ptr_, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  cudaError_t download(std::vector<T>& v) const { v.resize(size_); return cudaMemcpy(v.data(), ptr_, size_ * sizeof(T), cudaMemcpyDeviceToHost); }
-  T* get() const { return ptr_; }
-  std::size_t size() const { return size_; }
-
- private:
-  T* ptr_ = nullptr;
-  std::size_t size_ = 0;
-};
-
-std::vector<int> to_int(const std::vector<std::int64_t>& v) { return {v.begin(), v.end()}; }
-
-}  // namespace
-
-Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options,
-                                    std::int64_t ranks_per_gpu) {
-  int gpus = 0;
-  if (const cudaError_t err = cudaGetDeviceCount(&gpus); err != cudaSuccess || gpus == 0) {
-    return bad_input(std::string("--device cuda: no GPU available (cudaGetDeviceCount: ") +
-                     (err != cudaSuccess ? cudaGetErrorString(err) : "0 devices") + ")");
-  }
-  if (ranks_per_gpu < 0) return bad_input("--ranks-per-gpu: must be positive, got " + std::to_string(ranks_per_gpu));
-  CPSIM_ASSIGN_OR_RETURN(RankOptions ro, rank_options(plan, options));
-  ro.sparse_gather = false;  // this executor gathers all K/V (the mask hides what a sparse exchange would not send)
+Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) {
+  CPSIM_ASSIGN_OR_RETURN(const int gpus, gpu_count());
+  CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, cuda_rank_options(plan, options));
   const AttentionShape& shape = ro.shape;
-  if (shape.head_dim % 16 != 0 || shape.head_dim > cuda::kFlashMaxHeadDim) {
-    return bad_input("--head-dim: the CUDA kernel takes multiples of 16 up to " + std::to_string(cuda::kFlashMaxHeadDim) + ", got " +
-                     std::to_string(shape.head_dim));
-  }
   CPSIM_CUDA_TRY("cudaSetDevice", cudaSetDevice(0));
   cudaDeviceProp prop{};
   CPSIM_CUDA_TRY("cudaGetDeviceProperties", cudaGetDeviceProperties(&prop, 0));
@@ -108,11 +22,6 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
   CPSIM_CUDA_TRY("cudaStreamCreate", cudaStreamCreate(&stream));
   cudaEvent_t ev[4];
   for (auto& e : ev) CPSIM_CUDA_TRY("cudaEventCreate", cudaEventCreate(&e));
-  auto elapsed_us = [&](cudaEvent_t a, cudaEvent_t b) -> double {
-    float ms = 0;
-    cudaEventElapsedTime(&ms, a, b);
-    return static_cast<double>(ms) * 1000.0;
-  };
 
   const std::int64_t w = plan.world_size, n = plan.workload.seq_len / w, s_len = plan.workload.seq_len;
   const float scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
@@ -123,36 +32,13 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
     run.comm_bytes.assign(static_cast<std::size_t>(w), 0);
   }
   Verification check;
-  check.tolerance = 8e-3 * static_cast<double>(w);  // PyTorch's bf16 ring-attention tolerance (atol 8e-3 * W)
+  check.tolerance = bf16_tolerance(w);
   double largest = 0;
 
   for (std::int64_t row = 0; row < shape.rows; ++row) {
     const RowLayout& layout = plan.layouts[static_cast<std::size_t>(row)];
-    const RowMask mask(plan.workload.mask, s_len, plan.workload.documents[static_cast<std::size_t>(row)]);
-    std::vector<std::int64_t> all(static_cast<std::size_t>(s_len)), lo(static_cast<std::size_t>(s_len)), hi(static_cast<std::size_t>(s_len));
-    for (std::int64_t p = 0; p < s_len; ++p) {
-      all[static_cast<std::size_t>(p)] = p;
-      const KeyInterval iv = mask.interval(p);
-      lo[static_cast<std::size_t>(p)] = iv.lo;
-      hi[static_cast<std::size_t>(p)] = iv.hi;
-    }
-    // Reference on the GPU, original order.
-    DeviceBuffer<std::uint16_t> q_all, k_all, v_all;
-    DeviceBuffer<int> lo_all, hi_all;
-    DeviceBuffer<float> ref_out;
-    CPSIM_CUDA_TRY("upload Q", q_all.upload(bf16_input(Tensor::kQ, shape, row, all, ro.seed)));
-    CPSIM_CUDA_TRY("upload K", k_all.upload(bf16_input(Tensor::kK, shape, row, all, ro.seed)));
-    CPSIM_CUDA_TRY("upload V", v_all.upload(bf16_input(Tensor::kV, shape, row, all, ro.seed)));
-    CPSIM_CUDA_TRY("upload intervals", lo_all.upload(to_int(lo)));
-    CPSIM_CUDA_TRY("upload intervals", hi_all.upload(to_int(hi)));
-    CPSIM_CUDA_TRY("allocate reference", ref_out.allocate(static_cast<std::size_t>(s_len * shape.q_heads * shape.head_dim)));
-    cuda::ReferenceParams rp{q_all.get(), k_all.get(), v_all.get(), ref_out.get(), lo_all.get(), hi_all.get(),
-                             static_cast<int>(s_len), static_cast<int>(shape.q_heads), static_cast<int>(shape.kv_heads),
-                             static_cast<int>(shape.head_dim), scale};
-    CPSIM_CUDA_TRY("reference kernel", cuda::launch_reference(rp, stream));
-    std::vector<float> reference;
-    CPSIM_CUDA_TRY("reference", cudaStreamSynchronize(stream));
-    CPSIM_CUDA_TRY("download reference", ref_out.download(reference));
+    const RowIntervals iv = row_intervals(RowMask(plan.workload.mask, s_len, plan.workload.documents[static_cast<std::size_t>(row)]), s_len);
+    CPSIM_ASSIGN_OR_RETURN(const std::vector<float> reference, gpu_reference(shape, row, iv, ro.seed, stream));
 
     // Every rank's K/V shard, resident; a hop copies the source's shard into the receive buffer.
     std::vector<DeviceBuffer<std::uint16_t>> k_shard(static_cast<std::size_t>(w)), v_shard(static_cast<std::size_t>(w));
@@ -173,8 +59,8 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
       const std::vector<std::int64_t> q_pos(layout.rearrange().begin() + r * n, layout.rearrange().begin() + (r + 1) * n);
       std::vector<std::int64_t> q_lo, q_hi;
       for (const std::int64_t p : q_pos) {
-        q_lo.push_back(lo[static_cast<std::size_t>(p)]);
-        q_hi.push_back(hi[static_cast<std::size_t>(p)]);
+        q_lo.push_back(iv.lo[static_cast<std::size_t>(p)]);
+        q_hi.push_back(iv.hi[static_cast<std::size_t>(p)]);
       }
       DeviceBuffer<std::uint16_t> q;
       DeviceBuffer<int> d_lo, d_hi;
@@ -210,25 +96,17 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
         }
         const std::vector<std::int64_t> src_pos(layout.rearrange().begin() + static_cast<std::int64_t>(src) * n,
                                                 layout.rearrange().begin() + (static_cast<std::int64_t>(src) + 1) * n);
-        const BlockCsr csr = build_block_csr(q_lo, q_hi, src_pos, cuda::kFlashTile);
-        DeviceBuffer<int> row_ptr, cols;
-        DeviceBuffer<unsigned char> full;
-        CPSIM_CUDA_TRY("upload CSR", row_ptr.upload(csr.row_ptr));
-        CPSIM_CUDA_TRY("upload CSR", cols.upload(csr.cols));
-        CPSIM_CUDA_TRY("upload CSR", full.upload(csr.full));
-        const bool local = ro.all_gather || i == 0;
+        CPSIM_ASSIGN_OR_RETURN(const DeviceCsr csr, upload_block_csr(q_lo, q_hi, src_pos));
+        const bool own = ro.all_gather || i == 0;  // the source's resident shard, or the receive buffer
         cuda::FlashForwardParams fp;
         fp.q = q.get();
-        fp.k = local && i == 0 ? k_shard[src].get() : (ro.all_gather ? k_shard[src].get() : k_recv.get());
-        fp.v = local && i == 0 ? v_shard[src].get() : (ro.all_gather ? v_shard[src].get() : v_recv.get());
+        fp.k = own ? k_shard[src].get() : k_recv.get();
+        fp.v = own ? v_shard[src].get() : v_recv.get();
         fp.out = out_blk.get();
         fp.lse = lse_blk.get();
         fp.q_lo = d_lo.get();
         fp.q_hi = d_hi.get();
         fp.k_pos = k_pos[src].get();
-        fp.tile_row_ptr = row_ptr.get();
-        fp.tile_cols = cols.get();
-        fp.tile_full = full.get();
         fp.n_q = static_cast<int>(n);
         fp.n_k = static_cast<int>(n);
         fp.q_heads = static_cast<int>(shape.q_heads);
@@ -236,11 +114,7 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
         fp.head_dim = static_cast<int>(shape.head_dim);
         fp.scale = scale;
         CPSIM_CUDA_TRY("event", cudaEventRecord(ev[2], stream));
-        if (!csr.cols.empty()) {
-          CPSIM_CUDA_TRY("flash kernel", cuda::launch_flash_forward(fp, stream));
-          cuda::MergeParams mp{out.get(), lse.get(), out_blk.get(), lse_blk.get(), static_cast<long long>(lse_elems), static_cast<int>(shape.head_dim)};
-          CPSIM_CUDA_TRY("merge kernel", cuda::launch_merge(mp, stream));
-        }
+        CPSIM_CUDA_TRY("flash and merge kernels", attend_and_merge(fp, csr, out.get(), lse.get(), stream));
         CPSIM_CUDA_TRY("event", cudaEventRecord(ev[3], stream));
         CPSIM_CUDA_TRY("step", cudaEventSynchronize(ev[3]));
         run.compute_us[static_cast<std::size_t>(i)] += elapsed_us(ev[2], ev[3]);
@@ -252,15 +126,7 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
       PartialAttention result;
       CPSIM_CUDA_TRY("download output", out.download(result.out));
       CPSIM_CUDA_TRY("download output", lse.download(result.lse));
-      for (std::size_t local = 0; local < q_pos.size(); ++local) {  // compare in original order
-        const std::int64_t p = q_pos[local];
-        for (std::int64_t e = 0; e < shape.q_heads * shape.head_dim; ++e) {
-          const double want = reference[static_cast<std::size_t>(p * shape.q_heads * shape.head_dim + e)];
-          const double have = result.out[local * static_cast<std::size_t>(shape.q_heads * shape.head_dim) + static_cast<std::size_t>(e)];
-          check.max_abs_error = std::max(check.max_abs_error, std::isfinite(have) ? std::fabs(have - want) : 1e30);
-          largest = std::max(largest, std::fabs(want));
-        }
-      }
+      compare_with_reference(reference, q_pos, result.out, shape, check, largest);
       run.rows.push_back(std::move(result));
     }
   }

@@ -61,6 +61,13 @@ std::vector<std::size_t> wait_each(std::vector<MPI_Request>& requests, double ti
   }
 }
 
+// Ends every process of the job (MPI_Abort), after saying why on stderr.
+[[noreturn]] void abort_job(std::int64_t rank, const std::string& why) {
+  std::cerr << "cpsim: error: rank " << rank << ": " << why << "\n";
+  MPI_Abort(MPI_COMM_WORLD, static_cast<int>(ErrorCode::kExecutionFailed));
+  std::abort();  // MPI_Abort does not return; this tells the compiler so
+}
+
 class MpiCommunicator final : public Communicator {
  public:
   MpiCommunicator(std::int64_t rank, std::int64_t size, double timeout_s) : rank_(rank), size_(size), timeout_s_(timeout_s) {}
@@ -128,17 +135,14 @@ class MpiCommunicator final : public Communicator {
     return Ok{};
   }
 
-  void abort(const std::string& why) override {
-    std::cerr << "cpsim: error: rank " << rank_ << ": " << why << "\n";
-    MPI_Abort(MPI_COMM_WORLD, static_cast<int>(ErrorCode::kExecutionFailed));
-  }
+  void abort(const std::string& why) override { abort_job(rank_, why); }
 
  private:
   std::int64_t rank_, size_;
   double timeout_s_;
 };
 
-// Sends a rank's results to rank 0: per row out and lse (and dq, dk, dv after backward), then
+// A rank's results as sent to rank 0: per row out and lse (and dq, dk, dv after backward), then
 // compute/comm/bytes per step (forward, then backward) and the totals. Every rank's buffers have the same
 // sizes, so rank 0 unpacks into a copy of its own run.
 std::vector<double> pack(const RankRun& run) {
@@ -177,44 +181,91 @@ RankRun unpack(const std::vector<double>& buf, const RankRun& shape_like) {
 std::optional<MpiSession> MpiSession::join_if_launched() {
   if (!launched_by_mpi()) return std::nullopt;
   MPI_Init(nullptr, nullptr);
-  int rank = 0, size = 1;
+  int rank = 0, size = 1, local_rank = 0, local_size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return MpiSession(rank, size);
+  MPI_Comm node;  // the processes sharing this machine
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+  MPI_Comm_rank(node, &local_rank);
+  MPI_Comm_size(node, &local_size);
+  MPI_Comm_free(&node);
+  return MpiSession(rank, size, local_rank, local_size);
 }
 
-MpiSession::MpiSession(MpiSession&& other) noexcept : rank_(other.rank_), size_(other.size_), owns_(other.owns_) { other.owns_ = false; }
+MpiSession::MpiSession(MpiSession&& other) noexcept
+    : rank_(other.rank_), size_(other.size_), local_rank_(other.local_rank_), local_size_(other.local_size_), owns_(other.owns_) {
+  other.owns_ = false;
+}
 
 MpiSession::~MpiSession() {
   if (owns_) MPI_Finalize();
 }
 
-Result<Measurement> MpiSession::execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) {
-  if (size_ != plan.world_size) {
-    return bad_input(plan_path + ": world_size: the plan needs " + std::to_string(plan.world_size) + " ranks but mpirun started " +
-                     std::to_string(size_) + " (use mpirun -np " + std::to_string(plan.world_size) + ")");
+Status MpiSession::check_world_size(const Plan& plan, const std::string& plan_path) const {
+  if (size_ == plan.world_size) return Ok{};
+  return bad_input(plan_path + ": world_size: the plan needs " + std::to_string(plan.world_size) + " ranks but mpirun started " +
+                   std::to_string(size_) + " (use mpirun -np " + std::to_string(plan.world_size) + ")");
+}
+
+Status MpiSession::broadcast(void* data, std::size_t bytes, double timeout_s) {
+  std::vector<MPI_Request> req(1);
+  MPI_Ibcast(data, static_cast<int>(bytes), MPI_BYTE, 0, MPI_COMM_WORLD, &req[0]);
+  if (!wait_all(req, timeout_s)) {
+    return Error{ErrorCode::kExecutionFailed, "rank " + std::to_string(rank_) + ": the broadcast from rank 0 did not arrive within " +
+                                                  std::to_string(timeout_s) + " s (rank 0 failed or hangs)"};
   }
+  return Ok{};
+}
+
+Result<std::vector<std::string>> MpiSession::all_gather(const std::string& mine, double timeout_s) {
+  std::vector<char> send(kMaxGatheredChars + 1, '\0'), all(send.size() * static_cast<std::size_t>(size_));
+  mine.copy(send.data(), kMaxGatheredChars);
+  std::vector<MPI_Request> req(1);
+  MPI_Iallgather(send.data(), static_cast<int>(send.size()), MPI_CHAR, all.data(), static_cast<int>(send.size()), MPI_CHAR, MPI_COMM_WORLD,
+                 &req[0]);
+  if (!wait_all(req, timeout_s)) {
+    return Error{ErrorCode::kExecutionFailed, "rank " + std::to_string(rank_) + ": not every rank joined the all-gather within " +
+                                                  std::to_string(timeout_s) + " s (a rank failed or hangs)"};
+  }
+  std::vector<std::string> out;
+  for (std::int64_t r = 0; r < size_; ++r) out.emplace_back(all.data() + static_cast<std::size_t>(r) * send.size());
+  return out;
+}
+
+Result<std::vector<RankRun>> MpiSession::gather_runs(const RankRun& mine, double timeout_s) {
+  const std::vector<double> packed = pack(mine);
+  if (rank_ != 0) {
+    std::vector<MPI_Request> req(1);
+    MPI_Isend(packed.data(), static_cast<int>(packed.size()), MPI_DOUBLE, 0, 7, MPI_COMM_WORLD, &req[0]);
+    if (!wait_all(req, timeout_s)) return Error{ErrorCode::kExecutionFailed, "rank 0 did not collect the results within the timeout"};
+    return std::vector<RankRun>{};
+  }
+  std::vector<RankRun> runs{mine};
+  for (std::int64_t r = 1; r < size_; ++r) {
+    std::vector<double> buf(packed.size());
+    std::vector<MPI_Request> req(1);
+    MPI_Irecv(buf.data(), static_cast<int>(buf.size()), MPI_DOUBLE, static_cast<int>(r), 7, MPI_COMM_WORLD, &req[0]);
+    if (!wait_all(req, timeout_s)) {
+      return Error{ErrorCode::kExecutionFailed, "rank " + std::to_string(r) + " did not send its results within the timeout"};
+    }
+    runs.push_back(unpack(buf, mine));
+  }
+  return runs;
+}
+
+void MpiSession::abort(const std::string& why) { abort_job(rank_, why); }
+
+Result<Measurement> MpiSession::execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) {
+  CPSIM_RETURN_IF_ERROR(check_world_size(plan, plan_path));
   CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, rank_options(plan, options));
   MpiCommunicator comm(rank_, size_, options.timeout_s);
   auto run = run_rank(plan, ro, comm);
-  if (!run) comm.abort(run.error().message);  // ends every process: no rank waits for a dead one
-  const std::vector<double> mine = pack(*run);
-  if (rank_ != 0) {
-    std::vector<MPI_Request> req(1);
-    MPI_Isend(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, 0, 7, MPI_COMM_WORLD, &req[0]);
-    if (!wait_all(req, options.timeout_s)) comm.abort("rank 0 did not collect the results within the timeout");
-    return Measurement{};
-  }
-  std::vector<RankRun> runs{*run};
-  for (std::int64_t r = 1; r < size_; ++r) {
-    std::vector<double> buf(mine.size());
-    std::vector<MPI_Request> req(1);
-    MPI_Irecv(buf.data(), static_cast<int>(buf.size()), MPI_DOUBLE, static_cast<int>(r), 7, MPI_COMM_WORLD, &req[0]);
-    if (!wait_all(req, options.timeout_s)) comm.abort("rank " + std::to_string(r) + " did not send its results within the timeout");
-    runs.push_back(unpack(buf, *run));
-  }
-  const Checks checks = verify_against_reference(plan, ro, runs);
-  return make_measurement(plan, plan_path, ro, runs, checks.output, "mpi", "cpu (" + std::to_string(size_) + " MPI processes)",
+  if (!run) abort(run.error().message);  // ends every process: no rank waits for a dead one
+  auto runs = gather_runs(*run, options.timeout_s);
+  if (!runs) abort(runs.error().message);
+  if (rank_ != 0) return Measurement{};
+  const Checks checks = verify_against_reference(plan, ro, *runs);
+  return make_measurement(plan, plan_path, ro, *runs, checks.output, "mpi", "cpu (" + std::to_string(size_) + " MPI processes)",
                           checks.gradients);
 }
 

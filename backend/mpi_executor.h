@@ -3,6 +3,7 @@
 // verifies them and reports. Without MPI support compiled in, a launch under mpirun is refused.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 
@@ -18,18 +19,45 @@ class MpiSession {
   MpiSession& operator=(MpiSession&&) = delete;
   ~MpiSession();
 
+  std::int64_t rank() const { return rank_; }
+  std::int64_t size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
+  // This process's index among the job's processes on its machine, and their number (which GPU it drives).
+  std::int64_t local_rank() const { return local_rank_; }
+  std::int64_t local_size() const { return local_size_; }
+
+  // CPU ranks: runs the plan with one rank per process.
   Result<Measurement> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options);
 
+  // Building blocks for the GPU executor (execute_on_gpus). All wait at most timeout_s.
+  // The job must have exactly the plan's W processes.
+  Status check_world_size(const Plan& plan, const std::string& plan_path) const;
+  // Rank 0's `bytes` at `data` copied into every process's (the NCCL unique id).
+  Status broadcast(void* data, std::size_t bytes, double timeout_s);
+  // Every rank's string (at most kMaxGatheredChars), in rank order, on every rank.
+  static constexpr std::size_t kMaxGatheredChars = 255;
+  Result<std::vector<std::string>> all_gather(const std::string& mine, double timeout_s);
+  // Every rank's run at rank 0, in rank order; an empty vector on the other ranks. All runs have the same sizes.
+  Result<std::vector<RankRun>> gather_runs(const RankRun& mine, double timeout_s);
+  // Ends every process of the job after printing why, so that no rank waits for a dead one.
+  [[noreturn]] void abort(const std::string& why);
+
  private:
-  MpiSession(std::int64_t rank, std::int64_t size) : rank_(rank), size_(size) {}
+  MpiSession(std::int64_t rank, std::int64_t size, std::int64_t local_rank, std::int64_t local_size)
+      : rank_(rank), size_(size), local_rank_(local_rank), local_size_(local_size) {}
   std::int64_t rank_ = 0;
   std::int64_t size_ = 1;
+  std::int64_t local_rank_ = 0;
+  std::int64_t local_size_ = 1;
   bool owns_ = true;
 };
 
-// Runs on the GPU(s) (see cuda/); an error when this build has no CUDA or the machine has no GPU.
-Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options,
-                                    std::int64_t ranks_per_gpu);
+// One GPU emulating every rank in turn (hops timed as device copies); an error when this build has no CUDA
+// or the machine has no GPU.
+Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options);
+
+// One GPU per MPI process (`mpirun -np W cpsim execute PLAN.json --device cuda`), K/V over NCCL. Rank 0
+// returns the measurement, the other ranks an empty one. An error when built without CUDA, MPI or NCCL.
+Result<Measurement> execute_on_gpus(MpiSession& mpi, const Plan& plan, const std::string& plan_path, const ExecuteOptions& options);
 
 }  // namespace cpsim

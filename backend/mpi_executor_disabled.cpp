@@ -4,17 +4,26 @@
 #include "backend/mpi_executor.h"
 
 namespace cpsim {
+namespace {
+
+Error no_mpi() { return bad_input("mpirun: this cpsim was built without MPI (configure with -DCPSIM_MPI=ON)"); }
+
+}  // namespace
 
 std::optional<MpiSession> MpiSession::join_if_launched() {
-  if (std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr) return MpiSession(0, 0);
+  if (std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr) return MpiSession(0, 0, 0, 0);
   return std::nullopt;
 }
 
-MpiSession::MpiSession(MpiSession&& other) noexcept : rank_(other.rank_), size_(other.size_), owns_(false) {}
+MpiSession::MpiSession(MpiSession&& other) noexcept
+    : rank_(other.rank_), size_(other.size_), local_rank_(other.local_rank_), local_size_(other.local_size_), owns_(false) {}
 MpiSession::~MpiSession() = default;
 
-Result<Measurement> MpiSession::execute(const Plan&, const std::string&, const ExecuteOptions&) {
-  return bad_input("mpirun: this cpsim was built without MPI (configure with -DCPSIM_MPI=ON)");
-}
+Result<Measurement> MpiSession::execute(const Plan&, const std::string&, const ExecuteOptions&) { return no_mpi(); }
+Status MpiSession::check_world_size(const Plan&, const std::string&) const { return no_mpi(); }
+Status MpiSession::broadcast(void*, std::size_t, double) { return no_mpi(); }
+Result<std::vector<std::string>> MpiSession::all_gather(const std::string&, double) { return no_mpi(); }
+Result<std::vector<RankRun>> MpiSession::gather_runs(const RankRun&, double) { return no_mpi(); }
+void MpiSession::abort(const std::string&) { std::abort(); }
 
 }  // namespace cpsim

@@ -22,7 +22,6 @@ namespace {
 struct ExecuteCliOptions {
   std::string plan;
   std::string device = "cpu";
-  std::int64_t ranks_per_gpu = 0;
   std::string out;
   ExecuteOptions exec;
   std::int64_t q_heads = 0, kv_heads = 0, head_dim = 0;
@@ -119,8 +118,11 @@ int run_execute(ExecuteCliOptions& o) {
   }
   Result<Measurement> measured = Error{};
   std::optional<MpiSession> mpi = MpiSession::join_if_launched();
-  if (o.device == "cuda") {
-    measured = execute_on_cuda(*plan, o.plan, o.exec, o.ranks_per_gpu);
+  if (o.device == "cuda" && mpi && mpi->size() > 1) {  // one GPU per process, K/V over NCCL
+    measured = execute_on_gpus(*mpi, *plan, o.plan, o.exec);
+    if (measured.ok() && !mpi->is_root()) return 0;  // rank 0 reports
+  } else if (o.device == "cuda") {  // every rank in turn on one GPU
+    measured = execute_on_cuda(*plan, o.plan, o.exec);
   } else if (mpi) {
     measured = mpi->execute(*plan, o.plan, o.exec);
     if (measured.ok() && !mpi->is_root()) return 0;  // rank 0 reports
@@ -152,8 +154,10 @@ Command add_execute_command(CLI::App& root) {
   auto o = std::make_shared<ExecuteCliOptions>();
   CLI::App* sub = root.add_subcommand("execute", "Run a plan for real, verify its output and measure it");
   sub->add_option("plan", o->plan, "PLAN.json (from cpsim plan --out)")->required();
-  sub->add_option("--device", o->device, "cpu (threads, or processes under mpirun) or cuda")->capture_default_str();
-  sub->add_option("--ranks-per-gpu", o->ranks_per_gpu, "cuda: ranks emulated on each GPU (default: all on one when W > GPUs)");
+  sub->add_option("--device", o->device,
+                  "cpu (threads, or processes under mpirun) or cuda (every rank in turn on one GPU, or under mpirun one GPU "
+                  "per process with NCCL)")
+      ->capture_default_str();
   sub->add_option("--out,-o", o->out, "Write MEASURED.json");
   sub->add_option("--rotate,-r", o->exec.rotate, "Override the plan's rotate method: allgather or alltoall");
   sub->add_option("--q-heads", o->q_heads, "Run with this many query heads instead of the plan's");

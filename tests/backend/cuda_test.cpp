@@ -18,7 +18,7 @@ TEST(CudaExecutor, VerifiesEveryBalancerAndRotateMethod) {
   o.q_heads = 4;
   o.kv_heads = 2;
   o.head_dim = 64;
-  auto first = execute_on_cuda(*probe_plan, "t.json", o, 0);
+  auto first = execute_on_cuda(*probe_plan, "t.json", o);
   if (!first.ok() && first.error().message.find("no GPU") != std::string::npos) GTEST_SKIP() << first.error().message;
   if (!first.ok() && first.error().message.find("built without CUDA") != std::string::npos) GTEST_SKIP() << first.error().message;
   ASSERT_TRUE(first.ok()) << first.error().message;
@@ -29,7 +29,7 @@ TEST(CudaExecutor, VerifiesEveryBalancerAndRotateMethod) {
       ASSERT_TRUE(plan.ok()) << plan.error().message;
       for (const char* rotate : {"allgather", "alltoall"}) {
         o.rotate = rotate;
-        auto m = execute_on_cuda(*plan, "t.json", o, 0);
+        auto m = execute_on_cuda(*plan, "t.json", o);
         ASSERT_TRUE(m.ok()) << m.error().message;
         EXPECT_TRUE(m->verified) << mask_kind_name(kind) << " " << balancer->name() << " " << rotate << ": max abs error " << m->max_abs_error;
       }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The MPI executor on loopback: W = 2 and 4 processes verify a plan of every balancer with both rotate methods and
 # the sparse exchange (a sparse_gather plan), forward and backward (dQ/dK/dV); a plan for more ranks than mpirun
-# started is refused with exit status 2.
+# started is refused with exit status 2; on a machine without a GPU, --device cuda under mpirun (the NCCL
+# executor) is refused by every rank with exit status 2.
 # Usage: run_mpi_execute.sh CPSIM WORKDIR
 set -uo pipefail
 cpsim=$1
@@ -33,5 +34,14 @@ if [ $rc -eq 2 ] && grep -q "the plan needs 4 ranks but mpirun started 2" <<<"$o
   echo "ok: W=4 plan under mpirun -np 2 refused (exit 2)"
 else
   echo "FAIL: W=4 plan under -np 2 gave exit $rc"; echo "$out" | tail -5; fail=1
+fi
+if ! nvidia-smi -L >/dev/null 2>&1; then
+  out=$(timeout 120 mpirun --oversubscribe -np 2 "$cpsim" execute "$dir/p2.json" --device cuda 2>&1)
+  rc=$?
+  if [ $rc -eq 2 ] && [ "$(grep -c -- "--device cuda: no GPU available\|built without the NCCL executor\|built without CUDA" <<<"$out")" -eq 2 ]; then
+    echo "ok: --device cuda under mpirun without a GPU refused by both ranks (exit 2)"
+  else
+    echo "FAIL: --device cuda under mpirun without a GPU gave exit $rc"; echo "$out" | tail -5; fail=1
+  fi
 fi
 exit $fail

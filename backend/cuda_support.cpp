@@ -1,0 +1,147 @@
+// Host helpers shared by the CUDA executors (see cuda_support.h).
+#include "backend/cuda_support.h"
+
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+#include "backend/block_csr.h"
+
+namespace cpsim {
+namespace {
+
+std::uint16_t to_bf16(float f) {  // round to nearest even
+  std::uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  bits += 0x7fff + ((bits >> 16) & 1);
+  return static_cast<std::uint16_t>(bits >> 16);
+}
+
+}  // namespace
+
+Error cuda_error(const std::string& what, cudaError_t err) {
+  return Error{ErrorCode::kExecutionFailed, "--device cuda: " + what + ": " + cudaGetErrorString(err)};
+}
+
+std::vector<std::uint16_t> bf16_input(Tensor t, const AttentionShape& shape, std::int64_t row, const std::vector<std::int64_t>& positions,
+                                      std::uint64_t seed) {
+  const std::int64_t heads = t == Tensor::kQ ? shape.q_heads : shape.kv_heads;
+  const std::int64_t per = heads * shape.head_dim;
+  std::vector<std::uint16_t> out(positions.size() * static_cast<std::size_t>(per));
+  const unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned w = 0; w < workers; ++w) {
+    pool.emplace_back([&, w] {
+      for (std::size_t i = w; i < positions.size(); i += workers) {
+        for (std::int64_t h = 0; h < heads; ++h) {
+          for (std::int64_t d = 0; d < shape.head_dim; ++d) {
+            out[i * static_cast<std::size_t>(per) + static_cast<std::size_t>(h * shape.head_dim + d)] =
+                to_bf16(input_value(t, row, positions[i], h, d, seed));
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  return out;
+}
+
+Result<int> gpu_count() {
+  int gpus = 0;
+  if (const cudaError_t err = cudaGetDeviceCount(&gpus); err != cudaSuccess || gpus == 0) {
+    return bad_input(std::string("--device cuda: no GPU available (cudaGetDeviceCount: ") +
+                     (err != cudaSuccess ? cudaGetErrorString(err) : "0 devices") + ")");
+  }
+  return gpus;
+}
+
+Result<RankOptions> cuda_rank_options(const Plan& plan, const ExecuteOptions& options) {
+  CPSIM_ASSIGN_OR_RETURN(RankOptions ro, rank_options(plan, options));
+  ro.sparse_gather = false;
+  if (ro.shape.head_dim % 16 != 0 || ro.shape.head_dim > cuda::kFlashMaxHeadDim) {
+    return bad_input("--head-dim: the CUDA kernel takes multiples of 16 up to " + std::to_string(cuda::kFlashMaxHeadDim) + ", got " +
+                     std::to_string(ro.shape.head_dim));
+  }
+  return ro;
+}
+
+std::vector<int> to_int(const std::vector<std::int64_t>& v) { return {v.begin(), v.end()}; }
+
+double elapsed_us(cudaEvent_t from, cudaEvent_t to) {
+  float ms = 0;
+  cudaEventElapsedTime(&ms, from, to);
+  return static_cast<double>(ms) * 1000.0;
+}
+
+Result<DeviceCsr> upload_block_csr(const std::vector<std::int64_t>& q_lo, const std::vector<std::int64_t>& q_hi,
+                                   const std::vector<std::int64_t>& k_pos) {
+  const BlockCsr csr = build_block_csr(q_lo, q_hi, k_pos, cuda::kFlashTile);
+  DeviceCsr d;
+  d.empty = csr.cols.empty();
+  CPSIM_CUDA_TRY("upload CSR", d.row_ptr.upload(csr.row_ptr));
+  CPSIM_CUDA_TRY("upload CSR", d.cols.upload(csr.cols));
+  CPSIM_CUDA_TRY("upload CSR", d.full.upload(csr.full));
+  return d;
+}
+
+cudaError_t attend_and_merge(cuda::FlashForwardParams fp, const DeviceCsr& csr, float* out, float* lse, cudaStream_t stream) {
+  if (csr.empty) return cudaSuccess;
+  fp.tile_row_ptr = csr.row_ptr.get();
+  fp.tile_cols = csr.cols.get();
+  fp.tile_full = csr.full.get();
+  if (const int e = cuda::launch_flash_forward(fp, stream); e != 0) return static_cast<cudaError_t>(e);
+  const cuda::MergeParams mp{out, lse, fp.out, fp.lse, static_cast<long long>(fp.n_q) * fp.q_heads, fp.head_dim};
+  return static_cast<cudaError_t>(cuda::launch_merge(mp, stream));
+}
+
+RowIntervals row_intervals(const RowMask& mask, std::int64_t seq_len) {
+  RowIntervals iv;
+  iv.lo.resize(static_cast<std::size_t>(seq_len));
+  iv.hi.resize(static_cast<std::size_t>(seq_len));
+  for (std::int64_t p = 0; p < seq_len; ++p) {
+    const KeyInterval k = mask.interval(p);
+    iv.lo[static_cast<std::size_t>(p)] = k.lo;
+    iv.hi[static_cast<std::size_t>(p)] = k.hi;
+  }
+  return iv;
+}
+
+Result<std::vector<float>> gpu_reference(const AttentionShape& shape, std::int64_t row, const RowIntervals& iv, std::uint64_t seed,
+                                         cudaStream_t stream) {
+  const auto s_len = static_cast<std::int64_t>(iv.lo.size());
+  std::vector<std::int64_t> all(static_cast<std::size_t>(s_len));
+  for (std::int64_t p = 0; p < s_len; ++p) all[static_cast<std::size_t>(p)] = p;
+  DeviceBuffer<std::uint16_t> q, k, v;
+  DeviceBuffer<int> lo, hi;
+  DeviceBuffer<float> out;
+  CPSIM_CUDA_TRY("upload Q", q.upload(bf16_input(Tensor::kQ, shape, row, all, seed)));
+  CPSIM_CUDA_TRY("upload K", k.upload(bf16_input(Tensor::kK, shape, row, all, seed)));
+  CPSIM_CUDA_TRY("upload V", v.upload(bf16_input(Tensor::kV, shape, row, all, seed)));
+  CPSIM_CUDA_TRY("upload intervals", lo.upload(to_int(iv.lo)));
+  CPSIM_CUDA_TRY("upload intervals", hi.upload(to_int(iv.hi)));
+  CPSIM_CUDA_TRY("allocate reference", out.allocate(static_cast<std::size_t>(s_len * shape.q_heads * shape.head_dim)));
+  const cuda::ReferenceParams rp{q.get(), k.get(), v.get(), out.get(), lo.get(), hi.get(), static_cast<int>(s_len),
+                                 static_cast<int>(shape.q_heads), static_cast<int>(shape.kv_heads), static_cast<int>(shape.head_dim),
+                                 1.0f / std::sqrt(static_cast<float>(shape.head_dim))};
+  CPSIM_CUDA_TRY("reference kernel", cuda::launch_reference(rp, stream));
+  CPSIM_CUDA_TRY("reference", cudaStreamSynchronize(stream));
+  std::vector<float> reference;
+  CPSIM_CUDA_TRY("download reference", out.download(reference));
+  return reference;
+}
+
+void compare_with_reference(const std::vector<float>& reference, const std::vector<std::int64_t>& q_pos, const std::vector<float>& out,
+                            const AttentionShape& shape, Verification& check, double& largest) {
+  const auto per = static_cast<std::size_t>(shape.q_heads * shape.head_dim);
+  for (std::size_t local = 0; local < q_pos.size(); ++local) {
+    const auto p = static_cast<std::size_t>(q_pos[local]);
+    for (std::size_t e = 0; e < per; ++e) {
+      const double want = reference[p * per + e];
+      const double have = out[local * per + e];
+      check.max_abs_error = std::max(check.max_abs_error, std::isfinite(have) ? std::fabs(have - want) : 1e30);
+      largest = std::max(largest, std::fabs(want));
+    }
+  }
+}
+
+}  // namespace cpsim
