@@ -21,19 +21,45 @@ void RankWorkModel::set_plan(const Plan& plan, const Simulation& sim) {
     row.busy_us = rm.busy_us;
     row.idle_us = rm.idle_us;
     row.exposed_us = rm.exposed_comm_us;
-    row.predicted_compute_us = rm.busy_us;
     rows_.push_back(row);
   }
   endResetModel();
 }
 
+namespace {
+
+// Rank r's predicted compute in one pass ("forward_compute_us" or "backward_compute_us" of the plan's
+// prediction); nullopt when the prediction has no such pass.
+std::optional<double> predicted_pass_us(const Json& predicted, const char* key, std::size_t r) {
+  if (!predicted.is_object() || !predicted.contains(key) || predicted[key].size() <= r) return std::nullopt;
+  double sum = 0;
+  for (const auto& v : predicted[key][r]) sum += v.get<double>();
+  return sum;
+}
+
+}  // namespace
+
+// Measured compute against the prediction of the same passes: forward, plus backward when the run made it and
+// the plan predicted it. Without a per-pass prediction the simulated busy time stands in.
 void RankWorkModel::set_measurement(const std::optional<Measurement>& m) {
   for (auto& row : rows_) row.measured_us.reset();
   if (m) {
-    for (const MeasuredStep& s : m->steps) {
-      if (s.rank < 0 || s.rank >= static_cast<std::int64_t>(rows_.size())) continue;
-      auto& v = rows_[static_cast<std::size_t>(s.rank)].measured_us;
-      v = v.value_or(0.0) + s.compute_us;
+    for (std::size_t r = 0; r < rows_.size(); ++r) {
+      const auto forward = predicted_pass_us(m->predicted, "forward_compute_us", r);
+      const auto backward = predicted_pass_us(m->predicted, "backward_compute_us", r);
+      const bool with_backward = m->backward.ran && (backward || !forward);
+      rows_[r].predicted_us = forward ? *forward + (with_backward ? backward.value_or(0.0) : 0.0) : rows_[r].busy_us;
+      double measured = 0;
+      bool any = false;
+      for (const auto* steps : {&m->steps, &m->backward.steps}) {
+        if (steps == &m->backward.steps && !with_backward) continue;
+        for (const MeasuredStep& s : *steps) {
+          if (s.rank != static_cast<std::int64_t>(r)) continue;
+          measured += s.compute_us;
+          any = true;
+        }
+      }
+      if (any) rows_[r].measured_us = measured;
     }
   }
   if (!rows_.empty()) emit dataChanged(index(0, kMeasuredMs), index(rowCount() - 1, kErrorPct));
@@ -61,8 +87,8 @@ QVariant RankWorkModel::data(const QModelIndex& index, int role) const {
       if (!r.measured_us) return raw ? QVariant() : QVariant("-");
       return raw ? QVariant(*r.measured_us) : QVariant(QString::number(*r.measured_us / 1000.0, 'f', 3));
     case kErrorPct: {
-      if (!r.measured_us || r.predicted_compute_us <= 0) return raw ? QVariant() : QVariant("-");
-      const double pct = 100.0 * (*r.measured_us - r.predicted_compute_us) / r.predicted_compute_us;
+      if (!r.measured_us || r.predicted_us <= 0) return raw ? QVariant() : QVariant("-");
+      const double pct = 100.0 * (*r.measured_us - r.predicted_us) / r.predicted_us;
       return raw ? QVariant(pct) : QVariant(QString::number(pct, 'f', 1) + "%");
     }
   }

@@ -29,8 +29,9 @@ class RankWorkModel : public QAbstractTableModel {
  private:
   struct Row {
     std::int64_t pairs = 0, full = 0, partial = 0;
-    double share = 0, busy_us = 0, idle_us = 0, exposed_us = 0, predicted_compute_us = 0;
-    std::optional<double> measured_us;
+    double share = 0, busy_us = 0, idle_us = 0, exposed_us = 0;
+    std::optional<double> measured_us;  // compute of the passes the run made
+    double predicted_us = 0;            // the prediction of those same passes, for the error column
   };
   std::vector<Row> rows_;
 };

@@ -88,6 +88,20 @@ class GuiTest : public QObject {
     model.set_measurement(m);
     QCOMPARE(model.data(model.index(2, RankWorkModel::kMeasuredMs)).toString(), QString("3.000"));
     QVERIFY(model.data(model.index(2, RankWorkModel::kErrorPct)).toString().endsWith("%"));
+    // A run with backward against a plan that predicted both passes: measured and predicted both cover
+    // forward + backward (rank 2: 3 + 6 ms measured against 2 + 4 ms predicted: +50%).
+    m.backward.ran = true;
+    for (int r = 0; r < 4; ++r) m.backward.steps.push_back({r, 0, 2000.0 * (r + 1), 0, 0, 0, 0, 0});
+    m.predicted = Json::parse(R"({"forward_compute_us": [[1000], [1000], [2000], [1000]],
+                                  "backward_compute_us": [[3000], [3000], [4000], [3000]]})");
+    model.set_measurement(m);
+    QCOMPARE(model.data(model.index(2, RankWorkModel::kMeasuredMs)).toString(), QString("9.000"));
+    QCOMPARE(model.data(model.index(2, RankWorkModel::kErrorPct)).toString(), QString("50.0%"));
+    // The plan predicted the forward pass only: the backward measurement is left out of the comparison.
+    m.predicted.erase("backward_compute_us");
+    model.set_measurement(m);
+    QCOMPARE(model.data(model.index(2, RankWorkModel::kMeasuredMs)).toString(), QString("3.000"));
+    QCOMPARE(model.data(model.index(2, RankWorkModel::kErrorPct)).toString(), QString("50.0%"));
   }
 
   void mask_raster_matches_the_mask_definition() {
