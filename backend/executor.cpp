@@ -144,6 +144,7 @@ Measurement make_measurement(const Plan& plan, const std::string& plan_path, con
       s.full_tiles = plan.work.step_tiles(rank, i).full;
       s.partial_tiles = plan.work.step_tiles(rank, i).partial;
       s.active_rows = plan.work.step_rows(rank, i).active_rows;
+      s.max_row_tiles = plan.work.step_rows(rank, i).max_row_tiles;
       m.steps.push_back(s);
     }
     m.total_us = std::max(m.total_us, runs[r].total_us);

@@ -10,6 +10,7 @@ Json steps_json(const std::vector<MeasuredStep>& steps) {
   for (const MeasuredStep& s : steps) {
     out.push_back({{"rank", s.rank}, {"step", s.step}, {"compute_us", s.compute_us}, {"comm_us", s.comm_us},
                    {"full_tiles", s.full_tiles}, {"partial_tiles", s.partial_tiles}, {"active_rows", s.active_rows},
+                   {"max_row_tiles", s.max_row_tiles},
                    {"comm_bytes", s.comm_bytes}});
   }
   return out;
@@ -113,6 +114,9 @@ Result<Measurement> load_measurement(const std::string& path) {
       for (auto [key, out] : {std::pair{"rank", &st.rank}, std::pair{"step", &st.step}, std::pair{"full_tiles", &st.full_tiles},
                               std::pair{"partial_tiles", &st.partial_tiles}, std::pair{"active_rows", &st.active_rows}}) {
         if (auto ok = integer(s, field, key, *out); !ok) return ok.error();
+      }
+      if (s.contains("max_row_tiles")) {  // absent in files written before it was recorded
+        if (auto ok = integer(s, field, "max_row_tiles", st.max_row_tiles); !ok) return ok.error();
       }
       for (auto [key, out] : {std::pair{"compute_us", &st.compute_us}, std::pair{"comm_us", &st.comm_us},
                               std::pair{"comm_bytes", &st.comm_bytes}}) {

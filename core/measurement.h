@@ -23,7 +23,8 @@ struct MeasuredStep {
   double comm_us = 0;           // communication that brought this step's K/V (0 when none)
   std::int64_t full_tiles = 0;  // work of this (rank, step) at the plan's tile size, one head
   std::int64_t partial_tiles = 0;
-  std::int64_t active_rows = 0;
+  std::int64_t active_rows = 0;     // Q tile rows with any work (the kernel's CTAs per head)
+  std::int64_t max_row_tiles = 0;   // tiles of the busiest Q tile row (its longest CTA); 0 when not recorded
   double comm_bytes = 0;        // bytes this rank received for the step
 };
 

@@ -1,6 +1,7 @@
 // Least-squares fits of kernel and hop constants from MEASURED.json files.
 #include "sim/calibrate.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <Eigen/Dense>
@@ -58,14 +59,18 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
   Samples compute, comm;
   std::int64_t head_dim = 0;
   bool block_sparse = true;
-  const double slots = static_cast<double>(p.sm_count * p.ctas_per_sm);
   for (const Measurement& m : measurements) {
     head_dim = m.head_dim;
     block_sparse = m.attention_path != "sdpa_ring";
     for (const MeasuredStep& s : m.steps) {
-      const double heads = static_cast<double>(m.q_heads);
       if (s.full_tiles + s.partial_tiles > 0 && s.compute_us > 0) {
-        compute.x.push_back({1.0, static_cast<double>(s.full_tiles) * heads / slots, static_cast<double>(s.partial_tiles) * heads / slots});
+        // The simulator's form: launch + critical share x summed tile time, on the starting profile's SMs.
+        // Files without the row statistics fall back to the throughput share, 1 / SMs.
+        const KernelWork work{s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles};
+        const double share = s.active_rows > 0 && s.max_row_tiles > 0 ? CostModel::critical_share(work, m.q_heads, p.sm_count, p.ctas_per_sm)
+                                                                        : 1.0 / static_cast<double>(p.sm_count);
+        const double heads = static_cast<double>(m.q_heads);
+        compute.x.push_back({1.0, static_cast<double>(s.full_tiles) * heads * share, static_cast<double>(s.partial_tiles) * heads * share});
         compute.y.push_back(s.compute_us);
       }
       if (s.comm_bytes > 0 && s.comm_us > 0) {
@@ -87,8 +92,8 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
   shape.head_dim = head_dim;
   const CostModel old(p, shape, measurements.front().tile_size);
   const KernelKind kind = block_sparse ? KernelKind::kBlockSparse : KernelKind::kFlash;
-  const double old_full = old.tile_us(false, kind, false) * static_cast<double>(p.ctas_per_sm);
-  const double old_partial = old.tile_us(false, kind, true) * static_cast<double>(p.ctas_per_sm);
+  const double old_full = old.tile_us(false, kind, false);
+  const double old_partial = old.tile_us(false, kind, true);
   c.rms_error_before_compute = rms_relative(compute, {p.kernel_launch_us, old_full, old_partial});
   c.rms_error_before_comm = rms_relative(comm, {p.nvlink.latency_us, 1.0 / (p.nvlink.p2p_bandwidth_gb_s * 1e3)});
 
@@ -98,8 +103,11 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
                      std::to_string(t_partial) + " us); measure more varied plans");
   }
   c.fwd_efficiency_scale = old_full / t_full;  // efficiency is inverse to tile time
-  c.partial_tile_overhead_fraction = std::max(1e-3, t_partial / t_full - 1.0);
+  // Above 0 on GPUs (masking costs extra); below 0 where masked pairs are skipped, as on the CPU executor.
+  c.partial_tile_overhead_fraction = t_partial / t_full - 1.0;
   c.kernel_launch_us = std::max(1e-3, c.compute.coefficients[0]);
+  // A launch fitted below zero is kept at 1 ns: the error after is that of the constants written.
+  c.compute.rms_relative_error = rms_relative(compute, {c.kernel_launch_us, t_full, t_partial});
   if (c.comm.coefficients.empty()) {
     c.latency_us = p.nvlink.latency_us;
     c.p2p_bandwidth_gb_s = p.nvlink.p2p_bandwidth_gb_s;
@@ -120,8 +128,20 @@ Result<Json> calibrated_profile_json(const HardwareProfile& p, const Calibration
     entry["source"] = "fitted by cpsim calibrate: " + provenance;
     entry["estimate"] = false;
   };
-  for (const char* key : {"attn_fwd_efficiency_hdim64", "attn_fwd_efficiency_hdim128", "attn_fwd_efficiency_hdim256"}) {
-    set(doc["gpu"][key], std::min(1.0, doc["gpu"][key]["value"].get<double>() * c.fwd_efficiency_scale));
+  // Tile time goes as 1 / (peak x efficiency). An efficiency scaled past 1 (a device faster than its starting
+  // profile's peak) moves the excess into the peak, so that the product is what was fitted.
+  const char* const fwd_keys[] = {"attn_fwd_efficiency_hdim64", "attn_fwd_efficiency_hdim128", "attn_fwd_efficiency_hdim256"};
+  double excess = 1.0;
+  for (const char* key : fwd_keys) excess = std::max(excess, doc["gpu"][key]["value"].get<double>() * c.fwd_efficiency_scale);
+  for (const char* key : fwd_keys) set(doc["gpu"][key], doc["gpu"][key]["value"].get<double>() * c.fwd_efficiency_scale / excess);
+  if (excess > 1.0) {
+    set(doc["gpu"]["peak_bf16_tflops"], doc["gpu"]["peak_bf16_tflops"]["value"].get<double>() * excess);
+    for (const char* key : {"attn_bwd_efficiency_hdim64", "attn_bwd_efficiency_hdim128", "attn_bwd_efficiency_hdim256"}) {
+      Json& entry = doc["gpu"][key];  // not fitted: backward keeps its rate, peak x efficiency
+      entry["value"] = entry["value"].get<double>() / excess;
+      entry["source"] = entry["source"].get<std::string>() + " (divided by " + std::to_string(excess) +
+                        " by cpsim calibrate as the peak grew by as much)";
+    }
   }
   set(doc["gpu"]["partial_tile_overhead_fraction"], c.partial_tile_overhead_fraction);
   set(doc["gpu"]["kernel_launch_us"], c.kernel_launch_us);

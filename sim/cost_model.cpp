@@ -19,19 +19,23 @@ double CostModel::tile_us(bool backward, KernelKind kind, bool partial) const {
   return partial ? full * (1.0 + profile_.partial_tile_overhead_fraction) : full;
 }
 
+double CostModel::critical_share(const KernelWork& work, std::int64_t heads, std::int64_t sm_count, std::int64_t ctas_per_sm) {
+  if (work.empty() || work.active_rows == 0) return 0;
+  const double h = static_cast<double>(heads);
+  const double ctas = static_cast<double>(work.active_rows) * h;
+  const double per_slot = static_cast<double>(ctas_per_sm);  // CTAs sharing an SM each run 1/c as fast
+  const double waves = std::ceil(ctas / static_cast<double>(sm_count * ctas_per_sm));
+  // waves x the mean CTA, or the longest CTA (max_row_tiles at the mean tile time), whichever is longer.
+  const double by_waves = waves / ctas;
+  const double by_longest = static_cast<double>(work.max_row_tiles) / (static_cast<double>(work.full_tiles + work.partial_tiles) * h);
+  return per_slot * std::max(by_waves, by_longest);
+}
+
 double CostModel::kernel_us(const KernelWork& work, bool backward, KernelKind kind) const {
   if (work.empty() || work.active_rows == 0) return 0;
-  const double heads = static_cast<double>(model_.q_heads);
   const double total = (static_cast<double>(work.full_tiles) * tile_us(backward, kind, false) +
-                        static_cast<double>(work.partial_tiles) * tile_us(backward, kind, true)) * heads;
-  const double ctas = static_cast<double>(work.active_rows) * heads;
-  const double slots = static_cast<double>(profile_.sm_count * profile_.ctas_per_sm);
-  const double per_slot = static_cast<double>(profile_.ctas_per_sm);  // CTAs sharing an SM each run 1/c as fast
-  const double waves = std::ceil(ctas / slots);
-  const double mean_cta = total / ctas * per_slot;
-  const double mean_tile = total / (static_cast<double>(work.full_tiles + work.partial_tiles) * heads);
-  const double longest_cta = static_cast<double>(work.max_row_tiles) * mean_tile * per_slot;
-  return profile_.kernel_launch_us + std::max(waves * mean_cta, longest_cta);
+                        static_cast<double>(work.partial_tiles) * tile_us(backward, kind, true)) * static_cast<double>(model_.q_heads);
+  return profile_.kernel_launch_us + critical_share(work, model_.q_heads, profile_.sm_count, profile_.ctas_per_sm) * total;
 }
 
 double CostModel::merge_us(std::int64_t rows) const {

@@ -32,6 +32,10 @@ class CostModel {
   double tile_us(bool backward, KernelKind kind, bool partial) const;
   // One kernel call: launch + max(waves * mean CTA time, longest CTA). 0 when there is no work.
   double kernel_us(const KernelWork& work, bool backward, KernelKind kind) const;
+  // The share of a kernel's summed tile time (all tiles, all heads, as if on one SM) that lies on its critical
+  // path: kernel_us = launch + share * summed tile time. It depends on the work's shape, not on tile costs,
+  // so calibration fits tile costs with the very form the simulator uses.
+  static double critical_share(const KernelWork& work, std::int64_t heads, std::int64_t sm_count, std::int64_t ctas_per_sm);
   // Merging `rows` query rows of out/LSE into the running result in fp32 (read both, write one).
   double merge_us(std::int64_t rows) const;
 

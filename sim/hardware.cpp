@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/json_fields.h"
+#include "core/text_format.h"
 
 #ifndef CPSIM_DEFAULT_DATA_DIR
 #define CPSIM_DEFAULT_DATA_DIR "data"
@@ -27,8 +28,9 @@ class ProfileReader {
  public:
   explicit ProfileReader(const std::string& source) : rd_(source) {}
 
-  // A {"value": number, "source": "...", "estimate": bool} entry. max < 0 means unbounded.
-  Result<double> number(const Json& object, const std::string& field, std::string_view key, double max = -1) const {
+  // A {"value": number, "source": "...", "estimate": bool} entry, above `above` (positive by default). max < 0
+  // means unbounded.
+  Result<double> number(const Json& object, const std::string& field, std::string_view key, double max = -1, double above = 0) const {
     auto node = rd_.member(object, field, key);
     if (!node) return node.error();
     const std::string path = FieldReader::join(field, key);
@@ -38,7 +40,10 @@ class ProfileReader {
     if (!value) return value.error();
     if (!(*value)->is_number()) return rd_.error(path + ".value", "expected a number, got " + describe_value(**value));
     const double v = (*value)->get<double>();
-    if (!std::isfinite(v) || v <= 0) return rd_.error(path + ".value", "must be a positive number, got " + (*value)->dump());
+    if (!std::isfinite(v) || v <= above) {
+      return rd_.error(path + ".value", (above == 0 ? std::string("must be a positive number") : "must be a number above " + format_number(above, "%g")) +
+                                            ", got " + (*value)->dump());
+    }
     if (max > 0 && v > max) return rd_.error(path + ".value", "must be at most " + Json(max).dump() + ", got " + (*value)->dump());
     auto src = rd_.member(**node, path, "source");
     if (!src) return rd_.error(path + ".source", "missing: every number in a profile needs a source");
@@ -121,7 +126,8 @@ Result<HardwareProfile> hardware_profile_from_json(const Json& d, const std::str
     CPSIM_ASSIGN_OR_RETURN(p.bwd_efficiency_by_hdim[i], pr.number(*gpu, "gpu", std::string("attn_bwd_efficiency_hdim") + hdims[i], 1.0));
   }
   CPSIM_ASSIGN_OR_RETURN(p.block_sparse_efficiency_factor, pr.number(*gpu, "gpu", "block_sparse_efficiency_factor", 1.0));
-  CPSIM_ASSIGN_OR_RETURN(p.partial_tile_overhead_fraction, pr.number(*gpu, "gpu", "partial_tile_overhead_fraction"));
+  // Positive on GPUs (per-element masking costs extra); negative, down to -1, where a kernel skips masked pairs.
+  CPSIM_ASSIGN_OR_RETURN(p.partial_tile_overhead_fraction, pr.number(*gpu, "gpu", "partial_tile_overhead_fraction", -1, -1));
   CPSIM_ASSIGN_OR_RETURN(p.tile_tokens, pr.count(*gpu, "gpu", "tile_tokens"));
   CPSIM_ASSIGN_OR_RETURN(p.ctas_per_sm, pr.count(*gpu, "gpu", "ctas_per_sm"));
   CPSIM_ASSIGN_OR_RETURN(p.kernel_launch_us, pr.number(*gpu, "gpu", "kernel_launch_us"));

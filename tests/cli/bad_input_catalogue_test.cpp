@@ -134,6 +134,8 @@ std::vector<Case> catalogue() {
        "compare {d}/w.json -w 2 --hardware {d}/hw.json", "gpu.sm_count.source: missing"},
       {"zero SMs", {good, {"hw.json", profile_with([](Json& p) { p["gpu"]["sm_count"]["value"] = 0; })}}, "", nullptr,
        "compare {d}/w.json -w 2 --hardware {d}/hw.json", "gpu.sm_count.value: must be a positive number, got 0"},
+      {"partial tiles free or cheaper", {good, {"hw.json", profile_with([](Json& p) { p["gpu"]["partial_tile_overhead_fraction"]["value"] = -1; })}}, "", nullptr,
+       "compare {d}/w.json -w 2 --hardware {d}/hw.json", "gpu.partial_tile_overhead_fraction.value: must be a number above -1, got -1"},
       {"more ranks than GPUs", {good}, "", nullptr, "compare {d}/w.json -w 16", "16 ranks need more GPUs than profile h100-sxm-8x"},
       // Plan files (run by `cpsim execute`).
       {"truncated plan", {good, {"p.json", R"({"schema_version": 1, "world_size": )"}}, "", nullptr, "execute {d}/p.json", "p.json: line 1"},

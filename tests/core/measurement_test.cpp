@@ -25,7 +25,7 @@ TEST(Measurement, RoundTripKeepsEveryField) {
   m.max_rel_error = 4e-7;
   m.tolerance = 1e-5;
   m.verified = true;
-  m.steps.push_back({1, 1, 10.0, 2.0, 5, 3, 2, 4096.0});
+  m.steps.push_back({1, 1, 10.0, 2.0, 5, 3, 2, 6, 4096.0});
   const auto path = (std::filesystem::temp_directory_path() / "cpsim_measurement_test.json").string();
   std::ofstream(path) << measurement_to_json(m).dump();
   auto back = load_measurement(path);
@@ -36,9 +36,18 @@ TEST(Measurement, RoundTripKeepsEveryField) {
   EXPECT_DOUBLE_EQ(back->tolerance, 1e-5);
   ASSERT_EQ(back->steps.size(), 1u);
   EXPECT_EQ(back->steps[0].partial_tiles, 3);
+  EXPECT_EQ(back->steps[0].max_row_tiles, 6);
   EXPECT_DOUBLE_EQ(back->steps[0].comm_bytes, 4096.0);
   EXPECT_EQ(back->head_dim, 32);
   EXPECT_FALSE(back->backward.ran);  // written only when the backward pass ran
+  // Files written before the longest row was recorded still load (calibrate then uses the throughput form).
+  Json old = measurement_to_json(m);
+  old["steps"][0].erase("max_row_tiles");
+  std::ofstream(path) << old.dump();
+  auto older = load_measurement(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(older.ok()) << older.error().message;
+  EXPECT_EQ(older->steps[0].max_row_tiles, 0);
 }
 
 TEST(Measurement, BackwardSectionRoundTrips) {
@@ -49,7 +58,7 @@ TEST(Measurement, BackwardSectionRoundTrips) {
   m.backward.max_abs_error = 2e-6;
   m.backward.tolerance = 3e-5;
   m.backward.verified = true;
-  m.backward.steps.push_back({0, 1, 30.0, 5.0, 4, 2, 1, 8192.0});
+  m.backward.steps.push_back({0, 1, 30.0, 5.0, 4, 2, 1, 3, 8192.0});
   const auto path = (std::filesystem::temp_directory_path() / "cpsim_measurement_backward.json").string();
   std::ofstream(path) << measurement_to_json(m).dump();
   auto back = load_measurement(path);
