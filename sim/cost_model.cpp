@@ -52,7 +52,10 @@ double CostModel::useful_flops(std::int64_t pairs, bool backward) const {
 
 double CostModel::ideal_us(double flops, std::int64_t ranks, bool backward) const {
   const double efficiency = backward ? profile_.bwd_efficiency(model_.head_dim) : profile_.fwd_efficiency(model_.head_dim);
-  return flops / (static_cast<double>(ranks) * efficiency * profile_.peak_bf16_tflops * 1e6);
+  // A partial tile holds at most a tile's pairs, so where it costs less than a full tile (a kernel that skips
+  // masked pairs, as the CPU executor does) a pair can cost as little as (1 + overhead) of its full-tile share.
+  const double cheapest_pair = std::min(1.0, 1.0 + profile_.partial_tile_overhead_fraction);
+  return flops * cheapest_pair / (static_cast<double>(ranks) * efficiency * profile_.peak_bf16_tflops * 1e6);
 }
 
 }  // namespace cpsim

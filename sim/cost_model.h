@@ -42,7 +42,8 @@ class CostModel {
   // FLOPs of `pairs` useful (q, k) pairs over all heads: 4 * D * H_q per pair forward, times the
   // backward factor for backward.
   double useful_flops(std::int64_t pairs, bool backward) const;
-  // Best achievable time for `flops` spread perfectly over `ranks` GPUs at the kernel's efficiency.
+  // Best achievable time for `flops` spread perfectly over `ranks` GPUs at the kernel's efficiency (and, where
+  // partial tiles cost less than full ones, at the cheapest rate per pair that allows).
   double ideal_us(double flops, std::int64_t ranks, bool backward) const;
 
   const HardwareProfile& profile() const { return profile_; }

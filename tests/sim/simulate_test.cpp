@@ -166,6 +166,24 @@ TEST(Metrics, LowerBoundIsUsefulFlopsAtPeakEfficiency) {
   EXPECT_GT(sim.metrics.ratio_to_lower_bound, 1.0);
 }
 
+// With partial tiles cheaper than full ones (the CPU executor's fitted profiles: about -0.57) the bound charges
+// each pair at the cheapest rate a tile allows, so no plan beats it, not even token striping, whose diagonal
+// tiles are all partial and about half visible.
+TEST(Metrics, NoPlanBeatsTheLowerBoundWhenPartialTilesAreCheap) {
+  HardwareProfile cpu = testing::shipped_profile("cpu-threads");
+  cpu.partial_tile_overhead_fraction = -0.7;
+  const Workload w = testing::make_workload(16384, MaskKind::kDocumentCausal, {{8192, 4096, 2048, 2048}});
+  for (const auto& balancer : balancer_registry()) {
+    auto plan = make_plan(w, "test.json", std::string(balancer->name()), 8, 128);
+    if (!plan.ok()) continue;
+    for (const Strategy& s : {kFlex, kSparse}) {
+      auto sim = simulate(*plan, s, cpu, false);
+      ASSERT_TRUE(sim.ok()) << sim.error().message;
+      EXPECT_GE(sim->metrics.ratio_to_lower_bound, 1.0) << balancer->name() << " " << path_name(s.path);
+    }
+  }
+}
+
 TEST(SparseRing, StepsWithoutWorkStillPayTheirHop) {
   // Four documents of one shard each, contiguous: every rank's work is local; every hop is unused.
   const Plan plan = plan_for(testing::make_workload(8192, MaskKind::kDocumentCausal, {{2048, 2048, 2048, 2048}}), "contiguous", 4);
