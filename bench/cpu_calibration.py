@@ -6,7 +6,8 @@ per-rank compute predicted vs measured, before (shipped cpu-threads) and after (
     python3 bench/cpu_calibration.py build/release/cli/cpsim
 
 Training: 3 document mixes x 4 balancers x 2 rotate methods; held out: 2 other mixes (and one causal) x 4
-balancers. 4,096 tokens, W = 2 (one thread per core on a 2-core machine), 4/2 heads, head dim 32.
+balancers, each executed 3 times (the median per rank). 4,096 tokens, W = 2 (one thread per core on a 2-core
+machine), 4/2 heads, head dim 32.
 """
 import json
 import os
@@ -33,20 +34,23 @@ def generate(cpsim, out, seed, mean, mask="document_causal"):
     run(*args)
 
 
-def execute(cpsim, workload, balancer, rotate, hardware, out):
-    plan = out.replace(".json", "-plan.json")
-    run(cpsim, "plan", workload, "-w", WORLD, "-b", balancer, "-r", rotate, "--hardware", hardware, "-o", plan)
-    run(cpsim, "execute", plan, "-o", out)
+def plan(cpsim, workload, balancer, rotate, hardware, out):
+    run(cpsim, "plan", workload, "-w", WORLD, "-b", balancer, "-r", rotate, "--hardware", hardware, "-o", out)
+    return out
+
+
+def execute(cpsim, plan_path, out):
+    run(cpsim, "execute", plan_path, "-o", out)
     with open(out) as f:
         return json.load(f)
 
 
-def rank_errors(m):
-    """Per rank: (measured compute us, predicted compute us) summed over steps."""
+def rank_errors(runs):
+    """Per rank: (median over runs of the measured compute us, predicted compute us), summed over steps."""
     out = []
-    for r in range(m["world_size"]):
-        measured = sum(s["compute_us"] for s in m["steps"] if s["rank"] == r)
-        predicted = sum(m["predicted"]["forward_compute_us"][r])
+    for r in range(runs[0]["world_size"]):
+        measured = statistics.median(sum(s["compute_us"] for s in m["steps"] if s["rank"] == r) for m in runs)
+        predicted = sum(runs[0]["predicted"]["forward_compute_us"][r])
         out.append((measured, predicted))
     return out
 
@@ -61,32 +65,40 @@ def summary(pairs):
 def main():
     cpsim = sys.argv[1] if len(sys.argv) > 1 else "build/release/cli/cpsim"
     work = tempfile.mkdtemp(prefix="cpsim-cpu-calibration-")
-    train, held_out = [], []
+    train = []
     for seed, mean in ((11, 512), (12, 256), (13, 1024)):
         path = os.path.join(work, f"train-{seed}.json")
         generate(cpsim, path, seed, mean)
         for balancer in ("contiguous", "head_tail", "ptrr", "cost_aware"):
             for rotate in ("alltoall", "allgather"):
-                out = os.path.join(work, f"m-{seed}-{balancer}-{rotate}.json")
-                execute(cpsim, path, balancer, rotate, "cpu-threads", out)
-                train.append(out)
+                name = os.path.join(work, f"{seed}-{balancer}-{rotate}")
+                execute(cpsim, plan(cpsim, path, balancer, rotate, "cpu-threads", name + "-plan.json"), name + "-measured.json")
+                train.append(name + "-measured.json")
     fitted = os.path.join(work, "cpu-fitted.json")
     print(run(cpsim, "calibrate", *train, "--hardware", "cpu-threads", "--name", "cpu-threads-fitted", "-o", fitted))
-    tests = [(21, 384, "document_causal"), (22, 768, "document_causal"), (0, 0, "causal")]
-    before, after, table = [], [], []
-    for seed, mean, mask in tests:
+    # Held out: every plan planned with both profiles (same layout, two predictions), then executed 3 times,
+    # round-robin over the plans so that a busy spell of the shared machine does not fall on one plan's runs.
+    cases = []
+    for seed, mean, mask in ((21, 384, "document_causal"), (22, 768, "document_causal"), (0, 0, "causal")):
         path = os.path.join(work, f"test-{mask}-{seed}.json")
         generate(cpsim, path, seed, mean, mask)
         for balancer in ("contiguous", "ptrr", "striped_block", "document_hybrid"):
-            for hardware, into in (("cpu-threads", before), (fitted, after)):
-                tag = "before" if into is before else "after"
-                m = execute(cpsim, path, balancer, "alltoall", hardware, os.path.join(work, f"t-{mask}-{seed}-{balancer}-{tag}.json"))
-                pairs = rank_errors(m)
-                into.extend(pairs)
-                if into is after:
-                    for r, (measured, predicted) in enumerate(pairs):
-                        table.append(f"| {mask} {seed or ''} | {balancer} | {r} | {measured / 1000:.1f} | {predicted / 1000:.1f} | "
-                                     f"{100.0 * (predicted - measured) / measured:+.1f}% |")
+            name = os.path.join(work, f"t-{mask}-{seed}-{balancer}")
+            cases.append((f"{mask} {seed or ''}".strip(), balancer, plan(cpsim, path, balancer, "alltoall", "cpu-threads", name + "-before.json"),
+                          plan(cpsim, path, balancer, "alltoall", fitted, name + "-after.json"), []))
+    for i in range(3):
+        for case in cases:
+            case[4].append(execute(cpsim, case[3], case[3].replace(".json", f"-measured-{i}.json")))
+    before, after, table = [], [], []
+    for label, balancer, before_plan, _, runs in cases:
+        with open(before_plan) as f:
+            shipped = json.load(f)["predicted"]["forward_compute_us"]
+        pairs = rank_errors(runs)
+        before.extend((measured, sum(shipped[r])) for r, (measured, _) in enumerate(pairs))
+        after.extend(pairs)
+        for r, (measured, predicted) in enumerate(pairs):
+            table.append(f"| {label} | {balancer} | {r} | {measured / 1000:.1f} | {predicted / 1000:.1f} | "
+                         f"{100.0 * (predicted - measured) / measured:+.1f}% |")
     print("held-out plans, per-rank forward compute predicted vs measured:")
     print(f"  shipped cpu-threads: {summary(before)}")
     print(f"  fitted:              {summary(after)}\n")
