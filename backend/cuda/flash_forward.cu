@@ -59,7 +59,7 @@ __device__ void load_tile(__nv_bfloat16* dst, const std::uint16_t* src, int firs
 }
 
 __global__ void flash_forward_kernel(FlashForwardParams p) {
-  extern __shared__ unsigned char smem_raw[];
+  extern __shared__ __align__(128) unsigned char smem_raw[];  // WMMA loads need 256-bit aligned pointers
   const int d = p.head_dim;
   Smem sm = carve(smem_raw, d);
   const int q_tile = blockIdx.x, head = blockIdx.y;
