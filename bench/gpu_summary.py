@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Summarises a gpu-check.sh output folder as Markdown: verification and per-rank compute of the three plans,
-and cpsim's kernel throughput next to flex_attention's (useful TFLOP/s = 4 * D * H * visible pairs / time;
-executed counts every non-empty 64x64 tile in full)."""
+"""Summarises a gpu-check.sh output folder as Markdown: verification and per-rank compute of the three plans
+beside their prediction, cpsim's kernel throughput next to flex_attention's (useful TFLOP/s = 4 * D * H *
+visible pairs / time; executed counts every non-empty tile in full), and the calibration of the cost model."""
 import json
 import os
 import sys
@@ -51,3 +51,20 @@ for kind in ("causal", "doc"):
         ft = f"{f['useful_tflops']:.1f}" if f else "not run"
         ratio = f"{useful / f['useful_tflops']:.2f}x" if f else ""
         print(f"| {kind} | {s} | {useful:.1f} | {executed:.1f} | {ft} | {ratio} |")
+
+print("\nPer-rank forward compute, measured against the plan's prediction (h100-sxm-8x constants, before calibration):\n")
+print("| plan | rank | measured ms | predicted ms | error |")
+print("|---|---|---|---|---|")
+for name in ("causal-head_tail", "doc-ptrr", "doc-per_document_head_tail"):
+    m = load(f"measured-{name}.json")
+    if m is None or "forward_compute_us" not in m.get("predicted", {}):
+        continue
+    for r in range(m["world_size"]):
+        measured = sum(s["compute_us"] for s in m["steps"] if s["rank"] == r)
+        predicted = sum(m["predicted"]["forward_compute_us"][r])
+        error = f"{100.0 * (measured - predicted) / predicted:+.1f}%" if predicted > 0 else "-"
+        print(f"| {name} | {r} | {measured / 1000:.3f} | {predicted / 1000:.3f} | {error} |")
+
+calibration = os.path.join(out, "calibrate.txt")
+if os.path.exists(calibration):
+    print("\n`cpsim calibrate` on the two document plans' measurements:\n\n```\n" + open(calibration).read().strip() + "\n```")

@@ -27,7 +27,7 @@ int run_calibrate(const CalibrateOptions& o) {
   }
   auto hw = find_hardware_profile(o.hardware);
   if (!hw) return report(hw.error());
-  auto c = calibrate(all, *hw);
+  auto c = calibrate(all, *hw, o.measurements);
   if (!c) return report(c.error());
   const std::string name = o.name.empty() ? hw->name + "-calibrated" : o.name;
   const std::string provenance = std::to_string(c->compute.samples) + " compute and " + std::to_string(c->comm.samples) +

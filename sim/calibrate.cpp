@@ -55,13 +55,23 @@ Result<LinearFit> fit(const Samples& s, const std::string& what) {
 
 }  // namespace
 
-Result<Calibration> calibrate(const std::vector<Measurement>& measurements, const HardwareProfile& p) {
+Result<Calibration> calibrate(const std::vector<Measurement>& measurements, const HardwareProfile& p, const std::vector<std::string>& names) {
+  if (measurements.empty()) return bad_input("calibrate: no measurements");
+  auto name = [&](std::size_t i) { return i < names.size() ? names[i] : "measurement " + std::to_string(i + 1); };
+  const Measurement& first = measurements.front();
+  for (std::size_t i = 1; i < measurements.size(); ++i) {
+    const Measurement& m = measurements[i];
+    if (m.tile_size != first.tile_size || m.head_dim != first.head_dim) {
+      return bad_input(name(i) + ": tile_size " + std::to_string(m.tile_size) + ", head_dim " + std::to_string(m.head_dim) + " differ from " +
+                       name(0) + "'s " + std::to_string(first.tile_size) + ", " + std::to_string(first.head_dim) +
+                       ": a tile's cost depends on both, so calibrate measurements of one shape together");
+    }
+  }
   Samples compute, comm;
-  std::int64_t head_dim = 0;
-  bool block_sparse = true;
+  const std::int64_t head_dim = first.head_dim;
   for (const Measurement& m : measurements) {
-    head_dim = m.head_dim;
-    block_sparse = m.attention_path != "sdpa_ring";
+    // Block-sparse paths run at the profile's block-sparse factor of the flash kernel's rate: t_full / k.
+    const double kind_factor = m.attention_path == "sdpa_ring" ? 1.0 : 1.0 / p.block_sparse_efficiency_factor;
     for (const MeasuredStep& s : m.steps) {
       if (s.full_tiles + s.partial_tiles > 0 && s.compute_us > 0) {
         // The simulator's form: launch + critical share x summed tile time, on the starting profile's SMs.
@@ -69,8 +79,8 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
         const KernelWork work{s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles};
         const double share = s.active_rows > 0 && s.max_row_tiles > 0 ? CostModel::critical_share(work, m.q_heads, p.sm_count, p.ctas_per_sm)
                                                                         : 1.0 / static_cast<double>(p.sm_count);
-        const double heads = static_cast<double>(m.q_heads);
-        compute.x.push_back({1.0, static_cast<double>(s.full_tiles) * heads * share, static_cast<double>(s.partial_tiles) * heads * share});
+        const double weight = static_cast<double>(m.q_heads) * share * kind_factor;
+        compute.x.push_back({1.0, static_cast<double>(s.full_tiles) * weight, static_cast<double>(s.partial_tiles) * weight});
         compute.y.push_back(s.compute_us);
       }
       if (s.comm_bytes > 0 && s.comm_us > 0) {
@@ -90,10 +100,9 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
   // The input profile's constants in the same linear form, for the error before.
   ModelShape shape;
   shape.head_dim = head_dim;
-  const CostModel old(p, shape, measurements.front().tile_size);
-  const KernelKind kind = block_sparse ? KernelKind::kBlockSparse : KernelKind::kFlash;
-  const double old_full = old.tile_us(false, kind, false);
-  const double old_partial = old.tile_us(false, kind, true);
+  const CostModel old(p, shape, first.tile_size);
+  const double old_full = old.tile_us(false, KernelKind::kFlash, false);
+  const double old_partial = old.tile_us(false, KernelKind::kFlash, true);
   c.rms_error_before_compute = rms_relative(compute, {p.kernel_launch_us, old_full, old_partial});
   c.rms_error_before_comm = rms_relative(comm, {p.nvlink.latency_us, 1.0 / (p.nvlink.p2p_bandwidth_gb_s * 1e3)});
 

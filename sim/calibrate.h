@@ -1,8 +1,9 @@
 // Calibration: fits the cost model's compute and communication constants to measurements by least
-// squares (Eigen) and writes a new hardware profile. The fitted model is the kernel model's throughput
-// form (many CTAs per SM) and the alpha-beta hop:
-//   compute_us = launch_us + t_full * full*H/slots + t_partial * partial*H/slots
+// squares (Eigen) and writes a new hardware profile. The fitted model is the simulator's own kernel form
+// (CostModel::critical_share: waves, or the longest tile row) and the alpha-beta hop:
+//   compute_us = launch_us + share * H * (t_full * full + t_partial * partial) / k
 //   comm_us    = latency_us + bytes / bandwidth
+// with k the profile's block-sparse factor on block-sparse paths (kept, not fitted) and 1 on the SDPA ring.
 #pragma once
 
 #include <string>
@@ -33,8 +34,11 @@ struct Calibration {
   double latency_us = 0;
 };
 
-// Fails (exit 2) when the measurements have too few distinct samples to determine the constants.
-Result<Calibration> calibrate(const std::vector<Measurement>& measurements, const HardwareProfile& profile);
+// Fails (exit 2) when the measurements have too few distinct samples to determine the constants, or mix tile
+// sizes or head dims (a tile's cost depends on both; calibrate each shape on its own). `names` (optional,
+// one per measurement) name them in errors.
+Result<Calibration> calibrate(const std::vector<Measurement>& measurements, const HardwareProfile& profile,
+                              const std::vector<std::string>& names = {});
 
 // The input profile file with the fitted numbers and their provenance written in.
 Result<Json> calibrated_profile_json(const HardwareProfile& profile, const Calibration& c, const std::string& name,

@@ -15,9 +15,11 @@ namespace {
 // 64 (rank, step) samples of varied shape: some kernels fill the GPU in waves, others are held up by one long
 // row of tiles (few, uneven rows), so both regimes of the simulator's kernel time are present. Compute is the
 // simulator's own kernel_us on `truth`; communication is latency + bytes x us_per_byte.
-Measurement synthetic(const HardwareProfile& truth, double latency, double us_per_byte) {
+Measurement synthetic(const HardwareProfile& truth, double latency, double us_per_byte, const std::string& path = "sparse_ring",
+                      std::uint64_t seed = 9) {
   Measurement m;
-  m.attention_path = "sparse_ring";
+  m.attention_path = path;
+  const KernelKind kind = path == "sdpa_ring" ? KernelKind::kFlash : KernelKind::kBlockSparse;
   m.tile_size = 128;
   m.q_heads = 32;
   m.kv_heads = 8;
@@ -28,7 +30,7 @@ Measurement synthetic(const HardwareProfile& truth, double latency, double us_pe
   shape.kv_heads = m.kv_heads;
   shape.head_dim = m.head_dim;
   const CostModel model(truth, shape, m.tile_size);
-  std::mt19937_64 rng(9);
+  std::mt19937_64 rng(seed);
   for (int i = 0; i < 64; ++i) {
     MeasuredStep s;
     s.rank = i % 8;
@@ -38,7 +40,7 @@ Measurement synthetic(const HardwareProfile& truth, double latency, double us_pe
     s.partial_tiles = 1 + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(2 * s.active_rows));
     const std::int64_t tiles = s.full_tiles + s.partial_tiles;
     s.max_row_tiles = std::min(tiles, (tiles + s.active_rows - 1) / s.active_rows + static_cast<std::int64_t>(rng() % 30));
-    s.compute_us = model.kernel_us({s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles}, false, KernelKind::kBlockSparse);
+    s.compute_us = model.kernel_us({s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles}, false, kind);
     s.comm_bytes = 1e6 * static_cast<double>(1 + rng() % 100);
     s.comm_us = latency + us_per_byte * s.comm_bytes;
     m.steps.push_back(s);
@@ -112,6 +114,34 @@ TEST(Calibrate, ADeviceFasterThanTheProfilesPeakMovesTheExcessIntoThePeak) {
     EXPECT_NEAR(model.kernel_us({s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles}, false, KernelKind::kBlockSparse),
                 s.compute_us, 1e-6 * s.compute_us);
   }
+}
+
+// Plans on the SDPA ring (flash kernel) and on block-sparse paths (the profile's block-sparse factor slower) fit
+// together: the factor is kept, the common rate is fitted.
+TEST(Calibrate, FitsFlashAndBlockSparseMeasurementsTogether) {
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  HardwareProfile truth = hw;
+  for (double& e : truth.fwd_efficiency_by_hdim) e /= 1.5;
+  truth.kernel_launch_us = 7.0;
+  auto c = calibrate({synthetic(truth, 4.0, 1.0 / 180e3, "sdpa_ring", 1), synthetic(truth, 4.0, 1.0 / 180e3, "flex_allgather", 2)}, hw);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_NEAR(c->fwd_efficiency_scale, 1.0 / 1.5, 1e-9);
+  EXPECT_NEAR(c->kernel_launch_us, 7.0, 1e-6);
+  EXPECT_LT(c->compute.rms_relative_error, 1e-9);
+}
+
+TEST(Calibrate, RefusesMeasurementsOfDifferentTileSizesOrHeadDims) {
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  const Measurement a = synthetic(hw, 4.0, 1e-5);
+  Measurement b = a;
+  b.tile_size = 64;
+  auto c = calibrate({a, b}, hw, {"a.json", "b.json"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kBadInput);
+  EXPECT_NE(c.error().message.find("b.json: tile_size 64, head_dim 128 differ from a.json's 128, 128"), std::string::npos) << c.error().message;
+  b = a;
+  b.head_dim = 64;
+  EXPECT_FALSE(calibrate({a, b}, hw).ok());
 }
 
 // The CPU executor skips masked pairs, so a partial tile costs less than a full one: the fit gives a negative
