@@ -24,7 +24,6 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
   for (auto& e : ev) CPSIM_CUDA_TRY("cudaEventCreate", cudaEventCreate(&e));
 
   const std::int64_t w = plan.world_size, n = plan.workload.seq_len / w, s_len = plan.workload.seq_len;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
   std::vector<RankRun> runs(static_cast<std::size_t>(w));
   for (auto& run : runs) {
     run.compute_us.assign(static_cast<std::size_t>(w), 0);
@@ -98,21 +97,9 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
                                                 layout.rearrange().begin() + (static_cast<std::int64_t>(src) + 1) * n);
         CPSIM_ASSIGN_OR_RETURN(const DeviceCsr csr, upload_block_csr(q_lo, q_hi, src_pos));
         const bool own = ro.all_gather || i == 0;  // the source's resident shard, or the receive buffer
-        cuda::FlashForwardParams fp;
-        fp.q = q.get();
-        fp.k = own ? k_shard[src].get() : k_recv.get();
-        fp.v = own ? v_shard[src].get() : v_recv.get();
-        fp.out = out_blk.get();
-        fp.lse = lse_blk.get();
-        fp.q_lo = d_lo.get();
-        fp.q_hi = d_hi.get();
-        fp.k_pos = k_pos[src].get();
-        fp.n_q = static_cast<int>(n);
-        fp.n_k = static_cast<int>(n);
-        fp.q_heads = static_cast<int>(shape.q_heads);
-        fp.kv_heads = static_cast<int>(shape.kv_heads);
-        fp.head_dim = static_cast<int>(shape.head_dim);
-        fp.scale = scale;
+        const cuda::FlashForwardParams fp =
+            flash_params(shape, n, q.get(), d_lo.get(), d_hi.get(), own ? k_shard[src].get() : k_recv.get(),
+                         own ? v_shard[src].get() : v_recv.get(), k_pos[src].get(), out_blk.get(), lse_blk.get());
         CPSIM_CUDA_TRY("event", cudaEventRecord(ev[2], stream));
         CPSIM_CUDA_TRY("flash and merge kernels", attend_and_merge(fp, csr, out.get(), lse.get(), stream));
         CPSIM_CUDA_TRY("event", cudaEventRecord(ev[3], stream));

@@ -84,6 +84,27 @@ Result<DeviceCsr> upload_block_csr(const std::vector<std::int64_t>& q_lo, const 
   return d;
 }
 
+cuda::FlashForwardParams flash_params(const AttentionShape& shape, std::int64_t n, const std::uint16_t* q, const int* q_lo, const int* q_hi,
+                                      const std::uint16_t* k, const std::uint16_t* v, const int* k_pos, float* out_block,
+                                      float* lse_block) {
+  cuda::FlashForwardParams fp;
+  fp.q = q;
+  fp.k = k;
+  fp.v = v;
+  fp.out = out_block;
+  fp.lse = lse_block;
+  fp.q_lo = q_lo;
+  fp.q_hi = q_hi;
+  fp.k_pos = k_pos;
+  fp.n_q = static_cast<int>(n);
+  fp.n_k = static_cast<int>(n);
+  fp.q_heads = static_cast<int>(shape.q_heads);
+  fp.kv_heads = static_cast<int>(shape.kv_heads);
+  fp.head_dim = static_cast<int>(shape.head_dim);
+  fp.scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+  return fp;
+}
+
 cudaError_t attend_and_merge(cuda::FlashForwardParams fp, const DeviceCsr& csr, float* out, float* lse, cudaStream_t stream) {
   if (csr.empty) return cudaSuccess;
   fp.tile_row_ptr = csr.row_ptr.get();

@@ -71,6 +71,12 @@ struct DeviceCsr {
 Result<DeviceCsr> upload_block_csr(const std::vector<std::int64_t>& q_lo, const std::vector<std::int64_t>& q_hi,
                                    const std::vector<std::int64_t>& k_pos);
 
+// The kernel's parameters for one step: a rank's n queries (Q, their visible key intervals) against one
+// source's n keys (its K and V shards and their original positions), into the block outputs.
+cuda::FlashForwardParams flash_params(const AttentionShape& shape, std::int64_t n, const std::uint16_t* q, const int* q_lo, const int* q_hi,
+                                      const std::uint16_t* k, const std::uint16_t* v, const int* k_pos, float* out_block,
+                                      float* lse_block);
+
 // Attends the rank's queries to one source's keys (`fp` holds Q, K, V, intervals and key positions; its
 // out/lse are the block buffers) and merges the block into out/lse by log-sum-exp. Nothing for an empty CSR.
 cudaError_t attend_and_merge(cuda::FlashForwardParams fp, const DeviceCsr& csr, float* out, float* lse, cudaStream_t stream);

@@ -210,21 +210,8 @@ class RankOnGpu {
       } else if (i > 0) {
         CPSIM_CUDA_TRY("stream wait", cudaStreamWaitEvent(compute_, ev.hop_end[i], 0));
       }
-      cuda::FlashForwardParams fp;
-      fp.q = q.get();
-      fp.k = k;
-      fp.v = k + kv_elems;
-      fp.out = out_blk.get();
-      fp.lse = lse_blk.get();
-      fp.q_lo = d_lo.get();
-      fp.q_hi = d_hi.get();
-      fp.k_pos = k_pos[src].get();
-      fp.n_q = static_cast<int>(n_);
-      fp.n_k = static_cast<int>(n_);
-      fp.q_heads = static_cast<int>(shape.q_heads);
-      fp.kv_heads = static_cast<int>(shape.kv_heads);
-      fp.head_dim = static_cast<int>(shape.head_dim);
-      fp.scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+      const cuda::FlashForwardParams fp = flash_params(shape, n_, q.get(), d_lo.get(), d_hi.get(), k, k + kv_elems, k_pos[src].get(),
+                                                       out_blk.get(), lse_blk.get());
       CPSIM_CUDA_TRY("event", cudaEventRecord(ev.compute_start[i], compute_));
       CPSIM_CUDA_TRY("flash and merge kernels", attend_and_merge(fp, csr[static_cast<std::size_t>(i)], out.get(), lse.get(), compute_));
       CPSIM_CUDA_TRY("event", cudaEventRecord(ev.compute_end[i], compute_));

@@ -48,6 +48,16 @@ Measurement synthetic(const HardwareProfile& truth, double latency, double us_pe
   return m;
 }
 
+// The profile, loaded from what calibrate wrote, predicts every sample it was fitted on.
+void expect_predicts(const HardwareProfile& fitted, const Measurement& m) {
+  ModelShape shape;
+  const CostModel model(fitted, shape, 128);
+  for (const MeasuredStep& s : m.steps) {
+    EXPECT_NEAR(model.kernel_us({s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles}, false, KernelKind::kBlockSparse),
+                s.compute_us, 1e-6 * s.compute_us);
+  }
+}
+
 TEST(Calibrate, RecoversTheConstantsThatMadeTheMeasurements) {
   const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
   // A device 20% slower per tile than the profile says, with 30% partial overhead, 9 us launches and
@@ -83,12 +93,7 @@ TEST(Calibrate, RecoversTheConstantsThatMadeTheMeasurements) {
   EXPECT_EQ((*doc)["links"]["nvlink"]["latency_us"]["source"], "fitted by cpsim calibrate: synthetic");
   auto fitted = hardware_profile_from_json(*doc, "fitted.json");
   ASSERT_TRUE(fitted.ok()) << fitted.error().message;
-  ModelShape shape;
-  const CostModel model(*fitted, shape, 128);
-  for (const MeasuredStep& s : m.steps) {
-    EXPECT_NEAR(model.kernel_us({s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles}, false, KernelKind::kBlockSparse),
-                s.compute_us, 1e-6 * s.compute_us);
-  }
+  expect_predicts(*fitted, m);
 }
 
 // A device faster than its starting profile allows (efficiency past 1): the written profile moves the excess
@@ -108,12 +113,7 @@ TEST(Calibrate, ADeviceFasterThanTheProfilesPeakMovesTheExcessIntoThePeak) {
   EXPECT_LE(fitted->fwd_efficiency(256), 1.0);
   EXPECT_NEAR(fitted->peak_bf16_tflops * fitted->fwd_efficiency(128), 2.0 * hw.peak_bf16_tflops * hw.fwd_efficiency(128), 1e-6);
   EXPECT_NEAR(fitted->peak_bf16_tflops * fitted->bwd_efficiency(128), hw.peak_bf16_tflops * hw.bwd_efficiency(128), 1e-6);
-  ModelShape shape;
-  const CostModel model(*fitted, shape, 128);
-  for (const MeasuredStep& s : m.steps) {
-    EXPECT_NEAR(model.kernel_us({s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles}, false, KernelKind::kBlockSparse),
-                s.compute_us, 1e-6 * s.compute_us);
-  }
+  expect_predicts(*fitted, m);
 }
 
 // Plans on the SDPA ring (flash kernel) and on block-sparse paths (the profile's block-sparse factor slower) fit
