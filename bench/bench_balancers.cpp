@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "core/allocator.h"
 #include "core/balancer.h"
 #include "core/plan.h"
 #include "core/workload_json.h"
@@ -54,6 +55,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cpsim::keep_freed_memory_for_reuse();  // as in the programs that plan (CPSIM_DEFAULT_MALLOC=1 to compare)
   register_all();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -5,6 +5,7 @@
 
 #include <iostream>
 
+#include "core/allocator.h"
 #include "core/workload_json.h"
 #include "gui/app/planner.h"
 
@@ -39,4 +40,10 @@ BENCHMARK(BM_Replan128kBackward)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  cpsim::keep_freed_memory_for_reuse();  // as cpsim-gui does (CPSIM_DEFAULT_MALLOC=1 to compare)
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -3,8 +3,10 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "core/allocator.h"
 
 int main(int argc, char** argv) {
+  cpsim::keep_freed_memory_for_reuse();
   CLI::App app{"cpsim: plan context-parallel attention (load balancers, rotate methods) for real document masks"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "cpsim 0.1.0");

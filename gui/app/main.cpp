@@ -7,6 +7,7 @@
 #include <QTimer>
 #include <cstdio>
 
+#include "core/allocator.h"
 #include "gui/app/main_window.h"
 
 namespace {
@@ -19,6 +20,7 @@ QString default_workload() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cpsim::keep_freed_memory_for_reuse();
   QApplication app(argc, argv);
   QApplication::setApplicationName("cpsim-gui");
   QCommandLineParser parser;
