@@ -73,6 +73,7 @@ PartialAttention attend_block(const AttentionShape& shape, const RowMask& mask, 
       for (auto j = first; j < last; ++j) {
         const float* k = &k_values[static_cast<std::size_t>((order[static_cast<std::size_t>(j)] * hkv + kh) * d)];
         float s = 0;
+#pragma omp simd reduction(+ : s)
         for (std::int64_t x = 0; x < d; ++x) s += q[x] * k[x];
         s *= scale;
         scores.push_back(s);
@@ -119,6 +120,7 @@ void attend_block_backward(const AttentionShape& shape, const RowMask& mask, con
         const float* k = &k_values[at];
         const float* v = &v_values[at];
         float s = 0, dp = 0;
+#pragma omp simd reduction(+ : s, dp)
         for (std::int64_t x = 0; x < d; ++x) {
           s += q[x] * k[x];
           dp += go[x] * v[x];
@@ -177,6 +179,7 @@ ReferenceAttention reference_attention(const AttentionShape& shape, const RowMas
         double max_score = -std::numeric_limits<double>::infinity();
         for (std::int64_t j = iv.lo; j <= iv.hi; ++j) {
           double dot = 0;
+#pragma omp simd reduction(+ : dot)
           for (std::int64_t x = 0; x < d; ++x) {
             dot += static_cast<double>(q[static_cast<std::size_t>((p * hq + h) * d + x)]) * k[static_cast<std::size_t>((j * hkv + kh) * d + x)];
           }
