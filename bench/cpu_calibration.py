@@ -8,7 +8,8 @@ per-rank compute predicted vs measured, before (shipped cpu-threads) and after (
 Training: 3 document mixes x 4 balancers x 2 rotate methods; held out: 2 other mixes (and one causal) x 4
 balancers. Every plan is executed 5 times, round-robin over the plans, and its fastest run kept (the machine
 is shared; interference only adds time). 4,096 tokens, W = 2 (one thread per core on a 2-core machine), 4/2
-heads, head dim 32.
+heads, head dim 32. With --backward every plan is predicted and executed forward and backward, the fit
+covers the backward rate too, and the held-out comparison is printed for both passes (about 6 minutes).
 """
 import json
 import os
@@ -20,6 +21,7 @@ import tempfile
 SHAPE = ["--q-heads", "4", "--kv-heads", "2", "--head-dim", "32"]
 WORLD = "2"
 RUNS = 5  # executions of every plan; the fastest counts
+BACKWARD = "--backward" in sys.argv
 
 
 def run(*args):
@@ -37,22 +39,28 @@ def generate(cpsim, out, seed, mean, mask="document_causal"):
 
 
 def plan(cpsim, workload, balancer, rotate, hardware, out):
-    run(cpsim, "plan", workload, "-w", WORLD, "-b", balancer, "-r", rotate, "--hardware", hardware, "-o", out)
+    run(cpsim, "plan", workload, "-w", WORLD, "-b", balancer, "-r", rotate, "--hardware", hardware, "-o", out,
+        *(["--backward"] if BACKWARD else []))
     return out
 
 
 def execute(cpsim, plan_path, out):
-    run(cpsim, "execute", plan_path, "-o", out)
+    run(cpsim, "execute", plan_path, "-o", out, *(["--backward"] if BACKWARD else []))
     with open(out) as f:
         return json.load(f)
 
 
-def rank_errors(runs):
-    """Per rank: (the fastest run's measured compute us, predicted compute us), summed over steps."""
+def steps(m, backward):
+    return m["backward"]["steps"] if backward else m["steps"]
+
+
+def rank_errors(runs, backward=False):
+    """Per rank: (the fastest run's measured compute us, predicted compute us) of one pass, summed over steps."""
+    key = "backward_compute_us" if backward else "forward_compute_us"
     out = []
     for r in range(runs[0]["world_size"]):
-        measured = min(sum(s["compute_us"] for s in m["steps"] if s["rank"] == r) for m in runs)
-        predicted = sum(runs[0]["predicted"]["forward_compute_us"][r])
+        measured = min(sum(s["compute_us"] for s in steps(m, backward) if s["rank"] == r) for m in runs)
+        predicted = sum(runs[0]["predicted"][key][r])
         out.append((measured, predicted))
     return out
 
@@ -81,7 +89,8 @@ def main():
     for i in range(RUNS):
         for p in plans:
             out = p.replace("-plan.json", f"-measured-{i}.json")
-            runs[p].append((sum(s["compute_us"] for s in execute(cpsim, p, out)["steps"]), out))
+            m = execute(cpsim, p, out)
+            runs[p].append((sum(s["compute_us"] for s in m["steps"] + (m["backward"]["steps"] if BACKWARD else [])), out))
     train = [min(runs[p])[1] for p in plans]
     fitted = os.path.join(work, "cpu-fitted.json")
     print(run(cpsim, "calibrate", *train, "--hardware", "cpu-threads", "--name", "cpu-threads-fitted", "-o", fitted))
@@ -98,21 +107,23 @@ def main():
     for i in range(RUNS):
         for case in cases:
             case[4].append(execute(cpsim, case[3], case[3].replace(".json", f"-measured-{i}.json")))
-    before, after, table = [], [], []
-    for label, balancer, before_plan, _, runs in cases:
-        with open(before_plan) as f:
-            shipped = json.load(f)["predicted"]["forward_compute_us"]
-        pairs = rank_errors(runs)
-        before.extend((measured, sum(shipped[r])) for r, (measured, _) in enumerate(pairs))
-        after.extend(pairs)
-        for r, (measured, predicted) in enumerate(pairs):
-            table.append(f"| {label} | {balancer} | {r} | {measured / 1000:.1f} | {predicted / 1000:.1f} | "
-                         f"{100.0 * (predicted - measured) / measured:+.1f}% |")
-    print("held-out plans, per-rank forward compute predicted vs measured:")
-    print(f"  shipped cpu-threads: {summary(before)}")
-    print(f"  fitted:              {summary(after)}\n")
-    print("| workload | balancer | rank | measured ms | predicted ms | error |\n|---|---|---|---|---|---|")
-    print("\n".join(table))
+    for backward in ((False, True) if BACKWARD else (False,)):
+        before, after, table = [], [], []
+        key = "backward_compute_us" if backward else "forward_compute_us"
+        for label, balancer, before_plan, _, runs in cases:
+            with open(before_plan) as f:
+                shipped = json.load(f)["predicted"][key]
+            pairs = rank_errors(runs, backward)
+            before.extend((measured, sum(shipped[r])) for r, (measured, _) in enumerate(pairs))
+            after.extend(pairs)
+            for r, (measured, predicted) in enumerate(pairs):
+                table.append(f"| {label} | {balancer} | {r} | {measured / 1000:.1f} | {predicted / 1000:.1f} | "
+                             f"{100.0 * (predicted - measured) / measured:+.1f}% |")
+        print(f"held-out plans, per-rank {'backward' if backward else 'forward'} compute predicted vs measured:")
+        print(f"  shipped cpu-threads: {summary(before)}")
+        print(f"  fitted:              {summary(after)}\n")
+        print("| workload | balancer | rank | measured ms | predicted ms | error |\n|---|---|---|---|---|---|")
+        print("\n".join(table) + "\n")
 
 
 if __name__ == "__main__":

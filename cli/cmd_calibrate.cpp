@@ -39,12 +39,18 @@ int run_calibrate(const CalibrateOptions& o) {
   Table t({"model", "samples", "RMS error before", "RMS error after"}, {true, false, false, false});
   t.add_row({"compute (per kernel call)", std::to_string(c->compute.samples), percent(c->rms_error_before_compute),
              percent(c->compute.rms_relative_error)});
+  if (c->backward_samples > 0) {
+    t.add_row({"backward compute (per kernel call)", std::to_string(c->backward_samples), percent(c->rms_error_before_backward),
+               percent(c->rms_error_after_backward)});
+  }
   if (c->comm_note.empty()) {
     t.add_row({"communication (per hop)", std::to_string(c->comm.samples), percent(c->rms_error_before_comm),
                percent(c->comm.rms_relative_error)});
   }
   std::cout << t.render() << "\nfitted: kernel launch " << fixed(c->kernel_launch_us, 2) << " us, forward efficiency x"
-            << fixed(c->fwd_efficiency_scale, 4) << " of " << hw->name << "'s, partial-tile overhead "
+            << fixed(c->fwd_efficiency_scale, 4) << " of " << hw->name << "'s"
+            << (c->backward_samples > 0 ? ", backward efficiency x" + fixed(c->bwd_efficiency_scale, 4) : std::string())
+            << ", partial-tile overhead "
             << fixed(c->partial_tile_overhead_fraction, 3) << ", link " << fixed(c->p2p_bandwidth_gb_s, 3) << " GB/s + "
             << fixed(c->latency_us, 2) << " us" << (c->comm_note.empty() ? "" : " (" + c->comm_note + ")")
             << "\nprofile written to " << o.out << " (name " << name << ")\n";

@@ -67,22 +67,25 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
                        ": a tile's cost depends on both, so calibrate measurements of one shape together");
     }
   }
-  Samples compute, comm;
+  Samples compute, backward, comm;
   const std::int64_t head_dim = first.head_dim;
-  for (const Measurement& m : measurements) {
-    // Block-sparse paths run at the profile's block-sparse factor of the flash kernel's rate: t_full / k.
+  // A kernel sample in the simulator's form: launch + critical share x summed tile time, on the starting
+  // profile's SMs, with block-sparse paths at the profile's block-sparse factor of the flash kernel's rate
+  // (t / k). Files without the row statistics fall back to the throughput share, 1 / SMs.
+  auto add_kernel = [&](Samples& into, const Measurement& m, const MeasuredStep& s) {
+    if (s.full_tiles + s.partial_tiles <= 0 || s.compute_us <= 0) return;
     const double kind_factor = m.attention_path == "sdpa_ring" ? 1.0 : 1.0 / p.block_sparse_efficiency_factor;
+    const KernelWork work{s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles};
+    const double share = s.active_rows > 0 && s.max_row_tiles > 0 ? CostModel::critical_share(work, m.q_heads, p.sm_count, p.ctas_per_sm)
+                                                                    : 1.0 / static_cast<double>(p.sm_count);
+    const double weight = static_cast<double>(m.q_heads) * share * kind_factor;
+    into.x.push_back({1.0, static_cast<double>(s.full_tiles) * weight, static_cast<double>(s.partial_tiles) * weight});
+    into.y.push_back(s.compute_us);
+  };
+  for (const Measurement& m : measurements) {
+    for (const MeasuredStep& s : m.backward.steps) add_kernel(backward, m, s);
     for (const MeasuredStep& s : m.steps) {
-      if (s.full_tiles + s.partial_tiles > 0 && s.compute_us > 0) {
-        // The simulator's form: launch + critical share x summed tile time, on the starting profile's SMs.
-        // Files without the row statistics fall back to the throughput share, 1 / SMs.
-        const KernelWork work{s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles};
-        const double share = s.active_rows > 0 && s.max_row_tiles > 0 ? CostModel::critical_share(work, m.q_heads, p.sm_count, p.ctas_per_sm)
-                                                                        : 1.0 / static_cast<double>(p.sm_count);
-        const double weight = static_cast<double>(m.q_heads) * share * kind_factor;
-        compute.x.push_back({1.0, static_cast<double>(s.full_tiles) * weight, static_cast<double>(s.partial_tiles) * weight});
-        compute.y.push_back(s.compute_us);
-      }
+      add_kernel(compute, m, s);
       if (s.comm_bytes > 0 && s.comm_us > 0) {
         comm.x.push_back({1.0, s.comm_bytes});
         comm.y.push_back(s.comm_us);
@@ -117,6 +120,22 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
   c.kernel_launch_us = std::max(1e-3, c.compute.coefficients[0]);
   // A launch fitted below zero is kept at 1 ns: the error after is that of the constants written.
   c.compute.rms_relative_error = rms_relative(compute, {c.kernel_launch_us, t_full, t_partial});
+  if (!backward.y.empty()) {  // one rate: y - launch = t_bwd * (full + partial (1 + overhead)) x weight
+    const double old_bwd = old.tile_us(true, KernelKind::kFlash, false);
+    const double overhead = 1.0 + c.partial_tile_overhead_fraction;
+    c.rms_error_before_backward = rms_relative(backward, {p.kernel_launch_us, old_bwd, old.tile_us(true, KernelKind::kFlash, true)});
+    double num = 0, den = 0;  // weighted by 1 / y, as the other fits
+    for (std::size_t i = 0; i < backward.y.size(); ++i) {
+      const double x = backward.x[i][1] + backward.x[i][2] * overhead, w = 1.0 / backward.y[i];
+      num += x * (backward.y[i] - c.kernel_launch_us) * w * w;
+      den += x * x * w * w;
+    }
+    const double t_bwd = num / den;
+    if (!(t_bwd > 0)) return bad_input("MEASURED.json: backward.steps: the fit gives a non-positive backward tile time; measure more varied plans");
+    c.backward_samples = backward.y.size();
+    c.bwd_efficiency_scale = old_bwd / t_bwd;
+    c.rms_error_after_backward = rms_relative(backward, {c.kernel_launch_us, t_bwd, t_bwd * overhead});
+  }
   if (c.comm.coefficients.empty()) {
     c.latency_us = p.nvlink.latency_us;
     c.p2p_bandwidth_gb_s = p.nvlink.p2p_bandwidth_gb_s;
@@ -140,13 +159,20 @@ Result<Json> calibrated_profile_json(const HardwareProfile& p, const Calibration
   // Tile time goes as 1 / (peak x efficiency). An efficiency scaled past 1 (a device faster than its starting
   // profile's peak) moves the excess into the peak, so that the product is what was fitted.
   const char* const fwd_keys[] = {"attn_fwd_efficiency_hdim64", "attn_fwd_efficiency_hdim128", "attn_fwd_efficiency_hdim256"};
+  const char* const bwd_keys[] = {"attn_bwd_efficiency_hdim64", "attn_bwd_efficiency_hdim128", "attn_bwd_efficiency_hdim256"};
+  const bool fit_bwd = c.backward_samples > 0;
   double excess = 1.0;
   for (const char* key : fwd_keys) excess = std::max(excess, doc["gpu"][key]["value"].get<double>() * c.fwd_efficiency_scale);
+  for (const char* key : bwd_keys) excess = std::max(excess, doc["gpu"][key]["value"].get<double>() * (fit_bwd ? c.bwd_efficiency_scale : 1.0));
   for (const char* key : fwd_keys) set(doc["gpu"][key], doc["gpu"][key]["value"].get<double>() * c.fwd_efficiency_scale / excess);
+  if (fit_bwd) {
+    for (const char* key : bwd_keys) set(doc["gpu"][key], doc["gpu"][key]["value"].get<double>() * c.bwd_efficiency_scale / excess);
+  }
   if (excess > 1.0) {
     set(doc["gpu"]["peak_bf16_tflops"], doc["gpu"]["peak_bf16_tflops"]["value"].get<double>() * excess);
-    for (const char* key : {"attn_bwd_efficiency_hdim64", "attn_bwd_efficiency_hdim128", "attn_bwd_efficiency_hdim256"}) {
-      Json& entry = doc["gpu"][key];  // not fitted: backward keeps its rate, peak x efficiency
+    for (const char* key : bwd_keys) {  // unless fitted above, backward keeps its rate: peak x efficiency
+      if (fit_bwd) continue;
+      Json& entry = doc["gpu"][key];
       entry["value"] = entry["value"].get<double>() / excess;
       entry["source"] = entry["source"].get<std::string>() + " (divided by " + std::to_string(excess) +
                         " by cpsim calibrate as the peak grew by as much)";

@@ -4,6 +4,7 @@
 //   compute_us = launch_us + share * H * (t_full * full + t_partial * partial) / k
 //   comm_us    = latency_us + bytes / bandwidth
 // with k the profile's block-sparse factor on block-sparse paths (kept, not fitted) and 1 on the SDPA ring.
+// Backward steps (MEASURED.json's backward section) fit the backward tile rate in the same form.
 #pragma once
 
 #include <string>
@@ -32,6 +33,12 @@ struct Calibration {
   double kernel_launch_us = 0;
   double p2p_bandwidth_gb_s = 0;
   double latency_us = 0;
+  // Backward, when the measurements ran it: one tile rate fitted with forward's launch and partial-tile
+  // overhead (the profile shares them), as new / old backward efficiency; samples 0 when none.
+  std::size_t backward_samples = 0;
+  double bwd_efficiency_scale = 1;
+  double rms_error_before_backward = 0;
+  double rms_error_after_backward = 0;
 };
 
 // Fails (exit 2) when the measurements have too few distinct samples to determine the constants, or mix tile

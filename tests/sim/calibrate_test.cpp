@@ -44,7 +44,11 @@ Measurement synthetic(const HardwareProfile& truth, double latency, double us_pe
     s.comm_bytes = 1e6 * static_cast<double>(1 + rng() % 100);
     s.comm_us = latency + us_per_byte * s.comm_bytes;
     m.steps.push_back(s);
+    MeasuredStep b = s;  // the same work backward, at the truth's backward rate
+    b.compute_us = model.kernel_us({s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles}, true, kind);
+    m.backward.steps.push_back(b);
   }
+  m.backward.ran = true;
   return m;
 }
 
@@ -56,6 +60,10 @@ void expect_predicts(const HardwareProfile& fitted, const Measurement& m) {
     EXPECT_NEAR(model.kernel_us({s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles}, false, KernelKind::kBlockSparse),
                 s.compute_us, 1e-6 * s.compute_us);
   }
+  for (const MeasuredStep& s : m.backward.steps) {
+    EXPECT_NEAR(model.kernel_us({s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles}, true, KernelKind::kBlockSparse),
+                s.compute_us, 1e-6 * s.compute_us);
+  }
 }
 
 TEST(Calibrate, RecoversTheConstantsThatMadeTheMeasurements) {
@@ -64,6 +72,7 @@ TEST(Calibrate, RecoversTheConstantsThatMadeTheMeasurements) {
   // a 180 GB/s, 4 us link.
   HardwareProfile truth = hw;
   for (double& e : truth.fwd_efficiency_by_hdim) e /= 1.2;
+  for (double& e : truth.bwd_efficiency_by_hdim) e /= 1.4;
   truth.partial_tile_overhead_fraction = 0.3;
   truth.kernel_launch_us = 9.0;
   const Measurement m = synthetic(truth, 4.0, 1.0 / 180e3);
@@ -80,6 +89,10 @@ TEST(Calibrate, RecoversTheConstantsThatMadeTheMeasurements) {
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_NEAR(c->kernel_launch_us, 9.0, 1e-6);
   EXPECT_NEAR(c->fwd_efficiency_scale, 1.0 / 1.2, 1e-9);
+  EXPECT_NEAR(c->bwd_efficiency_scale, 1.0 / 1.4, 1e-9);
+  EXPECT_EQ(c->backward_samples, 64u);
+  EXPECT_LT(c->rms_error_after_backward, 1e-9);
+  EXPECT_GT(c->rms_error_before_backward, 0.05);
   EXPECT_NEAR(c->partial_tile_overhead_fraction, 0.3, 1e-9);
   EXPECT_NEAR(c->p2p_bandwidth_gb_s, 180.0, 1e-6);
   EXPECT_NEAR(c->latency_us, 4.0, 1e-6);
@@ -90,6 +103,7 @@ TEST(Calibrate, RecoversTheConstantsThatMadeTheMeasurements) {
   auto doc = calibrated_profile_json(hw, *c, "h100-test", "synthetic");
   ASSERT_TRUE(doc.ok());
   EXPECT_NEAR((*doc)["gpu"]["attn_fwd_efficiency_hdim128"]["value"].get<double>(), 0.655 / 1.2, 1e-9);
+  EXPECT_NEAR((*doc)["gpu"]["attn_bwd_efficiency_hdim128"]["value"].get<double>(), 0.57 / 1.4, 1e-9);
   EXPECT_EQ((*doc)["links"]["nvlink"]["latency_us"]["source"], "fitted by cpsim calibrate: synthetic");
   auto fitted = hardware_profile_from_json(*doc, "fitted.json");
   ASSERT_TRUE(fitted.ok()) << fitted.error().message;
