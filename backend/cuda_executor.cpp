@@ -30,9 +30,7 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
     run.comm_us.assign(static_cast<std::size_t>(w), 0);
     run.comm_bytes.assign(static_cast<std::size_t>(w), 0);
   }
-  Verification check;
-  check.tolerance = bf16_tolerance(w);
-  double largest = 0;
+  ErrorTally tally;
 
   for (std::int64_t row = 0; row < shape.rows; ++row) {
     const RowLayout& layout = plan.layouts[static_cast<std::size_t>(row)];
@@ -86,7 +84,7 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
         run.comm_bytes[0] += static_cast<double>(2 * kv_elems * 2) * static_cast<double>(w - 1);
       }
       for (std::int64_t i = 0; i < w; ++i) {
-        const auto src = static_cast<std::size_t>(((r - i) % w + w) % w);
+        const auto src = static_cast<std::size_t>(ring_source(r, i, w));
         if (!ro.all_gather && i > 0) {  // the ring hop that brings step i's K/V
           CPSIM_CUDA_TRY("event", cudaEventRecord(ev[0], stream));
           CPSIM_CUDA_TRY("K/V hop", cudaMemcpyAsync(k_recv.get(), k_shard[src].get(), kv_elems * 2, cudaMemcpyDeviceToDevice, stream));
@@ -113,7 +111,7 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
       PartialAttention result;
       CPSIM_CUDA_TRY("download output", out.download(result.out));
       CPSIM_CUDA_TRY("download output", lse.download(result.lse));
-      compare_with_reference(reference, q_pos, result.out, shape, check, largest);
+      compare_with_reference(reference, q_pos, result.out, shape, tally);
       run.rows.push_back(std::move(result));
     }
   }
@@ -123,8 +121,7 @@ Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_pa
   }
   for (auto& e : ev) cudaEventDestroy(e);
   cudaStreamDestroy(stream);
-  check.max_rel_error = largest > 0 ? check.max_abs_error / largest : check.max_abs_error;
-  check.passed = check.max_abs_error <= check.tolerance;
+  const Verification check = tally.verdict(bf16_tolerance(w));
   const std::string device = std::string(prop.name) + " (" + std::to_string(w) + " ranks emulated on 1 of " + std::to_string(gpus) +
                              " GPU(s); hops timed as device copies)";
   Measurement m = make_measurement(plan, plan_path, ro, runs, check, "cuda", device);

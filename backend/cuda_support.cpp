@@ -152,16 +152,10 @@ Result<std::vector<float>> gpu_reference(const AttentionShape& shape, std::int64
 }
 
 void compare_with_reference(const std::vector<float>& reference, const std::vector<std::int64_t>& q_pos, const std::vector<float>& out,
-                            const AttentionShape& shape, Verification& check, double& largest) {
+                            const AttentionShape& shape, ErrorTally& tally) {
   const auto per = static_cast<std::size_t>(shape.q_heads * shape.head_dim);
   for (std::size_t local = 0; local < q_pos.size(); ++local) {
-    const auto p = static_cast<std::size_t>(q_pos[local]);
-    for (std::size_t e = 0; e < per; ++e) {
-      const double want = reference[p * per + e];
-      const double have = out[local * per + e];
-      check.max_abs_error = std::max(check.max_abs_error, std::isfinite(have) ? std::fabs(have - want) : 1e30);
-      largest = std::max(largest, std::fabs(want));
-    }
+    tally.add_all(reference, static_cast<std::size_t>(q_pos[local]) * per, out, local * per, per);
   }
 }
 

@@ -92,10 +92,9 @@ RowIntervals row_intervals(const RowMask& mask, std::int64_t seq_len);
 Result<std::vector<float>> gpu_reference(const AttentionShape& shape, std::int64_t row, const RowIntervals& iv, std::uint64_t seed,
                                          cudaStream_t stream);
 
-// Folds one rank's output of a row (in its slot order, queries at `q_pos`) into the check: the largest
-// absolute error against the reference, and the largest reference magnitude (for the relative error).
+// Adds one rank's output of a row (in its slot order, queries at `q_pos`) against the reference to `tally`.
 void compare_with_reference(const std::vector<float>& reference, const std::vector<std::int64_t>& q_pos, const std::vector<float>& out,
-                            const AttentionShape& shape, Verification& check, double& largest);
+                            const AttentionShape& shape, ErrorTally& tally);
 
 // PyTorch's bf16 ring-attention tolerance: atol 8e-3 x W.
 inline double bf16_tolerance(std::int64_t world_size) { return 8e-3 * static_cast<double>(world_size); }

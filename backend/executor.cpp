@@ -47,36 +47,6 @@ Result<RankOptions> rank_options(const Plan& plan, const ExecuteOptions& o) {
   return r;
 }
 
-namespace {
-
-// The largest absolute error of some values against their reference, and the largest reference magnitude.
-struct ErrorTally {
-  double max_abs_error = 0;
-  double largest = 0;
-  void add(double want, double have) {
-    add_error_only(want, have);
-    largest = std::max(largest, std::fabs(want));
-  }
-  // Counts the error but not the magnitude (the lse: checked, but not a scale for the relative error).
-  void add_error_only(double want, double have) {
-    max_abs_error = std::max(max_abs_error, std::isfinite(have) ? std::fabs(have - want) : 1e30);
-  }
-  template <typename Want, typename Have>
-  void add_all(const Want& want, std::size_t want_at, const Have& have, std::size_t have_at, std::size_t count) {
-    for (std::size_t x = 0; x < count; ++x) add(want[want_at + x], have[have_at + x]);
-  }
-  Verification verdict(double tolerance) const {
-    Verification v;
-    v.max_abs_error = max_abs_error;
-    v.max_rel_error = largest > 0 ? max_abs_error / largest : max_abs_error;
-    v.tolerance = tolerance;
-    v.passed = max_abs_error <= tolerance;
-    return v;
-  }
-};
-
-}  // namespace
-
 Checks verify_against_reference(const Plan& plan, const RankOptions& o, const std::vector<RankRun>& runs) {
   const AttentionShape& shape = o.shape;
   const std::int64_t n = plan.workload.seq_len / plan.world_size;

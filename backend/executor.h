@@ -3,6 +3,8 @@
 // All of them verify the restored output against a single-device fp64 reference.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -40,6 +42,33 @@ struct Verification {
   double tolerance = 0;
   bool passed = false;
 };
+// The largest absolute error of some values against their reference, and the largest reference magnitude;
+// every executor's verification adds to one and reads its verdict.
+struct ErrorTally {
+  double max_abs_error = 0;
+  double largest = 0;
+  void add(double want, double have) {
+    add_error_only(want, have);
+    largest = std::max(largest, std::fabs(want));
+  }
+  // Counts the error but not the magnitude (the lse: checked, but not a scale for the relative error).
+  void add_error_only(double want, double have) {
+    max_abs_error = std::max(max_abs_error, std::isfinite(have) ? std::fabs(have - want) : 1e30);
+  }
+  template <typename Want, typename Have>
+  void add_all(const Want& want, std::size_t want_at, const Have& have, std::size_t have_at, std::size_t count) {
+    for (std::size_t x = 0; x < count; ++x) add(want[want_at + x], have[have_at + x]);
+  }
+  Verification verdict(double tolerance) const {
+    Verification v;
+    v.max_abs_error = max_abs_error;
+    v.max_rel_error = largest > 0 ? max_abs_error / largest : max_abs_error;
+    v.tolerance = tolerance;
+    v.passed = max_abs_error <= tolerance;
+    return v;
+  }
+};
+
 struct Checks {
   Verification output;                     // out and lse
   std::optional<Verification> gradients;  // dQ, dK, dV, when the backward pass ran

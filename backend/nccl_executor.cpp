@@ -150,7 +150,7 @@ class RankOnGpu {
     std::vector<DeviceCsr> csr;
     std::vector<DeviceBuffer<int>> k_pos(static_cast<std::size_t>(w_));
     for (std::int64_t i = 0; i < w_; ++i) {
-      const std::int64_t src = ((rank_ - i) % w_ + w_) % w_;
+      const std::int64_t src = ring_source(rank_, i, w_);
       const std::vector<std::int64_t> src_pos = slot_positions(src);
       CPSIM_CUDA_TRY("upload key positions", k_pos[static_cast<std::size_t>(src)].upload(to_int(src_pos)));
       CPSIM_ASSIGN_OR_RETURN(DeviceCsr c, upload_block_csr(q_lo, q_hi, src_pos));
@@ -191,7 +191,7 @@ class RankOnGpu {
     }
     int cur = 0;  // kv[cur] holds step i's K/V on the ring
     for (std::int64_t i = 0; i < w_; ++i) {
-      const auto src = static_cast<std::size_t>(((rank_ - i) % w_ + w_) % w_);
+      const auto src = static_cast<std::size_t>(ring_source(rank_, i, w_));
       if (!ro_.all_gather && i + 1 < w_) {  // hop i + 1: pass step i's K/V on, receive step i + 1's
         // The receive buffer was read by compute i - 1.
         if (i >= 1) CPSIM_CUDA_TRY("stream wait", cudaStreamWaitEvent(comm_stream_, ev.compute_end[i - 1], 0));
@@ -299,9 +299,7 @@ Result<Measurement> execute_on_gpus(MpiSession& mpi, const Plan& plan, const std
 
   cudaStream_t stream = nullptr;
   CPSIM_CUDA_TRY("cudaStreamCreate", cudaStreamCreate(&stream));
-  Verification check;
-  check.tolerance = bf16_tolerance(plan.world_size);
-  double largest = 0;
+  ErrorTally tally;
   const std::int64_t n = plan.workload.seq_len / plan.world_size, s_len = plan.workload.seq_len;
   for (std::int64_t row = 0; row < ro.shape.rows; ++row) {
     const RowIntervals iv = row_intervals(RowMask(plan.workload.mask, s_len, plan.workload.documents[static_cast<std::size_t>(row)]), s_len);
@@ -314,12 +312,11 @@ Result<Measurement> execute_on_gpus(MpiSession& mpi, const Plan& plan, const std
     for (std::int64_t r = 0; r < plan.world_size; ++r) {
       const std::vector<std::int64_t> q_pos(layout.rearrange().begin() + r * n, layout.rearrange().begin() + (r + 1) * n);
       compare_with_reference(*reference, q_pos, (*runs)[static_cast<std::size_t>(r)].rows[static_cast<std::size_t>(row)].out, ro.shape,
-                             check, largest);
+                             tally);
     }
   }
   cudaStreamDestroy(stream);
-  check.max_rel_error = largest > 0 ? check.max_abs_error / largest : check.max_abs_error;
-  check.passed = check.max_abs_error <= check.tolerance;
+  const Verification check = tally.verdict(bf16_tolerance(plan.world_size));
   int driver = 0, nccl = 0;
   cudaDriverGetVersion(&driver);
   ncclGetVersion(&nccl);

@@ -123,7 +123,7 @@ class RankProgram {
       run_.comm_bytes[0] = static_cast<double>(kv_mine_.size() * sizeof(float)) * static_cast<double>(w_ - 1);
     }
     for (std::int64_t i = 0; i < w_; ++i) {
-      const std::int64_t source = ((r_ - i) % w_ + w_) % w_;
+      const std::int64_t source = ring_source(r_, i, w_);
       if (!o_.all_gather && i > 0) {
         const auto t0 = Clock::now();
         std::vector<float> received;
@@ -169,7 +169,7 @@ class RankProgram {
     run_.comm_us[0] = since_us(t0);
     for (const auto& buffer : received) run_.comm_bytes[0] += static_cast<double>(buffer.size() * sizeof(float));
     for (std::int64_t i = 0; i < w_; ++i) {
-      const auto source = static_cast<std::size_t>(((r_ - i) % w_ + w_) % w_);
+      const auto source = static_cast<std::size_t>(ring_source(r_, i, w_));
       const auto t1 = Clock::now();
       if (i == 0) {
         attend(kv_mine_, q_pos_);
@@ -240,7 +240,7 @@ class RankProgram {
   Status backward() {
     std::vector<float> held = kv_mine_, acc;
     for (std::int64_t i = 0; i < w_; ++i) {
-      const std::int64_t source = ((r_ - i) % w_ + w_) % w_;
+      const std::int64_t source = ring_source(r_, i, w_);
       const auto step = static_cast<std::size_t>(i);
       if (i > 0) {
         std::vector<float> got;
@@ -277,7 +277,7 @@ class RankProgram {
     std::vector<std::vector<float>> send(ws), received(ws);
     std::vector<float> own;
     for (std::int64_t i = 0; i < w_; ++i) {
-      const auto source = static_cast<std::size_t>(((r_ - i) % w_ + w_) % w_);
+      const auto source = static_cast<std::size_t>(ring_source(r_, i, w_));
       const auto t0 = Clock::now();
       if (i == 0) {
         own = gradients_for(kv_mine_, q_pos_);

@@ -29,30 +29,16 @@ struct ExecuteCliOptions {
 };
 
 
-// One rank's compute and communication time summed over its steps.
-std::pair<double, double> rank_totals(const std::vector<MeasuredStep>& steps, std::int64_t rank) {
-  double compute = 0, comm = 0;
-  for (const MeasuredStep& s : steps) {
-    if (s.rank != rank) continue;
-    compute += s.compute_us;
-    comm += s.comm_us;
-  }
-  return {compute, comm};
-}
-
 // One pass's table: measured compute and communication per rank, and beside them the plan's predicted compute
 // (`key`: forward_compute_us or backward_compute_us) with the error in percent when the two are comparable.
 std::string rank_table(const Measurement& m, const std::vector<MeasuredStep>& steps, const std::string& key, bool comparable) {
-  const bool has_prediction = m.predicted.is_object() && m.predicted.contains(key);
   Table table({"rank", "compute ms", "comm ms", "predicted compute ms", "error"}, {true, false, false, false, false});
   for (std::int64_t r = 0; r < m.world_size; ++r) {
     const auto [compute, comm] = rank_totals(steps, r);
     std::string predicted = "-", error = "-";
-    if (has_prediction) {
-      double p = 0;
-      for (const auto& v : m.predicted[key][static_cast<std::size_t>(r)]) p += v.get<double>();
-      predicted = millis(p);
-      if (comparable && p > 0) error = (compute >= p ? "+" : "") + fixed(100.0 * (compute - p) / p, 1) + "%";
+    if (const auto p = predicted_rank_us(m.predicted, key, r)) {
+      predicted = millis(*p);
+      if (comparable && *p > 0) error = (compute >= *p ? "+" : "") + fixed(100.0 * (compute - *p) / *p, 1) + "%";
     }
     table.add_row({std::to_string(r), millis(compute), millis(comm), predicted, error});
   }
@@ -69,7 +55,7 @@ void print_measurement(const Measurement& m, const Plan& plan) {
                  " communication is not that of the sparse exchange, which only --device cpu and MPI execute)\n";
   }
   std::cout << "\n";
-  const bool has_prediction = m.predicted.is_object() && m.predicted.contains("forward_compute_us");
+  const bool has_prediction = predicted_rank_us(m.predicted, "forward_compute_us", 0).has_value();
   // A CPU run against a GPU profile's prediction is no test of the model: show both, but no error.
   const bool comparable = m.executor == "cuda" || !(plan.hardware.rfind("h100", 0) == 0 || plan.hardware.rfind("h200", 0) == 0);
   std::cout << rank_table(m, m.steps, "forward_compute_us", comparable);
@@ -82,7 +68,7 @@ void print_measurement(const Measurement& m, const Plan& plan) {
   if (!m.backward.ran) return;
   const MeasuredBackward& b = m.backward;
   std::cout << "\nbackward\n" << rank_table(m, b.steps, "backward_compute_us", comparable);
-  if (has_prediction && !m.predicted.contains("backward_compute_us")) {
+  if (has_prediction && !predicted_rank_us(m.predicted, "backward_compute_us", 0)) {
     std::cout << "(the plan has no backward prediction: make it with `cpsim plan --backward`)\n";
   }
   std::cout << "backward (dQ, dK, dV): max abs error " << b.max_abs_error << " (tolerance " << b.tolerance

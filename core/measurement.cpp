@@ -18,6 +18,28 @@ Json steps_json(const std::vector<MeasuredStep>& steps) {
 
 }  // namespace
 
+RankTotals rank_totals(const std::vector<MeasuredStep>& steps, std::int64_t rank) {
+  RankTotals t;
+  for (const MeasuredStep& s : steps) {
+    if (s.rank != rank) continue;
+    t.compute_us += s.compute_us;
+    t.comm_us += s.comm_us;
+  }
+  return t;
+}
+
+std::optional<double> predicted_rank_us(const Json& predicted, const std::string& key, std::int64_t rank) {
+  if (!predicted.is_object() || !predicted.contains(key) || !predicted[key].is_array() || rank < 0 ||
+      predicted[key].size() <= static_cast<std::size_t>(rank)) {
+    return std::nullopt;
+  }
+  double sum = 0;
+  for (const auto& v : predicted[key][static_cast<std::size_t>(rank)]) {
+    if (v.is_number()) sum += v.get<double>();
+  }
+  return sum;
+}
+
 Json measurement_to_json(const Measurement& m) {
   Json steps = steps_json(m.steps);
   Json doc = Json::object();

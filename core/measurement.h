@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,17 @@ struct Measurement {
   MeasuredBackward backward;
   Json predicted;  // the plan's prediction, when it has one
 };
+
+// One rank's measured compute and communication, summed over its steps.
+struct RankTotals {
+  double compute_us = 0;
+  double comm_us = 0;
+};
+RankTotals rank_totals(const std::vector<MeasuredStep>& steps, std::int64_t rank);
+
+// One rank's predicted time of one kind (a plan's prediction's "forward_compute_us", "backward_compute_us", ...)
+// summed over its steps; nullopt when the prediction has no such entry.
+std::optional<double> predicted_rank_us(const Json& predicted, const std::string& key, std::int64_t rank);
 
 Json measurement_to_json(const Measurement& m);
 Result<Measurement> load_measurement(const std::string& path);

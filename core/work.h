@@ -15,6 +15,11 @@ namespace cpsim {
 // Ranks above this make per-(rank, step) tables too large to be useful (W^2 entries).
 inline constexpr std::int64_t kMaxWorldSize = 1024;
 
+// The ring's source: at step i rank r holds the K/V of rank (r - i) mod W.
+inline std::int64_t ring_source(std::int64_t rank, std::int64_t step, std::int64_t world_size) {
+  return ((rank - step) % world_size + world_size) % world_size;
+}
+
 struct TileCounts {
   std::int64_t full = 0;     // every (q, k) pair visible: runs unmasked
   std::int64_t partial = 0;  // some pairs visible: runs with the mask applied per element

@@ -141,7 +141,7 @@ void add_sparse_gather(std::vector<Op>& ops, const Plan& plan, const CostModel& 
   std::int64_t total = 0, largest = 0;
   for (std::int64_t step = 1; step < w; ++step) {
     auto& t = step_tokens[static_cast<std::size_t>(step)];
-    for (std::int64_t r = 0; r < w; ++r) t += demand[at(r, (r - step + w) % w)];
+    for (std::int64_t r = 0; r < w; ++r) t += demand[at(r, ring_source(r, step, w))];
     total += t;
     largest = std::max(largest, t);
   }
@@ -177,7 +177,7 @@ void add_sparse_gather(std::vector<Op>& ops, const Plan& plan, const CostModel& 
       double received = 0;
       for (std::int64_t step = 1; step < w; ++step) {
         if (stage_of[static_cast<std::size_t>(step)] != stage) continue;
-        const std::int64_t src = (r - step + w) % w;
+        const std::int64_t src = ring_source(r, step, w);
         const double b = static_cast<double>(demand[at(r, src)]) * token_bytes;
         // K/V go source -> rank; their gradients come back rank -> source in fp32.
         bytes[gradients ? at(src, r) : at(r, src)] = gradients ? b * grad_scale : b;

@@ -2,6 +2,7 @@
 // with durations from the cost model and the topology.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -39,8 +40,6 @@ std::vector<Op> build_schedule(const Plan& plan, const Strategy& strategy, const
 inline constexpr std::int64_t kMaxGatherStages = 4;
 // The most stages a sparse gather over W ranks can have (one per other rank), and how many simulate() tries.
 inline std::int64_t gather_stage_limit(std::int64_t world_size) { return world_size > 1 ? world_size - 1 : 1; }
-inline std::int64_t gather_stages_tried(std::int64_t world_size) {
-  return gather_stage_limit(world_size) < kMaxGatherStages ? gather_stage_limit(world_size) : kMaxGatherStages;
-}
+inline std::int64_t gather_stages_tried(std::int64_t world_size) { return std::min(gather_stage_limit(world_size), kMaxGatherStages); }
 
 }  // namespace cpsim

@@ -2,6 +2,7 @@
 #include "gui/models/rank_work_model.h"
 
 #include <QLocale>
+#include <algorithm>
 
 namespace cpsim::gui {
 
@@ -26,40 +27,22 @@ void RankWorkModel::set_plan(const Plan& plan, const Simulation& sim) {
   endResetModel();
 }
 
-namespace {
-
-// Rank r's predicted compute in one pass ("forward_compute_us" or "backward_compute_us" of the plan's
-// prediction); nullopt when the prediction has no such pass.
-std::optional<double> predicted_pass_us(const Json& predicted, const char* key, std::size_t r) {
-  if (!predicted.is_object() || !predicted.contains(key) || predicted[key].size() <= r) return std::nullopt;
-  double sum = 0;
-  for (const auto& v : predicted[key][r]) sum += v.get<double>();
-  return sum;
-}
-
-}  // namespace
-
 // Measured compute against the prediction of the same passes: forward, plus backward when the run made it and
 // the plan predicted it. Without a per-pass prediction the simulated busy time stands in.
 void RankWorkModel::set_measurement(const std::optional<Measurement>& m) {
   for (auto& row : rows_) row.measured_us.reset();
   if (m) {
     for (std::size_t r = 0; r < rows_.size(); ++r) {
-      const auto forward = predicted_pass_us(m->predicted, "forward_compute_us", r);
-      const auto backward = predicted_pass_us(m->predicted, "backward_compute_us", r);
+      const auto rank = static_cast<std::int64_t>(r);
+      const auto forward = predicted_rank_us(m->predicted, "forward_compute_us", rank);
+      const auto backward = predicted_rank_us(m->predicted, "backward_compute_us", rank);
       const bool with_backward = m->backward.ran && (backward || !forward);
       rows_[r].predicted_us = forward ? *forward + (with_backward ? backward.value_or(0.0) : 0.0) : rows_[r].busy_us;
-      double measured = 0;
-      bool any = false;
-      for (const auto* steps : {&m->steps, &m->backward.steps}) {
-        if (steps == &m->backward.steps && !with_backward) continue;
-        for (const MeasuredStep& s : *steps) {
-          if (s.rank != static_cast<std::int64_t>(r)) continue;
-          measured += s.compute_us;
-          any = true;
-        }
+      const bool any = std::any_of(m->steps.begin(), m->steps.end(), [&](const MeasuredStep& s) { return s.rank == rank; });
+      if (any) {
+        rows_[r].measured_us = rank_totals(m->steps, rank).compute_us +
+                               (with_backward ? rank_totals(m->backward.steps, rank).compute_us : 0.0);
       }
-      if (any) rows_[r].measured_us = measured;
     }
   }
   if (!rows_.empty()) emit dataChanged(index(0, kMeasuredMs), index(rowCount() - 1, kErrorPct));

@@ -9,6 +9,15 @@
 namespace cpsim {
 namespace {
 
+// Writes `doc` as a MEASURED.json file and loads it back (the file is removed again).
+Result<Measurement> load_written(const Json& doc, const std::string& name) {
+  const auto path = (std::filesystem::temp_directory_path() / name).string();
+  std::ofstream(path) << doc.dump();
+  auto back = load_measurement(path);
+  std::filesystem::remove(path);
+  return back;
+}
+
 TEST(Measurement, RoundTripKeepsEveryField) {
   Measurement m;
   m.plan_source = "p.json";
@@ -26,10 +35,7 @@ TEST(Measurement, RoundTripKeepsEveryField) {
   m.tolerance = 1e-5;
   m.verified = true;
   m.steps.push_back({1, 1, 10.0, 2.0, 5, 3, 2, 6, 4096.0});
-  const auto path = (std::filesystem::temp_directory_path() / "cpsim_measurement_test.json").string();
-  std::ofstream(path) << measurement_to_json(m).dump();
-  auto back = load_measurement(path);
-  std::filesystem::remove(path);
+  auto back = load_written(measurement_to_json(m), "cpsim_measurement_test.json");
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_TRUE(back->verified);
   EXPECT_DOUBLE_EQ(back->max_abs_error, 3e-7);
@@ -43,9 +49,7 @@ TEST(Measurement, RoundTripKeepsEveryField) {
   // Files written before the longest row was recorded still load (calibrate then uses the throughput form).
   Json old = measurement_to_json(m);
   old["steps"][0].erase("max_row_tiles");
-  std::ofstream(path) << old.dump();
-  auto older = load_measurement(path);
-  std::filesystem::remove(path);
+  auto older = load_written(old, "cpsim_measurement_test.json");
   ASSERT_TRUE(older.ok()) << older.error().message;
   EXPECT_EQ(older->steps[0].max_row_tiles, 0);
 }
@@ -59,9 +63,7 @@ TEST(Measurement, BackwardSectionRoundTrips) {
   m.backward.tolerance = 3e-5;
   m.backward.verified = true;
   m.backward.steps.push_back({0, 1, 30.0, 5.0, 4, 2, 1, 3, 8192.0});
-  const auto path = (std::filesystem::temp_directory_path() / "cpsim_measurement_backward.json").string();
-  std::ofstream(path) << measurement_to_json(m).dump();
-  auto back = load_measurement(path);
+  auto back = load_written(measurement_to_json(m), "cpsim_measurement_backward.json");
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_TRUE(back->backward.ran);
   EXPECT_TRUE(back->backward.verified);
@@ -70,9 +72,7 @@ TEST(Measurement, BackwardSectionRoundTrips) {
   EXPECT_DOUBLE_EQ(back->backward.steps[0].compute_us, 30.0);
   Json doc = measurement_to_json(m);
   doc["backward"]["steps"][0]["comm_us"] = "slow";
-  std::ofstream(path) << doc.dump();
-  auto bad = load_measurement(path);
-  std::filesystem::remove(path);
+  auto bad = load_written(doc, "cpsim_measurement_backward.json");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("backward.steps[0].comm_us: expected a non-negative number"), std::string::npos)
       << bad.error().message;
@@ -83,13 +83,25 @@ TEST(Measurement, BadFieldsAreNamed) {
   m.executor = m.device = m.attention_path = m.rotate = "x";
   Json doc = measurement_to_json(m);
   doc["steps"] = Json::parse(R"([{"rank":0,"step":0,"compute_us":-1,"comm_us":0,"full_tiles":0,"partial_tiles":0,"active_rows":0,"comm_bytes":0}])");
-  const auto path = (std::filesystem::temp_directory_path() / "cpsim_measurement_bad.json").string();
-  std::ofstream(path) << doc.dump();
-  auto back = load_measurement(path);
-  std::filesystem::remove(path);
+  auto back = load_written(doc, "cpsim_measurement_bad.json");
   ASSERT_FALSE(back.ok());
   EXPECT_NE(back.error().message.find("steps[0].compute_us: expected a non-negative number, got -1"), std::string::npos)
       << back.error().message;
+}
+
+// Per-rank sums of measured steps and of a plan's prediction; a prediction edited by hand (too few ranks,
+// text for a number) gives no value or skips the entry instead of aborting execute's table.
+TEST(Measurement, PerRankTotalsOfMeasuredAndPredicted) {
+  const std::vector<MeasuredStep> steps = {{0, 0, 10.0, 1.0, 0, 0, 0, 0, 0}, {1, 0, 7.0, 2.0, 0, 0, 0, 0, 0}, {0, 1, 5.0, 3.0, 0, 0, 0, 0, 0}};
+  EXPECT_DOUBLE_EQ(rank_totals(steps, 0).compute_us, 15.0);
+  EXPECT_DOUBLE_EQ(rank_totals(steps, 0).comm_us, 4.0);
+  EXPECT_DOUBLE_EQ(rank_totals(steps, 1).compute_us, 7.0);
+  const Json predicted = Json::parse(R"({"forward_compute_us": [[1.5, 2.5], [4.0, "x"]]})");
+  EXPECT_DOUBLE_EQ(*predicted_rank_us(predicted, "forward_compute_us", 0), 4.0);
+  EXPECT_DOUBLE_EQ(*predicted_rank_us(predicted, "forward_compute_us", 1), 4.0);
+  EXPECT_FALSE(predicted_rank_us(predicted, "forward_compute_us", 2));
+  EXPECT_FALSE(predicted_rank_us(predicted, "backward_compute_us", 0));
+  EXPECT_FALSE(predicted_rank_us(Json(), "forward_compute_us", 0));
 }
 
 }  // namespace
