@@ -1,6 +1,7 @@
 // CPU attention on interval masks: one block (local queries against a set of keys) with its log-sum-exp,
-// the fp32 LSE merge of PyTorch's ring (reference/pytorch-cp.md §4.1), one block's gradients, and the
-// single-device references of both passes.
+// the fp32 LSE merge of PyTorch's ring (_templated_ring_attention in torch/distributed/tensor/experimental/
+// _context_parallel/_attention.py; the form of zhuzilin/ring-flash-attention PR #34), one block's gradients,
+// and the single-device references of both passes.
 #pragma once
 
 #include <cstdint>

@@ -20,7 +20,7 @@ struct BalancerInput {
   std::int64_t block_size = 128;  // tile / BlockMask block size, for block-granular balancers
   std::string source;             // the workload's file name, for error messages
   // Cost of a partial tile relative to a full one, for cost-aware balancers: 1 + the profiles'
-  // partial_tile_overhead_fraction (FlexAttention's per-element mask costs 15-20%, reference/hardware.md).
+  // partial_tile_overhead_fraction (FlexAttention's per-element mask costs 15-20%: pytorch.org/blog/flexattention).
   double partial_tile_cost = 1.175;
 };
 

@@ -1,5 +1,6 @@
-// Golden vectors from reference/pytorch-cp.md §9: every balancer index vector, PTRR scheduling,
-// and the per-rank / per-(rank, step) causal work they imply.
+// Golden vectors from PyTorch's torch/distributed/tensor/experimental/_context_parallel/_load_balancer.py
+// (algorithms, docstrings, pytorch/pytorch#189902; work counts derived): every balancer index vector,
+// PTRR scheduling, and the per-rank / per-(rank, step) causal work they imply.
 #include <gtest/gtest.h>
 
 #include <numeric>
@@ -29,7 +30,7 @@ std::vector<std::int64_t> rank_pairs(const Plan& p) {
 
 Workload causal(std::int64_t s) { return make_workload(s, MaskKind::kCausal, {{s}}); }
 
-TEST(HeadTailGolden, S8W2) {  // vector 1
+TEST(HeadTailGolden, S8W2) {  // _HeadTailLoadBalancer algorithm
   const Plan p = plan_or_die(causal(8), "head_tail", 2, 128);
   EXPECT_EQ(p.layouts[0].rearrange(), (Indices{0, 1, 6, 7, 2, 3, 4, 5}));
   EXPECT_EQ(p.layouts[0].restore(), (Indices{0, 1, 4, 5, 6, 7, 2, 3}));
@@ -37,45 +38,45 @@ TEST(HeadTailGolden, S8W2) {  // vector 1
   EXPECT_EQ(rank_pairs(plan_or_die(causal(8), "contiguous", 2, 128)), (Indices{10, 26}));
 }
 
-TEST(HeadTailGolden, S8W4) {  // vector 2
+TEST(HeadTailGolden, S8W4) {  // _HeadTailLoadBalancer docstring vector
   const Plan p = plan_or_die(causal(8), "head_tail", 4, 128);
   EXPECT_EQ(p.layouts[0].rearrange(), (Indices{0, 7, 1, 6, 2, 5, 3, 4}));
   EXPECT_EQ(p.layouts[0].restore(), (Indices{0, 2, 4, 6, 7, 5, 3, 1}));
 }
 
-TEST(HeadTailGolden, S16W2AndS12W3) {  // vector 3
+TEST(HeadTailGolden, S16W2AndS12W3) {  // _HeadTailLoadBalancer algorithm
   EXPECT_EQ(plan_or_die(causal(16), "head_tail", 2, 128).layouts[0].rearrange(),
             (Indices{0, 1, 2, 3, 12, 13, 14, 15, 4, 5, 6, 7, 8, 9, 10, 11}));
   EXPECT_EQ(plan_or_die(causal(12), "head_tail", 3, 128).layouts[0].rearrange(),
             (Indices{0, 1, 10, 11, 2, 3, 8, 9, 4, 5, 6, 7}));
 }
 
-TEST(HeadTailGolden, CausalWorkS16W4) {  // §1.2 worked values
+TEST(HeadTailGolden, CausalWorkS16W4) {  // derived: causal keys per query, summed per rank
   EXPECT_EQ(rank_pairs(plan_or_die(causal(16), "head_tail", 4, 128)), (Indices{34, 34, 34, 34}));
   EXPECT_EQ(rank_pairs(plan_or_die(causal(16), "contiguous", 4, 128)), (Indices{10, 26, 42, 58}));
 }
 
-TEST(HeadTailGolden, S10W2IsRejectedWithAReason) {  // vector 4
+TEST(HeadTailGolden, S10W2IsRejectedWithAReason) {  // _HeadTailLoadBalancer asserts S % (2W) == 0
   auto plan = make_plan(causal(10), "golden.json", "head_tail", 2, 128);
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.error().message.find("golden.json: seq_len: 10 is not divisible by 2*W = 4"), std::string::npos)
       << plan.error().message;
 }
 
-TEST(PerDocumentGolden, Docs4_8_4W2) {  // vector 5
+TEST(PerDocumentGolden, Docs4_8_4W2) {  // _PerDocumentHeadTailLoadBalancer docstring example
   const Plan p = plan_or_die(make_workload(16, MaskKind::kDocumentCausal, {{4, 8, 4}}), "per_document_head_tail", 2, 128);
   EXPECT_EQ(p.layouts[0].rearrange(), (Indices{0, 3, 4, 5, 10, 11, 12, 15, 1, 2, 6, 7, 8, 9, 13, 14}));
   EXPECT_EQ(p.layouts[0].restore(), (Indices{0, 8, 9, 1, 2, 3, 10, 11, 12, 13, 4, 5, 6, 14, 15, 7}));
   EXPECT_EQ(rank_pairs(p), (Indices{28, 28}));
 }
 
-TEST(PerDocumentGolden, Docs4_12W2) {  // vector 6: the rank-major layout fixes the [26, 62] imbalance
+TEST(PerDocumentGolden, Docs4_12W2) {  // pytorch/pytorch#189902: the rank-major layout fixes the [26, 62] imbalance
   const Plan p = plan_or_die(make_workload(16, MaskKind::kDocumentCausal, {{4, 12}}), "per_document_head_tail", 2, 128);
   EXPECT_EQ(p.layouts[0].rearrange(), (Indices{0, 3, 4, 5, 6, 13, 14, 15, 1, 2, 7, 8, 9, 10, 11, 12}));
   EXPECT_EQ(rank_pairs(p), (Indices{44, 44}));
 }
 
-TEST(PerDocumentGolden, Docs4_6W2IsRejectedWithPadding) {  // vector 7
+TEST(PerDocumentGolden, Docs4_6W2IsRejectedWithPadding) {  // per-document balancer asserts length % (2W) == 0
   auto plan = make_plan(make_workload(10, MaskKind::kDocumentCausal, {{4, 6}}), "golden.json", "per_document_head_tail", 2, 128);
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.error().message.find("golden.json: documents[0][1]: length 6 is not a multiple of 2*W = 4"),
@@ -84,7 +85,7 @@ TEST(PerDocumentGolden, Docs4_6W2IsRejectedWithPadding) {  // vector 7
   EXPECT_NE(plan.error().message.find("pad it to 8 (+2 tokens)"), std::string::npos) << plan.error().message;
 }
 
-TEST(PerDocumentGolden, EqualDocumentsMatchRowWiseHeadTail) {  // §1.3 property
+TEST(PerDocumentGolden, EqualDocumentsMatchRowWiseHeadTail) {  // derived property of the per-document layout
   const std::int64_t w = 2;
   const Plan per_doc = plan_or_die(make_workload(24, MaskKind::kDocumentCausal, {{8, 8, 8}}), "per_document_head_tail", w, 128);
   const Plan one_doc = plan_or_die(causal(8), "head_tail", w, 128);
@@ -98,7 +99,7 @@ TEST(PerDocumentGolden, EqualDocumentsMatchRowWiseHeadTail) {  // §1.3 property
   EXPECT_EQ(per_doc.layouts[0].rearrange(), expected);
 }
 
-TEST(PtrrGolden, DocstringScheduling) {  // vector 8
+TEST(PtrrGolden, DocstringScheduling) {  // ptrr_scheduling docstring example
   const Indices costs{9, 14, 2, 20, 10, 15, 8, 14, 16, 19, 15, 3, 12, 1, 12, 10};
   const auto groups = ptrr_schedule(costs, 4);
   EXPECT_EQ(groups, (std::vector<Indices>{{3, 12, 13, 14}, {2, 4, 7, 9}, {1, 8, 11, 15}, {0, 5, 6, 10}}));
@@ -110,7 +111,7 @@ TEST(PtrrGolden, DocstringScheduling) {  // vector 8
   EXPECT_EQ(sums, (Indices{45, 45, 43, 47}));
 }
 
-TEST(PtrrGolden, DocumentMaskBlockReorder) {  // vector 9: block costs come from our own block mask
+TEST(PtrrGolden, DocumentMaskBlockReorder) {  // _PTRRLoadBalancer docstring; block costs come from our own block mask
   const Indices costs{1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4};
   EXPECT_EQ(ptrr_schedule(costs, 2), (std::vector<Indices>{{2, 3, 5, 6, 8, 11, 12, 13}, {0, 1, 4, 7, 9, 10, 14, 15}}));
   // Block size 1: documents of 4, 8 and 4 blocks give exactly those costs.
@@ -124,14 +125,14 @@ TEST(PtrrGolden, DocumentMaskBlockReorder) {  // vector 9: block costs come from
   EXPECT_EQ(head, (Indices{4, 5, 6, 7, 10, 11, 12, 13}));
 }
 
-TEST(PtrrGolden, OneBlockForTwoRanksIsRejected) {  // vector 10
+TEST(PtrrGolden, OneBlockForTwoRanksIsRejected) {  // ptrr_scheduling: num_tasks must be divisible by group_size
   auto plan = make_plan(causal(128), "golden.json", "ptrr", 2, 128);
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.error().message.find("makes 1 blocks of 128, not divisible by world size 2"), std::string::npos)
       << plan.error().message;
 }
 
-TEST(PtrrGolden, SingleCausalDocumentEqualsHeadTail) {  // vector 11
+TEST(PtrrGolden, SingleCausalDocumentEqualsHeadTail) {  // TestVarlenPTRRLoadBalancer in test_attention.py
   const Plan p = plan_or_die(causal(128), "ptrr", 2, 32);
   Indices expected;
   for (std::int64_t i = 0; i < 32; ++i) expected.push_back(i);
@@ -170,7 +171,7 @@ TEST(StripedGolden, TokensRoundRobinWhateverTheBlockSize) {
   EXPECT_EQ(plan_or_die(causal(9), "striped", 3, 4).layouts[0].rearrange(), (Indices{0, 3, 6, 1, 4, 7, 2, 5, 8}));
 }
 
-TEST(RingStepGolden, PairsPerRankAndStepS16W4) {  // vector 14
+TEST(RingStepGolden, PairsPerRankAndStepS16W4) {  // derived from _is_causal_behavior in _attention.py
   const Plan lb = plan_or_die(causal(16), "head_tail", 4, 128);
   for (std::int64_t r = 0; r < 4; ++r) {
     Indices steps;

@@ -1,4 +1,4 @@
-// Schedules and metrics against the closed forms of the real code (reference/pytorch-cp.md §2-§4).
+// Schedules and metrics against the closed forms of the real code (PyTorch _context_parallel/_attention.py).
 #include <gtest/gtest.h>
 
 #include "sim/compare.h"
@@ -148,7 +148,7 @@ TEST(SdpaRing, WorkedExampleOfTheCostModelDoc) {  // docs/cost-model.md, "Worked
   EXPECT_NEAR(sim.metrics.lower_bound_us, 424.2, 0.05);
 }
 
-TEST(Memory, AllGatherKeepsAllKvAllToAllTwoShards) {  // reference/pytorch-cp.md §2.2
+TEST(Memory, AllGatherKeepsAllKvAllToAllTwoShards) {  // PyTorch _AllGatherRotater vs _AllToAllRotater
   const Plan plan = plan_for(causal_workload(65536), "head_tail", 8);
   const double kv = kv_shard_bytes(plan);
   EXPECT_DOUBLE_EQ(kv, 2.0 * 8192 * 8 * 128 * 2);

@@ -11,11 +11,11 @@ TEST(Topology, AllGatherIsTheRingFormula) {
   const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
   auto t = Topology::build(hw, 8);
   ASSERT_TRUE(t.ok());
-  const double bytes = 537e6;  // full K and V of the reference's 128k example
+  const double bytes = 537e6;  // full K and V at S = 128k, 8 KV heads, D = 128, bf16
   // (W-1) * alpha + (W-1)/W * bytes / busbw, alpha = NVLink latency 3 us, busbw = 370 GB/s.
   const double expected = 7 * 3.0 + 7.0 / 8.0 * bytes / (370.0 * 1e3);
   EXPECT_NEAR(t->ring_collective_us(bytes), expected, 1e-9);
-  EXPECT_NEAR(t->ring_collective_us(bytes), 1290.5, 1.0);  // reference/hardware.md §6.3: about 1.27 ms + latency
+  EXPECT_NEAR(t->ring_collective_us(bytes), 1290.5, 1.0);  // derived: 537 MB x 7/8 / 370 GB/s = 1.27 ms, + latency
   // A ring shift: one hop of 67 MB at the 250 GB/s P2P estimate plus 3 us.
   EXPECT_NEAR(t->ring_shift_us(67e6), 3.0 + 67e6 / 250e3, 1e-9);
 }
