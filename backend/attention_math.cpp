@@ -159,20 +159,26 @@ void merge_into(PartialAttention& acc, const PartialAttention& block, std::int64
 }
 
 ReferenceAttention reference_attention(const AttentionShape& shape, const RowMask& mask, std::int64_t row, std::uint64_t seed) {
+  return reference_attention_at(shape, mask, row, seed, all_positions(shape.seq_len), InputPrecision::kFp32);
+}
+
+ReferenceAttention reference_attention_at(const AttentionShape& shape, const RowMask& mask, std::int64_t row, std::uint64_t seed,
+                                          const std::vector<std::int64_t>& positions, InputPrecision precision) {
   const std::int64_t s = shape.seq_len, hq = shape.q_heads, hkv = shape.kv_heads, d = shape.head_dim;
+  const auto n = static_cast<std::int64_t>(positions.size());
   const std::vector<std::int64_t> all = all_positions(s);
-  const std::vector<float> q = make_input(Tensor::kQ, shape, row, all, seed);
-  const std::vector<float> k = make_input(Tensor::kK, shape, row, all, seed);
-  const std::vector<float> v = make_input(Tensor::kV, shape, row, all, seed);
+  const std::vector<float> q = make_input(Tensor::kQ, shape, row, positions, seed, precision);
+  const std::vector<float> k = make_input(Tensor::kK, shape, row, all, seed, precision);
+  const std::vector<float> v = make_input(Tensor::kV, shape, row, all, seed, precision);
   ReferenceAttention r;
-  r.out.assign(static_cast<std::size_t>(s * hq * d), 0.0);
-  r.lse.assign(static_cast<std::size_t>(s * hq), 0.0);
+  r.out.assign(static_cast<std::size_t>(n * hq * d), 0.0);
+  r.lse.assign(static_cast<std::size_t>(n * hq), 0.0);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   // Queries are independent: split them over the cores.
-  split_over_cores(s, [&](std::int64_t, std::int64_t first, std::int64_t last) {
+  split_over_cores(n, [&](std::int64_t, std::int64_t first, std::int64_t last) {
     std::vector<double> scores;
-    for (std::int64_t p = first; p < last; ++p) {
-      const KeyInterval iv = mask.interval(p);
+    for (std::int64_t i = first; i < last; ++i) {
+      const KeyInterval iv = mask.interval(positions[static_cast<std::size_t>(i)]);
       for (std::int64_t h = 0; h < hq; ++h) {
         const std::int64_t kh = shape.kv_head_of(h);
         scores.clear();
@@ -181,20 +187,20 @@ ReferenceAttention reference_attention(const AttentionShape& shape, const RowMas
           double dot = 0;
 #pragma omp simd reduction(+ : dot)
           for (std::int64_t x = 0; x < d; ++x) {
-            dot += static_cast<double>(q[static_cast<std::size_t>((p * hq + h) * d + x)]) * k[static_cast<std::size_t>((j * hkv + kh) * d + x)];
+            dot += static_cast<double>(q[static_cast<std::size_t>((i * hq + h) * d + x)]) * k[static_cast<std::size_t>((j * hkv + kh) * d + x)];
           }
           scores.push_back(dot * scale);
           max_score = std::max(max_score, dot * scale);
         }
         double sum = 0;
-        double* o = &r.out[static_cast<std::size_t>((p * hq + h) * d)];
+        double* o = &r.out[static_cast<std::size_t>((i * hq + h) * d)];
         for (std::int64_t j = iv.lo; j <= iv.hi; ++j) {
           const double w = std::exp(scores[static_cast<std::size_t>(j - iv.lo)] - max_score);
           sum += w;
           for (std::int64_t x = 0; x < d; ++x) o[x] += w * v[static_cast<std::size_t>((j * hkv + kh) * d + x)];
         }
         for (std::int64_t x = 0; x < d; ++x) o[x] /= sum;
-        r.lse[static_cast<std::size_t>(p * hq + h)] = max_score + std::log(sum);
+        r.lse[static_cast<std::size_t>(i * hq + h)] = max_score + std::log(sum);
       }
     }
   });

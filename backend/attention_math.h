@@ -44,6 +44,10 @@ struct ReferenceAttention {
   std::vector<double> lse;
 };
 ReferenceAttention reference_attention(const AttentionShape& shape, const RowMask& mask, std::int64_t row, std::uint64_t seed);
+// The same at some original positions only (out[i][hq][d], lse[i][hq] for positions[i]), from inputs at
+// `precision`: how the GPU executors check long rows, whose whole reference would take too long.
+ReferenceAttention reference_attention_at(const AttentionShape& shape, const RowMask& mask, std::int64_t row, std::uint64_t seed,
+                                          const std::vector<std::int64_t>& positions, InputPrecision precision);
 
 // Single-device gradients in fp64 for one row, original order: dq[position][hq][d], dk and dv
 // [position][hkv][d], for the output gradient make_input(Tensor::kDout, ...).

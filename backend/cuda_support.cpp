@@ -2,22 +2,11 @@
 #include "backend/cuda_support.h"
 
 #include <cmath>
-#include <cstring>
 #include <thread>
 
 #include "backend/block_csr.h"
 
 namespace cpsim {
-namespace {
-
-std::uint16_t to_bf16(float f) {  // round to nearest even
-  std::uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  bits += 0x7fff + ((bits >> 16) & 1);
-  return static_cast<std::uint16_t>(bits >> 16);
-}
-
-}  // namespace
 
 Error cuda_error(const std::string& what, cudaError_t err) {
   return Error{ErrorCode::kExecutionFailed, "--device cuda: " + what + ": " + cudaGetErrorString(err)};
@@ -36,7 +25,7 @@ std::vector<std::uint16_t> bf16_input(Tensor t, const AttentionShape& shape, std
         for (std::int64_t h = 0; h < heads; ++h) {
           for (std::int64_t d = 0; d < shape.head_dim; ++d) {
             out[i * static_cast<std::size_t>(per) + static_cast<std::size_t>(h * shape.head_dim + d)] =
-                to_bf16(input_value(t, row, positions[i], h, d, seed));
+                to_bf16_bits(input_value(t, row, positions[i], h, d, seed));
           }
         }
       }
@@ -56,8 +45,10 @@ Result<int> gpu_count() {
 }
 
 Result<RankOptions> cuda_rank_options(const Plan& plan, const ExecuteOptions& options) {
-  CPSIM_ASSIGN_OR_RETURN(RankOptions ro, rank_options(plan, options));
-  ro.sparse_gather = false;
+  if (options.backward) {
+    return bad_input("--backward: the CUDA executor runs the forward pass only (backward runs on --device cpu, threads or MPI processes)");
+  }
+  CPSIM_ASSIGN_OR_RETURN(RankOptions ro, rank_options(plan, options, false));
   if (ro.shape.head_dim % 16 != 0 || ro.shape.head_dim > cuda::kFlashMaxHeadDim) {
     return bad_input("--head-dim: the CUDA kernel takes multiples of 16 up to " + std::to_string(cuda::kFlashMaxHeadDim) + ", got " +
                      std::to_string(ro.shape.head_dim));
@@ -125,38 +116,6 @@ RowIntervals row_intervals(const RowMask& mask, std::int64_t seq_len) {
     iv.hi[static_cast<std::size_t>(p)] = k.hi;
   }
   return iv;
-}
-
-Result<std::vector<float>> gpu_reference(const AttentionShape& shape, std::int64_t row, const RowIntervals& iv, std::uint64_t seed,
-                                         cudaStream_t stream) {
-  const auto s_len = static_cast<std::int64_t>(iv.lo.size());
-  std::vector<std::int64_t> all(static_cast<std::size_t>(s_len));
-  for (std::int64_t p = 0; p < s_len; ++p) all[static_cast<std::size_t>(p)] = p;
-  DeviceBuffer<std::uint16_t> q, k, v;
-  DeviceBuffer<int> lo, hi;
-  DeviceBuffer<float> out;
-  CPSIM_CUDA_TRY("upload Q", q.upload(bf16_input(Tensor::kQ, shape, row, all, seed)));
-  CPSIM_CUDA_TRY("upload K", k.upload(bf16_input(Tensor::kK, shape, row, all, seed)));
-  CPSIM_CUDA_TRY("upload V", v.upload(bf16_input(Tensor::kV, shape, row, all, seed)));
-  CPSIM_CUDA_TRY("upload intervals", lo.upload(to_int(iv.lo)));
-  CPSIM_CUDA_TRY("upload intervals", hi.upload(to_int(iv.hi)));
-  CPSIM_CUDA_TRY("allocate reference", out.allocate(static_cast<std::size_t>(s_len * shape.q_heads * shape.head_dim)));
-  const cuda::ReferenceParams rp{q.get(), k.get(), v.get(), out.get(), lo.get(), hi.get(), static_cast<int>(s_len),
-                                 static_cast<int>(shape.q_heads), static_cast<int>(shape.kv_heads), static_cast<int>(shape.head_dim),
-                                 1.0f / std::sqrt(static_cast<float>(shape.head_dim))};
-  CPSIM_CUDA_TRY("reference kernel", cuda::launch_reference(rp, stream));
-  CPSIM_CUDA_TRY("reference", cudaStreamSynchronize(stream));
-  std::vector<float> reference;
-  CPSIM_CUDA_TRY("download reference", out.download(reference));
-  return reference;
-}
-
-void compare_with_reference(const std::vector<float>& reference, const std::vector<std::int64_t>& q_pos, const std::vector<float>& out,
-                            const AttentionShape& shape, ErrorTally& tally) {
-  const auto per = static_cast<std::size_t>(shape.q_heads * shape.head_dim);
-  for (std::size_t local = 0; local < q_pos.size(); ++local) {
-    tally.add_all(reference, static_cast<std::size_t>(q_pos[local]) * per, out, local * per, per);
-  }
 }
 
 }  // namespace cpsim

@@ -1,6 +1,6 @@
 // Host helpers shared by the CUDA executors (one GPU emulating W ranks, and one GPU per MPI process with
-// NCCL): CUDA errors as Results, device buffers, bf16 inputs, one attention step (kernel + merge), the fp32
-// GPU reference of a row and the comparison of a rank's output with it.
+// NCCL): CUDA errors as Results, owners of every CUDA resource (buffers, streams, events), bf16 inputs and one
+// attention step (kernel + merge). Verification is the CPU's fp64 reference (backend/verify.h).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -12,6 +12,7 @@
 
 #include "backend/cuda/params.h"
 #include "backend/executor.h"
+#include "backend/inputs.h"
 #include "core/mask.h"
 
 namespace cpsim {
@@ -24,21 +25,50 @@ Error cuda_error(const std::string& what, cudaError_t err);
     if (cpsim_err_ != cudaSuccess) return cuda_error(what, cpsim_err_); \
   } while (0)
 
-// bf16 values (round to nearest even) of one tensor at `positions` of `row`, made on all cores.
+// bf16 bits (round to nearest even, as the CPU reference rounds them) of one tensor at `positions` of `row`,
+// made on all cores.
 std::vector<std::uint16_t> bf16_input(Tensor t, const AttentionShape& shape, std::int64_t row, const std::vector<std::int64_t>& positions,
                                       std::uint64_t seed);
 
 // GPUs this process sees; "no GPU" (exit 2) when none, or when the driver fails as it does without one.
 Result<int> gpu_count();
 
-// The run's shape and rotate method for the CUDA kernels: all K/V gathered (no sparse exchange on the GPU yet;
-// the mask hides what it would not send), head dim a multiple of 16 up to kFlashMaxHeadDim.
+// The run's shape and strategy for the CUDA kernels: forward only, all K/V gathered (no sparse exchange on the
+// GPU yet; the mask hides what it would not send), head dim a multiple of 16 up to kFlashMaxHeadDim.
 Result<RankOptions> cuda_rank_options(const Plan& plan, const ExecuteOptions& options);
 
 std::vector<int> to_int(const std::vector<std::int64_t>& v);
 
 // Milliseconds between two recorded events, in microseconds.
 double elapsed_us(cudaEvent_t from, cudaEvent_t to);
+
+// A stream and an event that destroy themselves: no early return leaks one.
+class CudaStream {
+ public:
+  CudaStream() = default;
+  CudaStream(const CudaStream&) = delete;
+  CudaStream& operator=(const CudaStream&) = delete;
+  ~CudaStream() { if (stream_ != nullptr) cudaStreamDestroy(stream_); }
+  cudaError_t create(unsigned flags = cudaStreamDefault) { return cudaStreamCreateWithFlags(&stream_, flags); }
+  cudaStream_t get() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+class CudaEvent {
+ public:
+  CudaEvent() = default;
+  CudaEvent(const CudaEvent&) = delete;
+  CudaEvent& operator=(const CudaEvent&) = delete;
+  CudaEvent(CudaEvent&& o) noexcept : event_(o.event_) { o.event_ = nullptr; }
+  ~CudaEvent() { if (event_ != nullptr) cudaEventDestroy(event_); }
+  cudaError_t create() { return cudaEventCreate(&event_); }
+  cudaEvent_t get() const { return event_; }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
 
 template <typename T>
 class DeviceBuffer {
@@ -81,22 +111,10 @@ cuda::FlashForwardParams flash_params(const AttentionShape& shape, std::int64_t 
 // out/lse are the block buffers) and merges the block into out/lse by log-sum-exp. Nothing for an empty CSR.
 cudaError_t attend_and_merge(cuda::FlashForwardParams fp, const DeviceCsr& csr, float* out, float* lse, cudaStream_t stream);
 
-// Visible key interval [lo, hi) of every position of a row, in original order.
+// Visible key interval [lo, hi] of every position of a row, in original order.
 struct RowIntervals {
   std::vector<std::int64_t> lo, hi;
 };
 RowIntervals row_intervals(const RowMask& mask, std::int64_t seq_len);
-
-// The fp32 reference of one row on the GPU, [position][q head][dim] in original order, from the same bf16
-// inputs the ranks use.
-Result<std::vector<float>> gpu_reference(const AttentionShape& shape, std::int64_t row, const RowIntervals& iv, std::uint64_t seed,
-                                         cudaStream_t stream);
-
-// Adds one rank's output of a row (in its slot order, queries at `q_pos`) against the reference to `tally`.
-void compare_with_reference(const std::vector<float>& reference, const std::vector<std::int64_t>& q_pos, const std::vector<float>& out,
-                            const AttentionShape& shape, ErrorTally& tally);
-
-// PyTorch's bf16 ring-attention tolerance: atol 8e-3 x W.
-inline double bf16_tolerance(std::int64_t world_size) { return 8e-3 * static_cast<double>(world_size); }
 
 }  // namespace cpsim

@@ -1,5 +1,7 @@
-// splitmix64-based input generation.
+// splitmix64-based input generation, and bf16 rounding.
 #include "backend/inputs.h"
+
+#include <cstring>
 
 namespace cpsim {
 namespace {
@@ -13,6 +15,20 @@ std::uint64_t mix(std::uint64_t x) {
 
 }  // namespace
 
+std::uint16_t to_bf16_bits(float f) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  bits += 0x7fff + ((bits >> 16) & 1);
+  return static_cast<std::uint16_t>(bits >> 16);
+}
+
+float round_to_bf16(float f) {
+  const std::uint32_t bits = static_cast<std::uint32_t>(to_bf16_bits(f)) << 16;
+  float out;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
+}
+
 float input_value(Tensor t, std::int64_t row, std::int64_t position, std::int64_t head, std::int64_t dim, std::uint64_t seed) {
   std::uint64_t h = mix(seed ^ static_cast<std::uint64_t>(t));
   h = mix(h ^ static_cast<std::uint64_t>(row));
@@ -22,13 +38,17 @@ float input_value(Tensor t, std::int64_t row, std::int64_t position, std::int64_
 }
 
 std::vector<float> make_input(Tensor t, const AttentionShape& shape, std::int64_t row, const std::vector<std::int64_t>& positions,
-                              std::uint64_t seed) {
+                              std::uint64_t seed, InputPrecision precision) {
+  const bool bf16 = precision == InputPrecision::kBf16;
   const std::int64_t heads = t == Tensor::kQ || t == Tensor::kDout ? shape.q_heads : shape.kv_heads;
   std::vector<float> out;
   out.reserve(positions.size() * static_cast<std::size_t>(heads * shape.head_dim));
   for (const std::int64_t p : positions) {
     for (std::int64_t h = 0; h < heads; ++h) {
-      for (std::int64_t d = 0; d < shape.head_dim; ++d) out.push_back(input_value(t, row, p, h, d, seed));
+      for (std::int64_t d = 0; d < shape.head_dim; ++d) {
+        const float v = input_value(t, row, p, h, d, seed);
+        out.push_back(bf16 ? round_to_bf16(v) : v);
+      }
     }
   }
   return out;

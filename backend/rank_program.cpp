@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <limits>
-#include <thread>
 
 #include "core/kv_demand.h"
 
@@ -34,22 +33,20 @@ class RankProgram {
 
   Result<RankRun> run() {
     const auto t_start = Clock::now();
-    if (r_ == o_.stall_rank) {
-      if (o_.stall_ms < 0) return Error{ErrorCode::kExecutionFailed, "rank " + std::to_string(r_) + " failed (test hook)"};
-      std::this_thread::sleep_for(std::chrono::milliseconds(o_.stall_ms));
-    }
     prepare();
-    CPSIM_RETURN_IF_ERROR(o_.sparse_gather ? forward_sparse() : forward());
+    CPSIM_RETURN_IF_ERROR(o_.exchange() == KvExchange::kSparse ? forward_sparse() : forward());
     run_.total_us = since_us(t_start);
     if (!o_.backward) return std::move(run_);
     const auto t_backward = Clock::now();
     prepare_backward();
-    CPSIM_RETURN_IF_ERROR(o_.sparse_gather ? backward_sparse() : backward());
+    CPSIM_RETURN_IF_ERROR(o_.exchange() == KvExchange::kSparse ? backward_sparse() : backward());
     run_.backward_total_us = since_us(t_backward);
     return std::move(run_);
   }
 
  private:
+  bool gathered() const { return o_.exchange() == KvExchange::kAllGather; }
+
   // Q, K, V of this rank's shard; an empty output per row; per-step timings.
   void prepare() {
     const AttentionShape& shape = o_.shape;
@@ -116,7 +113,7 @@ class RankProgram {
 
   Status forward() {
     std::vector<float> current = kv_mine_;
-    if (o_.all_gather) {
+    if (gathered()) {
       const auto t0 = Clock::now();
       CPSIM_RETURN_IF_ERROR(comm_.all_gather(kv_mine_, gathered_));
       run_.comm_us[0] = since_us(t0);
@@ -124,7 +121,7 @@ class RankProgram {
     }
     for (std::int64_t i = 0; i < w_; ++i) {
       const std::int64_t source = ring_source(r_, i, w_);
-      if (!o_.all_gather && i > 0) {
+      if (!gathered() && i > 0) {
         const auto t0 = Clock::now();
         std::vector<float> received;
         CPSIM_RETURN_IF_ERROR(comm_.ring_shift(current, received, i));
@@ -136,7 +133,7 @@ class RankProgram {
         run_.comm_bytes[static_cast<std::size_t>(i)] = static_cast<double>(current.size() * sizeof(float));
       }
       const auto t0 = Clock::now();
-      attend(o_.all_gather ? gathered_[static_cast<std::size_t>(source)] : current, shard_of(source));
+      attend(gathered() ? gathered_[static_cast<std::size_t>(source)] : current, shard_of(source));
       run_.compute_us[static_cast<std::size_t>(i)] = since_us(t0);
       if (o_.steps_done != nullptr) ++*o_.steps_done;
     }
@@ -244,7 +241,7 @@ class RankProgram {
       const auto step = static_cast<std::size_t>(i);
       if (i > 0) {
         std::vector<float> got;
-        if (!o_.all_gather) {
+        if (!gathered()) {
           CPSIM_RETURN_IF_ERROR(hop(held, got, backward_kv_tag(w_, i), step));
           held = std::move(got);
         }
@@ -252,7 +249,7 @@ class RankProgram {
         acc = std::move(got);
       }
       const auto t0 = Clock::now();
-      const std::vector<float> mine = gradients_for(o_.all_gather ? gathered_[static_cast<std::size_t>(source)] : held, shard_of(source));
+      const std::vector<float> mine = gradients_for(gathered() ? gathered_[static_cast<std::size_t>(source)] : held, shard_of(source));
       if (i == 0) {
         acc = mine;
       } else {

@@ -33,15 +33,19 @@ struct RankRun {
   double backward_total_us = 0;
 };
 
+// How K/V reach a rank: ring hops, one all-gather, or the sparse exchange of just the tokens its queries see.
+enum class KvExchange { kRing, kAllGather, kSparse };
+
 struct RankOptions {
   AttentionShape shape;
-  bool all_gather = false;  // rotate method: allgather (true) or alltoall
+  Strategy strategy;        // what runs (the plan's, with any override, on a path the executor has)
   bool backward = false;    // also compute dQ, dK, dV
-  bool sparse_gather = false;  // K/V by the sparse exchange (each rank gets just the tokens it can see)
   std::uint64_t seed = 1;
-  std::int64_t stall_rank = -1;  // tests: this rank fails (stall_ms < 0) or stalls for stall_ms before starting
-  std::int64_t stall_ms = 0;
   std::atomic<std::int64_t>* steps_done = nullptr;  // counts finished (rank, step) pairs, for progress
+  KvExchange exchange() const {
+    if (strategy.path == AttentionPath::kSparseGather) return KvExchange::kSparse;
+    return strategy.rotate == RotateMethod::kAllGather ? KvExchange::kAllGather : KvExchange::kRing;
+  }
 };
 
 Result<RankRun> run_rank(const Plan& plan, const RankOptions& options, Communicator& comm);

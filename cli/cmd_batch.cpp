@@ -12,7 +12,8 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
-#include "sim/batch.h"
+#include "dataset/batch_report.h"
+#include "dataset/batch_run.h"
 
 namespace cpsim::cli {
 namespace {

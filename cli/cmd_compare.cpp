@@ -30,16 +30,16 @@ Json comparison_json(const Comparison& c, const CompareOptions& o) {
   Json ranked = Json::array(), invalid = Json::array();
   for (const Candidate& x : c.ranked) {
     const Metrics& m = x.metrics;
-    ranked.push_back({{"balancer", x.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
-                      {"ulysses", x.strategy.ulysses}, {"strategy", candidate_strategy(x)}, {"pytorch", x.pytorch},
+    ranked.push_back({{"balancer", x.strategy.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
+                      {"ulysses", x.strategy.ulysses}, {"strategy", strategy_text(x.strategy)}, {"pytorch", x.pytorch},
                       {"step_us", m.step_us}, {"forward_us", m.forward_us}, {"lower_bound_us", m.lower_bound_us},
                       {"ratio_to_lower_bound", m.ratio_to_lower_bound}, {"compute_imbalance", m.compute_imbalance},
                       {"max_exposed_comm_us", m.max_exposed_comm_us}, {"peak_memory_bytes", m.peak_memory_bytes},
                       {"unused_hop_share", m.unused_hop_share}, {"gather_stages", m.gather_stages}});
   }
   for (const Candidate& x : c.invalid) {
-    invalid.push_back({{"balancer", x.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
-                       {"ulysses", x.strategy.ulysses},
+    invalid.push_back({{"balancer", x.strategy.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
+                       {"ulysses", x.strategy.ulysses}, {"strategy", strategy_text(x.strategy)},
                        {"reason", x.reason}});
   }
   return {{"workload", o.workload}, {"world_size", o.world_size}, {"hardware", o.hardware}, {"backward", o.backward},
@@ -59,8 +59,7 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
     const Metrics& m = x.metrics;
     if (o.top > 0 && rank == o.top) break;
     ++rank;
-    const bool pure = x.strategy.ulysses > 1 && x.plan_world_size == 1;
-    table.add_row({std::to_string(rank), pure ? "-" : x.balancer, candidate_strategy_with_stages(x), millis(m.step_us),
+    table.add_row({std::to_string(rank), x.strategy.pure_ulysses ? "-" : x.strategy.balancer, path_text(x.strategy), millis(m.step_us),
                    bar(m.step_us, worst, 16), fixed(m.step_us / best, 2) + "x", fixed(m.ratio_to_lower_bound, 2),
                    fixed(m.compute_imbalance, 3), millis(m.max_exposed_comm_us),
                    fixed(m.peak_memory_bytes / (1024.0 * 1024.0 * 1024.0), 2)});
@@ -85,8 +84,8 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
       auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.reason == x.reason; });
       if (it == groups.end()) it = groups.insert(groups.end(), Group{x.reason, {}, {}, {}});
       it->members.push_back(&x);
-      add_unique(it->balancers, x.balancer);
-      add_unique(it->strategies, candidate_strategy(x));
+      add_unique(it->balancers, x.strategy.balancer);
+      add_unique(it->strategies, path_text(x.strategy));
     }
     auto join = [](const std::vector<std::string>& v) {
       std::string out;
@@ -100,7 +99,7 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
         which = join(g.strategies) + (g.balancers.size() == 1 ? " with " + g.balancers[0] : " with any balancer here");
       } else {
         std::vector<std::string> labels;
-        for (const Candidate* x : g.members) labels.push_back(candidate_label(*x));
+        for (const Candidate* x : g.members) labels.push_back(strategy_text(x->strategy));
         which = join(labels);
       }
       std::cout << "  " << which << ": " << g.reason << "\n";
@@ -110,7 +109,7 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
   // What PyTorch as shipped would do: its balancers on its own paths.
   for (const Candidate& x : c.ranked) {
     if (!x.pytorch) continue;
-    std::cout << "PyTorch as shipped: " << candidate_label(x) << " at " << millis(x.metrics.step_us) << " ms";
+    std::cout << "PyTorch as shipped: " << strategy_text(x.strategy) << " at " << millis(x.metrics.step_us) << " ms";
     if (&x != &c.ranked.front()) std::cout << "; the winner is " << fixed(x.metrics.step_us / best, 2) << "x faster";
     std::cout << "\n";
     break;

@@ -10,7 +10,6 @@
 #include <memory>
 
 #include "backend/executor.h"
-#include "backend/mpi_executor.h"
 #include "cli/commands.h"
 #include "cli/table.h"
 #include "cli/workload_text.h"
@@ -23,6 +22,7 @@ struct ExecuteCliOptions {
   std::string plan;
   std::string device = "cpu";
   std::string out;
+  std::string rotate;
   ExecuteOptions exec;
   std::int64_t q_heads = 0, kv_heads = 0, head_dim = 0;
   bool progress = false;
@@ -47,27 +47,26 @@ std::string rank_table(const Measurement& m, const std::vector<MeasuredStep>& st
 
 void print_measurement(const Measurement& m, const Plan& plan) {
   std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
-            << "executed " << plan.balancer << " on " << m.world_size << " ranks, " << m.attention_path << "/" << m.rotate
-            << ", shape " << m.q_heads << " q heads / " << m.kv_heads << " kv heads / head dim " << m.head_dim << ", on "
-            << m.device << "\n";
-  if (plan.attention_path == "sparse_gather" && m.attention_path != "sparse_gather") {
-    std::cout << "(the plan's sparse_gather ran as " << m.attention_path << ": same result, but all K/V moved, so measured\n"
+            << "executed " << strategy_text(m.strategy) << " on " << m.world_size << " ranks, shape " << m.q_heads << " q heads / "
+            << m.kv_heads << " kv heads / head dim " << m.head_dim << ", on " << m.device << "\n";
+  if (plan.strategy && plan.strategy->path == AttentionPath::kSparseGather && m.strategy.path != AttentionPath::kSparseGather) {
+    std::cout << "(the plan's sparse_gather ran as " << path_name(m.strategy.path) << ": same result, but all K/V moved, so measured\n"
                  " communication is not that of the sparse exchange, which only --device cpu and MPI execute)\n";
   }
   std::cout << "\n";
   const bool has_prediction = predicted_rank_us(m.predicted, "forward_compute_us", 0).has_value();
-  // A CPU run against a GPU profile's prediction is no test of the model: show both, but no error.
-  const bool comparable = m.executor == "cuda" || !(plan.hardware.rfind("h100", 0) == 0 || plan.hardware.rfind("h200", 0) == 0);
-  std::cout << rank_table(m, m.steps, "forward_compute_us", comparable);
-  if (has_prediction && !comparable) {
-    std::cout << "(the prediction is for " << plan.hardware << "; a CPU run is not compared with it. Fit a profile for this "
-              << "machine with `cpsim calibrate` and plan with it to compare like with like)\n";
+  // A run on another kind of device than the prediction's profile is no test of the model: both, but no error.
+  const Comparability c = comparable_with_prediction(m);
+  std::cout << rank_table(m, m.steps, "forward_compute_us", c.comparable);
+  if (has_prediction && !c.comparable) {
+    std::cout << "(not compared: " << c.why_not << ". Fit a profile for this machine with `cpsim calibrate` and plan with it "
+              << "to compare like with like)\n";
   }
   std::cout << "\nverification: max abs error " << m.max_abs_error << " (tolerance " << m.tolerance << "), max rel error "
             << m.max_rel_error << ": " << (m.verified ? "PASSED" : "FAILED") << "\n";
   if (!m.backward.ran) return;
   const MeasuredBackward& b = m.backward;
-  std::cout << "\nbackward\n" << rank_table(m, b.steps, "backward_compute_us", comparable);
+  std::cout << "\nbackward\n" << rank_table(m, b.steps, "backward_compute_us", c.comparable);
   if (has_prediction && !predicted_rank_us(m.predicted, "backward_compute_us", 0)) {
     std::cout << "(the plan has no backward prediction: make it with `cpsim plan --backward`)\n";
   }
@@ -79,16 +78,15 @@ int run_execute(ExecuteCliOptions& o) {
   if (o.q_heads != 0) o.exec.q_heads = o.q_heads;
   if (o.kv_heads != 0) o.exec.kv_heads = o.kv_heads;
   if (o.head_dim != 0) o.exec.head_dim = o.head_dim;
-  if (o.exec.timeout_s <= 0) return report(bad_input("--timeout-s: must be positive, got " + std::to_string(o.exec.timeout_s)));
-  if (o.device != "cpu" && o.device != "cuda") return report(bad_input("--device: unknown device \"" + o.device + "\" (expected cpu or cuda)"));
-  if (const char* stall = std::getenv("CPSIM_TEST_STALL_RANK")) o.exec.stall_rank = std::atoll(stall);
-  if (const char* ms_env = std::getenv("CPSIM_TEST_STALL_MS")) o.exec.stall_ms = std::atoll(ms_env);
-  o.exec.perturb_output = std::getenv("CPSIM_TEST_PERTURB_OUTPUT") != nullptr;
-  o.exec.perturb_gradient = std::getenv("CPSIM_TEST_PERTURB_GRADIENT") != nullptr;
-  if (o.exec.backward && o.device == "cuda") {
-    return report(bad_input("--backward: the CUDA executor runs the forward pass only (backward runs on --device cpu, "
-                            "threads or MPI processes)"));
+  if (!o.rotate.empty()) {
+    o.exec.rotate = parse_rotate(o.rotate);
+    if (!o.exec.rotate) return report(bad_input("--rotate: unknown rotate method \"" + o.rotate + "\" (expected allgather or alltoall)"));
   }
+  if (o.exec.timeout_s <= 0) return report(bad_input("--timeout-s: must be positive, got " + std::to_string(o.exec.timeout_s)));
+  auto faults = faults_from_environment();
+  if (!faults) return report(faults.error());
+  auto executor = choose_executor(o.device, *faults);
+  if (!executor) return report(executor.error());
   auto plan = load_plan(o.plan);
   if (!plan) return report(plan.error());
   if (o.progress || ::isatty(STDERR_FILENO)) {
@@ -102,20 +100,10 @@ int run_execute(ExecuteCliOptions& o) {
       std::fflush(stderr);
     };
   }
-  Result<Measurement> measured = Error{};
-  std::optional<MpiSession> mpi = MpiSession::join_if_launched();
-  if (o.device == "cuda" && mpi && mpi->size() > 1) {  // one GPU per process, K/V over NCCL
-    measured = execute_on_gpus(*mpi, *plan, o.plan, o.exec);
-    if (measured.ok() && !mpi->is_root()) return 0;  // rank 0 reports
-  } else if (o.device == "cuda") {  // every rank in turn on one GPU
-    measured = execute_on_cuda(*plan, o.plan, o.exec);
-  } else if (mpi) {
-    measured = mpi->execute(*plan, o.plan, o.exec);
-    if (measured.ok() && !mpi->is_root()) return 0;  // rank 0 reports
-  } else {
-    measured = execute_with_threads(*plan, o.plan, o.exec);
-  }
-  if (!measured) return report(measured.error());
+  auto outcome = (*executor)->execute(*plan, o.plan, o.exec);
+  if (!outcome) return report(outcome.error());
+  if (!*outcome) return 0;  // another MPI rank reports
+  const Measurement* measured = &**outcome;
   if (!o.out.empty()) {
     if (auto ok = write_file_atomically(o.out, measurement_to_json(*measured).dump(1) + "\n"); !ok) return report(ok.error());
   }
@@ -145,7 +133,7 @@ Command add_execute_command(CLI::App& root) {
                   "per process with NCCL)")
       ->capture_default_str();
   sub->add_option("--out,-o", o->out, "Write MEASURED.json");
-  sub->add_option("--rotate,-r", o->exec.rotate, "Override the plan's rotate method: allgather or alltoall");
+  sub->add_option("--rotate,-r", o->rotate, "Override the plan's rotate method: allgather or alltoall");
   sub->add_option("--q-heads", o->q_heads, "Run with this many query heads instead of the plan's");
   sub->add_option("--kv-heads", o->kv_heads, "Run with this many key/value heads instead of the plan's");
   sub->add_option("--head-dim", o->head_dim, "Run with this head dimension instead of the plan's");

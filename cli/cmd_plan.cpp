@@ -11,6 +11,7 @@
 #include "core/plan.h"
 #include "core/workload_json.h"
 #include "sim/simulate.h"
+#include "sim/strategy_rules.h"
 
 namespace cpsim::cli {
 namespace {
@@ -23,6 +24,7 @@ struct PlanOptions {
   std::string out;
   std::string rotate;
   std::string path;
+  std::string strategy;
   std::string hardware = "h100-sxm-8x";
   bool backward = false;
   bool json = false;
@@ -62,13 +64,15 @@ Json plan_summary_json(const Plan& plan) {
     const TileCounts t = work.rank_tiles(r);
     ranks.push_back({{"rank", r}, {"pairs", work.rank_pairs(r)}, {"full_tiles", t.full}, {"partial_tiles", t.partial}});
   }
-  return {{"balancer", plan.balancer},
-          {"world_size", plan.world_size},
-          {"block_size", plan.block_size},
-          {"total_pairs", work.total_pairs()},
-          {"pair_imbalance", work.pair_imbalance()},
-          {"tile_imbalance", work.tile_imbalance()},
-          {"per_rank", std::move(ranks)}};
+  Json out = {{"balancer", plan.balancer},
+              {"world_size", plan.world_size},
+              {"block_size", plan.block_size},
+              {"total_pairs", work.total_pairs()},
+              {"pair_imbalance", work.pair_imbalance()},
+              {"tile_imbalance", work.tile_imbalance()},
+              {"per_rank", std::move(ranks)}};
+  if (plan.strategy) out["strategy"] = strategy_to_json(*plan.strategy);
+  return out;
 }
 
 int run_compare_balancers(const PlanOptions& o, const Workload& workload) {
@@ -114,45 +118,73 @@ int run_compare_balancers(const PlanOptions& o, const Workload& workload) {
 }
 
 // Records the strategy a plan runs with (given, or the fastest one for this balancer) and its prediction.
-Status attach_strategy(Plan& plan, const PlanOptions& o) {
+Status attach_strategy(Plan& plan, const PlanOptions& o, const std::optional<Strategy>& given) {
   CPSIM_ASSIGN_OR_RETURN(const HardwareProfile hw, find_hardware_profile(o.hardware));
   std::optional<Simulation> sim;
-  if (o.rotate.empty()) {
+  if (given) {
+    if (const auto why = unsupported_reason(plan, *given)) {
+      return bad_input("--strategy: " + strategy_text(*given) + " cannot run this plan: " + *why);
+    }
+    CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, *given, hw, o.backward));
+  } else if (o.rotate.empty()) {
     if (!o.path.empty()) return bad_input("--path: needs --rotate as well");
     CPSIM_ASSIGN_OR_RETURN(sim, simulate_best(plan, hw, o.backward));
   } else {
     const auto rotate = parse_rotate(o.rotate);
     if (!rotate) return bad_input("--rotate: unknown rotate method \"" + o.rotate + "\" (expected allgather or alltoall)");
-    AttentionPath path = default_path(plan, *rotate);
+    Strategy s;
+    s.balancer = plan.balancer;
+    s.rotate = *rotate;
+    s.path = default_path(plan, *rotate);
     if (!o.path.empty()) {
       const auto parsed = parse_path(o.path);
       if (!parsed) return bad_input("--path: unknown attention path \"" + o.path + "\" (expected one of: " + path_names() + ")");
-      path = *parsed;
+      s.path = *parsed;
     }
-    CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, {path, *rotate}, hw, o.backward));
+    if (const auto why = unsupported_reason(plan, s)) {
+      return bad_input("--path/--rotate: " + path_text(s) + " cannot run this plan: " + *why);
+    }
+    CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, s, hw, o.backward));
   }
-  plan.attention_path = std::string(path_name(sim->strategy.path));
-  plan.rotate = std::string(rotate_name(sim->strategy.rotate));
-  plan.hardware = hw.name;
-  plan.predicted = predicted_json(*sim);
+  attach_simulation(plan, *sim, hw);
   return Ok{};
+}
+
+// `--strategy TEXT` (a row of compare): the strategy, checked against the other flags and the world size.
+Result<std::optional<Strategy>> strategy_flag(const PlanOptions& o) {
+  if (o.strategy.empty()) return std::optional<Strategy>();
+  if (!o.rotate.empty() || !o.path.empty()) return bad_input("--strategy: names the path and rotate method itself; drop --rotate/--path");
+  CPSIM_ASSIGN_OR_RETURN(const Strategy s, parse_strategy_text(o.strategy, "--strategy"));
+  if (o.balancer != "all" && o.balancer != s.balancer) {
+    return bad_input("--balancer: " + o.balancer + " differs from the balancer of --strategy (" + s.balancer + "); give one of them");
+  }
+  if (s.pure_ulysses ? o.world_size != s.ulysses : o.world_size % s.ulysses != 0) {
+    return bad_input("--world-size: " + std::to_string(o.world_size) + (s.pure_ulysses ? " is not the " : " is not a multiple of the ") +
+                     std::to_string(s.ulysses) + " GPUs of --strategy's Ulysses groups (" + strategy_text(s) + ")");
+  }
+  return std::optional<Strategy>(s);
 }
 
 int run_plan(const PlanOptions& o) {
   auto workload = load_workload(o.workload);
   if (!workload) return report(workload.error());
-  if (o.balancer == "all") {
-    if (!o.out.empty()) return report(bad_input("--out: exporting a plan needs one --balancer, not \"all\""));
+  auto given = strategy_flag(o);
+  if (!given) return report(given.error());
+  const std::string balancer = *given ? (*given)->balancer : o.balancer;
+  if (balancer == "all") {
+    if (!o.out.empty()) return report(bad_input("--out: exporting a plan needs one --balancer (or --strategy), not \"all\""));
     if (auto ok = check_world_size(o.world_size, *workload, o.workload); !ok) return report(ok.error());
     return run_compare_balancers(o, *workload);
   }
-  if (o.backward && o.out.empty() && o.rotate.empty()) {
-    return report(bad_input("--backward: applies to the recorded prediction, so needs --out or --rotate"));
+  if (o.backward && o.out.empty() && o.rotate.empty() && !*given) {
+    return report(bad_input("--backward: applies to the recorded prediction, so needs --out, --rotate or --strategy"));
   }
-  auto plan = make_plan(*workload, o.workload, o.balancer, o.world_size, o.block_size);
+  if (auto ok = check_world_size(o.world_size, *workload, o.workload); !ok) return report(ok.error());
+  const std::int64_t ranks = *given ? (*given)->plan_world_size(o.world_size) : o.world_size;
+  auto plan = make_plan(*workload, o.workload, balancer, ranks, o.block_size);
   if (!plan) return report(plan.error());
-  if (!o.out.empty() || !o.rotate.empty()) {
-    if (auto ok = attach_strategy(*plan, o); !ok) return report(ok.error());
+  if (!o.out.empty() || !o.rotate.empty() || *given) {
+    if (auto ok = attach_strategy(*plan, o, *given); !ok) return report(ok.error());
   }
   if (o.json) {
     std::cout << plan_summary_json(*plan).dump(2) << "\n";
@@ -162,7 +194,7 @@ int run_plan(const PlanOptions& o) {
   if (!o.out.empty()) {
     if (auto ok = save_plan(*plan, o.out); !ok) return report(ok.error());
     if (!o.json) {
-      std::cout << "plan written to " << o.out << " (" << plan->attention_path << "/" << plan->rotate << ", predicted "
+      std::cout << "plan written to " << o.out << " (" << path_text(*plan->strategy) << ", predicted "
                 << fixed(plan->predicted["step_us"].get<double>() / 1000.0, 3) << " ms " << (o.backward ? "forward + backward" : "forward")
                 << " on " << plan->hardware << ")\n";
     }
@@ -182,6 +214,9 @@ Command add_plan_command(CLI::App& root) {
   sub->add_option("--out,-o", o->out, "Write PLAN.json (indices and per-rank/per-step work)");
   sub->add_option("--rotate,-r", o->rotate, "Record this rotate method (default with --out: the fastest strategy)");
   sub->add_option("--path,-p", o->path, "Record this attention path (with --rotate)");
+  sub->add_option("--strategy,-s", o->strategy,
+                  "Record this strategy, as compare prints it: \"BALANCER + [ulyssesU x ]PATH/ROTATE[ (N stages)]\" or \"ulyssesU\"; "
+                  "with Ulysses the plan has W / U ranks");
   sub->add_option("--hardware", o->hardware, "Hardware profile for the recorded prediction")->capture_default_str();
   sub->add_flag("--backward", o->backward, "Predict (and choose the fastest strategy by) forward + backward");
   sub->add_flag("--json", o->json, "Print a machine-readable summary instead of the table");

@@ -8,8 +8,8 @@
 #include "cli/workload_text.h"
 #include "core/json_fields.h"
 #include "core/workload_json.h"
-#include "sim/schedule.h"
 #include "sim/simulate.h"
+#include "sim/strategy_rules.h"
 #include "sim/trace.h"
 
 namespace cpsim::cli {
@@ -26,6 +26,7 @@ struct SimulateOptions {
   bool backward = false;
   std::int64_t ulysses = 1;
   std::int64_t gather_stages = 0;
+  std::string strategy;
   std::string trace;
   bool json = false;
 };
@@ -51,7 +52,7 @@ std::string timeline_strip(const Timeline& t, std::size_t rank, double end, int 
 void print_simulation(const Simulation& sim, const Plan& plan, const HardwareProfile& hw, bool chosen_stages) {
   const Metrics& m = sim.metrics;
   std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
-            << "balancer " << plan.balancer << ", world size " << plan.world_size << ", " << strategy_name(sim.strategy)
+            << "balancer " << plan.balancer << ", world size " << plan.world_size << ", " << path_text(sim.strategy)
             << " on " << hw.name << " (" << hw.nodes << " x " << hw.gpus_per_node << " " << hw.gpu_model << ")\n\n";
   std::cout << "step time " << millis(m.step_us) << " ms" << (sim.backward ? " (forward " + millis(m.forward_us) + " ms + backward)" : " (forward)")
             << "; lower bound " << millis(m.lower_bound_us) << " ms (x" << fixed(m.ratio_to_lower_bound, 2) << ")\n"
@@ -85,6 +86,7 @@ Json simulation_json(const Simulation& sim, const Plan& plan, const HardwareProf
                      {"exposed_comm_us", rm.exposed_comm_us}, {"peak_memory_bytes", rm.peak_memory_bytes}});
   }
   return {{"workload", plan.workload_source}, {"balancer", plan.balancer}, {"world_size", plan.world_size},
+          {"strategy", strategy_to_json(sim.strategy)},
           {"path", path_name(sim.strategy.path)}, {"rotate", rotate_name(sim.strategy.rotate)}, {"hardware", hw.name},
           {"backward", sim.backward}, {"step_us", m.step_us}, {"forward_us", m.forward_us},
           {"lower_bound_us", m.lower_bound_us}, {"ratio_to_lower_bound", m.ratio_to_lower_bound},
@@ -92,26 +94,65 @@ Json simulation_json(const Simulation& sim, const Plan& plan, const HardwareProf
           {"peak_memory_bytes", m.peak_memory_bytes}, {"unused_hop_share", m.unused_hop_share}, {"gather_stages", m.gather_stages}, {"per_rank", ranks}};
 }
 
-int run_simulate(const SimulateOptions& o) {
-  const auto rotate = parse_rotate(o.rotate);
-  if (!rotate) return report(bad_input("--rotate: unknown rotate method \"" + o.rotate + "\" (expected allgather or alltoall)"));
-  std::optional<AttentionPath> path;
-  if (!o.path.empty()) {
-    path = parse_path(o.path);
-    if (!path) return report(bad_input("--path: unknown attention path \"" + o.path + "\" (expected one of: " + path_names() + ")"));
+// The strategy of the flags: --strategy TEXT, or --balancer, --rotate, --path, --ulysses and --gather-stages.
+Result<Strategy> strategy_of(const SimulateOptions& o) {
+  if (!o.strategy.empty()) {
+    if (!o.balancer.empty() || !o.rotate.empty() || !o.path.empty() || o.ulysses != 1 || o.gather_stages != 0) {
+      return bad_input("--strategy: names the balancer, path, rotate method, Ulysses degree and stages itself; drop the other flags");
+    }
+    return parse_strategy_text(o.strategy, "--strategy");
   }
+  if (o.balancer.empty()) return bad_input("--balancer: required (or give --strategy)");
+  if (o.rotate.empty()) return bad_input("--rotate: required (or give --strategy)");
+  Strategy s;
+  s.balancer = o.balancer;
+  const auto rotate = parse_rotate(o.rotate);
+  if (!rotate) return bad_input("--rotate: unknown rotate method \"" + o.rotate + "\" (expected allgather or alltoall)");
+  s.rotate = *rotate;
+  if (!o.path.empty()) {
+    const auto path = parse_path(o.path);
+    if (!path) return bad_input("--path: unknown attention path \"" + o.path + "\" (expected one of: " + path_names() + ")");
+    s.path = *path;
+  }
+  s.ulysses = o.ulysses;
+  s.gather_stages = o.gather_stages;
+  return s;
+}
+
+int run_simulate(const SimulateOptions& o) {
+  auto parsed = strategy_of(o);
+  if (!parsed) return report(parsed.error());
+  Strategy strategy = *parsed;
   auto workload = load_workload(o.workload);
   if (!workload) return report(workload.error());
   auto hw = find_hardware_profile(o.hardware);
   if (!hw) return report(hw.error());
-  if (o.ulysses < 1 || o.world_size % o.ulysses != 0) {
-    return report(bad_input("--ulysses: " + std::to_string(o.ulysses) + " must be a positive divisor of --world-size " + std::to_string(o.world_size)));
+  if (strategy.ulysses < 1 || o.world_size % strategy.ulysses != 0 || (strategy.pure_ulysses && o.world_size != strategy.ulysses)) {
+    return report(bad_input((o.strategy.empty() ? "--ulysses: " : "--strategy: Ulysses degree ") + std::to_string(strategy.ulysses) +
+                            (strategy.pure_ulysses ? " must equal" : " must be a positive divisor of") + " --world-size " +
+                            std::to_string(o.world_size)));
   }
   // With Ulysses the balancer lays out the ring dimension: W / U ranks, one per Ulysses group.
-  auto plan = make_plan(*workload, o.workload, o.balancer, o.world_size / o.ulysses, o.block_size);
+  auto plan = make_plan(*workload, o.workload, strategy.balancer, strategy.plan_world_size(o.world_size), o.block_size);
   if (!plan) return report(plan.error());
-  const Strategy strategy{path ? *path : default_path(*plan, *rotate), *rotate, o.ulysses};
-  auto sim = simulate(*plan, strategy, *hw, o.backward, o.gather_stages);
+  if (o.strategy.empty()) {
+    if (o.path.empty()) strategy.path = default_path(*plan, strategy.rotate);
+    const bool gather = strategy.path == AttentionPath::kSparseGather;
+    if (!gather && o.gather_stages != 0) {
+      return report(bad_input("--gather-stages: " + std::to_string(o.gather_stages) + " applies to the sparse_gather path only, not " +
+                              std::string(path_name(strategy.path))));
+    }
+    const std::int64_t limit = std::max<std::int64_t>(1, plan->world_size - 1);
+    if (gather && (o.gather_stages < 0 || o.gather_stages > limit)) {
+      return report(bad_input("--gather-stages: " + std::to_string(o.gather_stages) + " is not between 1 and W - 1 = " + std::to_string(limit) +
+                              " (0 tries 1 to " + std::to_string(kMaxGatherStages) + ")"));
+    }
+  }
+  if (const auto why = unsupported_reason(*plan, strategy)) {
+    return report(bad_input((o.strategy.empty() ? "--path/--rotate: " + path_text(strategy) : "--strategy: " + strategy_text(strategy)) +
+                            " cannot run this plan: " + *why));
+  }
+  auto sim = simulate(*plan, strategy, *hw, o.backward);
   if (!sim) return report(sim.error());
   if (!o.trace.empty()) {
     if (auto ok = write_file_atomically(o.trace, chrome_trace_json(*sim, o.workload)); !ok) return report(ok.error());
@@ -119,7 +160,7 @@ int run_simulate(const SimulateOptions& o) {
   if (o.json) {
     std::cout << simulation_json(*sim, *plan, *hw).dump(2) << "\n";
   } else {
-    print_simulation(*sim, *plan, *hw, o.gather_stages == 0);
+    print_simulation(*sim, *plan, *hw, o.strategy.empty() && o.gather_stages == 0);
     if (!o.trace.empty()) std::cout << "\ntrace written to " << o.trace << " (open it in https://ui.perfetto.dev)\n";
   }
   return 0;
@@ -132,8 +173,8 @@ Command add_simulate_command(CLI::App& root) {
   CLI::App* sub = root.add_subcommand("simulate", "Predict one plan's timeline and step time on a hardware profile");
   sub->add_option("workload", o->workload, "WORKLOAD.json")->required();
   sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required();
-  sub->add_option("--balancer,-b", o->balancer, "Balancer name (see cpsim balancers)")->required();
-  sub->add_option("--rotate,-r", o->rotate, "How K/V move: allgather or alltoall")->required();
+  sub->add_option("--balancer,-b", o->balancer, "Balancer name (see cpsim balancers); required without --strategy");
+  sub->add_option("--rotate,-r", o->rotate, "How K/V move: allgather or alltoall; required without --strategy");
   sub->add_option("--path,-p", o->path, "sdpa_ring, flex_allgather, sparse_ring or sparse_gather (default: sdpa_ring where PyTorch can run it)");
   sub->add_option("--hardware", o->hardware, "Profile name in data/hardware/ or a file path")->capture_default_str();
   sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str();
@@ -143,6 +184,9 @@ Command add_simulate_command(CLI::App& root) {
   sub->add_option("--gather-stages", o->gather_stages,
                   "sparse_gather: the parts each rank's remote K/V arrives in (0: the fastest of 1 to 4)")
       ->capture_default_str();
+  sub->add_option("--strategy,-s", o->strategy,
+                  "The whole strategy as compare prints it, instead of -b/-r/-p/-u/--gather-stages: "
+                  "\"BALANCER + [ulyssesU x ]PATH/ROTATE[ (N stages)]\" or \"ulyssesU\"");
   sub->add_option("--trace", o->trace, "Write a Chrome trace JSON (Perfetto)");
   sub->add_flag("--json", o->json, "Print the result as JSON");
   return {sub, [o] { return run_simulate(*o); }};

@@ -26,6 +26,11 @@ struct BalancerInput {
 
 using Permutation = std::vector<std::int64_t>;
 
+// The layouts PyTorch's SDPA ring is written for (_is_causal_behavior in
+// torch/distributed/tensor/experimental/_context_parallel/_attention.py): none, or the global head-tail chunks.
+// Every other layout is kOther: FlexAttention's and the block-sparse paths' business.
+enum class RingLayout { kOther, kContiguous, kHeadTail };
+
 class Balancer {
  public:
   virtual ~Balancer() = default;
@@ -34,6 +39,8 @@ class Balancer {
   virtual std::string_view summary() const = 0;
   // True for the balancers PyTorch ships (the baseline the others are measured against).
   virtual bool from_pytorch() const { return false; }
+  // Which of the SDPA ring's layouts this is (what decides whether that path can run it, and how).
+  virtual RingLayout ring_layout() const { return RingLayout::kOther; }
   // One rearrange permutation per batch row. An input the balancer cannot serve is an error that
   // explains why and what would fix it (where PyTorch would assert).
   virtual Result<std::vector<Permutation>> rearrange(const BalancerInput& input) const = 0;
@@ -52,6 +59,8 @@ std::unique_ptr<Balancer> make_document_hybrid_balancer();
 const std::vector<std::unique_ptr<Balancer>>& balancer_registry();
 const Balancer* find_balancer(std::string_view name);
 std::string balancer_names();  // "contiguous, head_tail, ..." for messages
+// The named balancer's ring_layout(); kOther for a name no balancer has (a plan file may carry any name).
+RingLayout ring_layout_of(std::string_view balancer);
 
 // Checks shared by every balancer: world size and S % W (rank-major sharding needs equal shards).
 Status check_balancer_input(const BalancerInput& input);

@@ -35,6 +35,11 @@ std::string balancer_names() {
   return out;
 }
 
+RingLayout ring_layout_of(std::string_view balancer) {
+  const Balancer* b = find_balancer(balancer);
+  return b == nullptr ? RingLayout::kOther : b->ring_layout();
+}
+
 Permutation permutation_from_blocks(const std::vector<std::vector<std::int64_t>>& groups, std::int64_t block) {
   Permutation perm;
   for (const auto& group : groups) {

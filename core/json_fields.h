@@ -25,6 +25,10 @@ Status write_file_atomically(const std::string& path, std::string_view text);
 // One top-level member per line, values compact: readable, diffable, and small for long arrays.
 std::string dump_members_per_line(const Json& object);
 
+// A stable 64-bit digest (FNV-1a) of some text: "fnv1a64:<16 hex digits>". Plans name their workload by it,
+// batch runs their hardware profile.
+std::string content_digest(std::string_view text);
+
 // A short rendering of a JSON value for error messages (at most ~40 characters).
 std::string describe_value(const Json& value);
 

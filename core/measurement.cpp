@@ -18,6 +18,18 @@ Json steps_json(const std::vector<MeasuredStep>& steps) {
 
 }  // namespace
 
+Comparability comparable_with_prediction(const Measurement& m) {
+  if (!m.predicted.is_object() || !m.predicted.contains("forward_compute_us")) return {false, "the plan has no prediction"};
+  const Json kind = m.predicted.value("device_kind", Json());
+  const auto predicted = kind.is_string() ? parse_device_kind(kind.get<std::string>()) : std::nullopt;
+  if (!predicted) return {false, "the prediction does not record its profile's device kind (plan it again with this cpsim)"};
+  if (*predicted != m.device_kind) {
+    return {false, "the prediction is for a " + std::string(device_kind_name(*predicted)) + " profile and this run was on a " +
+                       std::string(device_kind_name(m.device_kind))};
+  }
+  return {true, ""};
+}
+
 RankTotals rank_totals(const std::vector<MeasuredStep>& steps, std::int64_t rank) {
   RankTotals t;
   for (const MeasuredStep& s : steps) {
@@ -47,12 +59,12 @@ Json measurement_to_json(const Measurement& m) {
   doc["plan"] = m.plan_source;
   doc["workload_digest"] = m.workload_digest;
   doc["executor"] = m.executor;
+  doc["device_kind"] = device_kind_name(m.device_kind);
   doc["device"] = m.device;
   doc["driver"] = m.driver;
   doc["commit"] = m.commit;
   doc["world_size"] = m.world_size;
-  doc["attention_path"] = m.attention_path;
-  doc["rotate"] = m.rotate;
+  doc["strategy"] = strategy_to_json(m.strategy);
   doc["tile_size"] = m.tile_size;
   doc["shape"] = {{"q_heads", m.q_heads}, {"kv_heads", m.kv_heads}, {"head_dim", m.head_dim}};
   doc["total_us"] = m.total_us;
@@ -97,9 +109,27 @@ Result<Measurement> load_measurement(const std::string& path) {
     out = node->get<double>();
     return Ok{};
   };
-  for (auto [key, out] : {std::pair{"executor", &m.executor}, std::pair{"device", &m.device},
-                          std::pair{"attention_path", &m.attention_path}, std::pair{"rotate", &m.rotate}}) {
+  for (auto [key, out] : {std::pair{"executor", &m.executor}, std::pair{"device", &m.device}}) {
     if (auto ok = text(key, *out); !ok) return ok.error();
+  }
+  // Files written before these fields: the kind from the executor, the strategy from the path and rotate method.
+  CPSIM_ASSIGN_OR_RETURN(const std::string kind, rd.optional_string(doc, "", "device_kind", m.executor == "cuda" ? "gpu" : "cpu"));
+  const auto parsed_kind = parse_device_kind(kind);
+  if (!parsed_kind) return rd.error("device_kind", "expected \"cpu\" or \"gpu\", got " + describe_value(Json(kind)));
+  m.device_kind = *parsed_kind;
+  if (doc.contains("strategy")) {
+    CPSIM_ASSIGN_OR_RETURN(m.strategy, strategy_from_json(doc["strategy"], rd, "strategy"));
+  } else {
+    std::string path, rotate;
+    if (auto ok = text("attention_path", path); !ok) return ok.error();
+    if (auto ok = text("rotate", rotate); !ok) return ok.error();
+    const auto p = parse_path(path);
+    const auto r = parse_rotate(rotate);
+    if (!p) return rd.error("attention_path", "unknown attention path " + describe_value(Json(path)) + " (expected one of: " + path_names() + ")");
+    if (!r) return rd.error("rotate", "unknown rotate method " + describe_value(Json(rotate)) + " (expected allgather or alltoall)");
+    m.strategy.path = *p;
+    m.strategy.rotate = *r;
+    m.strategy.gather_stages = *p == AttentionPath::kSparseGather ? 1 : 0;
   }
   CPSIM_ASSIGN_OR_RETURN(m.plan_source, rd.optional_string(doc, "", "plan", ""));
   CPSIM_ASSIGN_OR_RETURN(m.workload_digest, rd.optional_string(doc, "", "workload_digest", ""));

@@ -10,8 +10,10 @@
 
 #include <cmath>
 
+#include "device_kind.h"
 #include "json_fields.h"
 #include "result.h"
+#include "strategy.h"
 
 namespace cpsim {
 
@@ -47,10 +49,10 @@ struct Measurement {
   std::string device;   // "cpu (8 threads)", "NVIDIA H100 80GB HBM3", ...
   std::string driver;
   std::string commit;
-  std::string executor;  // cpu, mpi, cuda
+  std::string executor;     // cpu, mpi, cuda, cuda-nccl
+  DeviceKind device_kind = DeviceKind::kCpu;  // what the executor ran on
   std::int64_t world_size = 0;
-  std::string attention_path;
-  std::string rotate;
+  Strategy strategy;  // what ran: the plan's, with any rotate override, on a path that executor has
   std::int64_t tile_size = 128;
   std::int64_t q_heads = 0, kv_heads = 0, head_dim = 0;  // the shape that ran
   std::vector<MeasuredStep> steps;
@@ -73,6 +75,15 @@ RankTotals rank_totals(const std::vector<MeasuredStep>& steps, std::int64_t rank
 // One rank's predicted time of one kind (a plan's prediction's "forward_compute_us", "backward_compute_us", ...)
 // summed over its steps; nullopt when the prediction has no such entry.
 std::optional<double> predicted_rank_us(const Json& predicted, const std::string& key, std::int64_t rank);
+
+// The one rule for setting measured times against a prediction: both must be of the same kind of device (a CPU
+// run says nothing of an H100 profile's numbers). The prediction records its profile's kind ("device_kind",
+// written by the simulator); the measurement its executor's. `why_not` says what is missing or differs.
+struct Comparability {
+  bool comparable = false;
+  std::string why_not;
+};
+Comparability comparable_with_prediction(const Measurement& m);
 
 Json measurement_to_json(const Measurement& m);
 Result<Measurement> load_measurement(const std::string& path);

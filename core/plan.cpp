@@ -1,6 +1,7 @@
 // Builds plans and writes PLAN.json.
 #include "plan.h"
 
+#include <cassert>
 #include <charconv>
 
 #include "json_fields.h"
@@ -118,10 +119,12 @@ std::string plan_to_json_text(const Plan& plan) {
   head["world_size"] = plan.world_size;
   head["balancer"] = plan.balancer;
   head["block_size"] = plan.block_size;
-  if (!plan.rotate.empty()) {
-    head["attention_path"] = plan.attention_path;
-    head["rotate"] = plan.rotate;
-    if (plan.ulysses > 1) head["ulysses"] = plan.ulysses;
+  if (plan.strategy) {
+    assert(plan.strategy->balancer == plan.balancer);
+    head["strategy"] = strategy_to_json(*plan.strategy);
+    head["attention_path"] = path_name(plan.strategy->path);
+    head["rotate"] = rotate_name(plan.strategy->rotate);
+    if (plan.strategy->ulysses > 1) head["ulysses"] = plan.strategy->ulysses;
     head["hardware"] = plan.hardware;
     head["predicted"] = plan.predicted;
   }
@@ -167,6 +170,51 @@ Result<std::vector<std::vector<std::int64_t>>> index_rows(const Json& doc, const
   return rows;
 }
 
+// The plan's strategy: the "strategy" object, whose path, rotate method and Ulysses degree must agree with the
+// top-level copies; or, in plans written before it, those top-level fields alone (nothing when absent).
+Result<std::optional<Strategy>> read_strategy(const Json& doc, const FieldReader& rd, const std::string& balancer) {
+  std::optional<Strategy> s;
+  if (doc.contains("strategy")) {
+    CPSIM_ASSIGN_OR_RETURN(s, strategy_from_json(doc["strategy"], rd, "strategy"));
+    if (s->balancer != balancer) {
+      return rd.error("strategy.balancer", describe_value(Json(s->balancer)) + " differs from balancer " +
+                                               describe_value(Json(balancer)) + "; the file was edited");
+    }
+  }
+  std::optional<Strategy> legacy;
+  if (doc.contains("rotate")) {
+    legacy = Strategy{};
+    legacy->balancer = balancer;
+    CPSIM_ASSIGN_OR_RETURN(const Json* rotate_node, rd.member(doc, "", "rotate"));
+    CPSIM_ASSIGN_OR_RETURN(const std::string rotate, rd.string(*rotate_node, "rotate"));
+    const auto r = parse_rotate(rotate);
+    if (!r) return rd.error("rotate", "unknown rotate method " + describe_value(Json(rotate)) + " (expected allgather or alltoall)");
+    legacy->rotate = *r;
+    // Without a path, the block-sparse path of that rotate method (what the executors ran such plans with).
+    CPSIM_ASSIGN_OR_RETURN(const std::string path, rd.optional_string(doc, "", "attention_path",
+                                                                    *r == RotateMethod::kAllGather ? "flex_allgather" : "sparse_ring"));
+    const auto p = parse_path(path);
+    if (!p) return rd.error("attention_path", "unknown attention path " + describe_value(Json(path)) + " (expected one of: " + path_names() + ")");
+    legacy->path = *p;
+    if (legacy->path == AttentionPath::kSparseGather) legacy->gather_stages = 1;
+    if (doc.contains("ulysses")) {
+      CPSIM_ASSIGN_OR_RETURN(legacy->ulysses, rd.integer(doc["ulysses"], "ulysses"));
+      if (legacy->ulysses < 1 || legacy->ulysses > kMaxWorldSize) {
+        return rd.error("ulysses", "must be a Ulysses degree from 1 to " + std::to_string(kMaxWorldSize) + ", got " +
+                                       std::to_string(legacy->ulysses));
+      }
+    }
+  } else if (doc.contains("attention_path") || doc.contains("ulysses")) {
+    return rd.error(doc.contains("ulysses") ? "ulysses" : "attention_path", "given without rotate");
+  }
+  if (!s) return legacy;
+  if (!legacy || legacy->path != s->path || legacy->rotate != s->rotate || legacy->ulysses != s->ulysses) {
+    return rd.error("strategy", strategy_text(*s) + " differs from the top-level attention_path, rotate and ulysses (or they are "
+                                "missing); the file was edited");
+  }
+  return s;
+}
+
 }  // namespace
 
 Result<Plan> load_plan(const std::string& path) {
@@ -204,17 +252,12 @@ Result<Plan> plan_from_json(const Json& doc, const std::string& path) {
   CPSIM_ASSIGN_OR_RETURN(const Json* block, rd.member(doc, "", "block_size"));
   CPSIM_ASSIGN_OR_RETURN(plan.block_size, rd.integer(*block, "block_size"));
   if (plan.block_size <= 0) return rd.error("block_size", "must be positive, got " + std::to_string(plan.block_size));
-  for (const char* key : {"attention_path", "rotate", "hardware"}) {
-    if (!doc.contains(key)) continue;
-    CPSIM_ASSIGN_OR_RETURN(const std::string value, rd.string(doc[key], key));
-    (std::string_view(key) == "rotate" ? plan.rotate : std::string_view(key) == "hardware" ? plan.hardware : plan.attention_path) = value;
-  }
+  CPSIM_ASSIGN_OR_RETURN(plan.strategy, read_strategy(doc, rd, plan.balancer));
+  CPSIM_ASSIGN_OR_RETURN(plan.hardware, rd.optional_string(doc, "", "hardware", ""));
   if (doc.contains("predicted")) plan.predicted = doc["predicted"];
-  if (doc.contains("ulysses")) {
-    CPSIM_ASSIGN_OR_RETURN(plan.ulysses, rd.integer(doc["ulysses"], "ulysses"));
-    if (plan.ulysses < 1 || plan.ulysses > kMaxWorldSize) {
-      return rd.error("ulysses", "must be a Ulysses degree from 1 to " + std::to_string(kMaxWorldSize) + ", got " + std::to_string(plan.ulysses));
-    }
+  if (plan.strategy && plan.strategy->pure_ulysses && plan.world_size != 1) {
+    return rd.error("world_size", std::to_string(plan.world_size) + " ranks, but pure Ulysses (" + strategy_text(*plan.strategy) +
+                                      ") has no ring: its plan has one rank");
   }
   CPSIM_ASSIGN_OR_RETURN(auto rearrange, index_rows(doc, rd, "rearrange_indices", workload));
   CPSIM_ASSIGN_OR_RETURN(const auto restore, index_rows(doc, rd, "restore_indices", workload));

@@ -2,12 +2,14 @@
 // The simulator adds rotate method, attention path and predicted times on top of this.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "balancer.h"
 #include "json_fields.h"
 #include "layout.h"
+#include "strategy.h"
 #include "work.h"
 #include "workload.h"
 
@@ -19,16 +21,13 @@ struct Plan {
   Workload workload;
   std::string workload_source;  // the file it came from
   std::string balancer;
-  std::int64_t world_size = 0;
+  std::int64_t world_size = 0;  // ranks of the layout (the ring dimension of a Ulysses hybrid)
   std::int64_t block_size = 128;
   std::vector<RowLayout> layouts;  // one per batch row
   WorkAccount work{1, 1, 0};
-  // Set by the simulator when the plan names a strategy: "sdpa_ring"/"flex_allgather"/"sparse_ring",
-  // "allgather"/"alltoall", the hardware profile, and the predicted metrics (opaque to core).
-  std::string attention_path;
-  std::string rotate;
-  // Ulysses degree U of a 2-D hybrid: the plan is its ring dimension and the run uses U x world_size GPUs.
-  std::int64_t ulysses = 1;
+  // Set when a simulation is attached (attach_simulation in sim/): the whole strategy (its balancer is
+  // `balancer`), the hardware profile it was predicted on and the predicted metrics (opaque to core).
+  std::optional<Strategy> strategy;
   std::string hardware;
   Json predicted;
 };
@@ -41,8 +40,9 @@ Result<Plan> make_plan(const Workload& workload, const std::string& source, std:
                        std::int64_t world_size, std::int64_t block_size);
 
 // PLAN.json: schema_version, the workload (embedded, with its digest), world_size, balancer, block_size,
-// rearrange_indices / restore_indices (one list per row, PyTorch's _generate_indices(restore=False/True)),
-// per-rank and per-(rank, step) work.
+// with a strategy: the strategy (JSON form; its attention path, rotate method and Ulysses degree also on top,
+// as PyTorch-side readers take them), hardware and predicted; rearrange_indices / restore_indices (one list
+// per row, PyTorch's _generate_indices(restore=False/True)), per-rank and per-(rank, step) work.
 std::string plan_to_json_text(const Plan& plan);
 Status save_plan(const Plan& plan, const std::string& path);
 

@@ -156,15 +156,7 @@ Status save_workload(const Workload& workload, const std::string& path) {
 std::string workload_digest(const Workload& workload) {
   Json canonical = workload_to_json(workload);
   canonical.erase("description");
-  const std::string text = canonical.dump();
-  std::uint64_t h = 1469598103934665603ULL;
-  for (const unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return content_digest(canonical.dump());
 }
 
 }  // namespace cpsim

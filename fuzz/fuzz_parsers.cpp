@@ -7,7 +7,7 @@
 
 #include "core/plan.h"
 #include "core/workload_json.h"
-#include "sim/batch.h"
+#include "dataset/batch_file.h"
 #include "sim/hardware.h"
 
 namespace {

@@ -7,6 +7,7 @@
 #include <Eigen/Dense>
 
 #include "sim/cost_model.h"
+#include "sim/path.h"
 
 namespace cpsim {
 namespace {
@@ -74,7 +75,7 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
   // (t / k). Files without the row statistics fall back to the throughput share, 1 / SMs.
   auto add_kernel = [&](Samples& into, const Measurement& m, const MeasuredStep& s) {
     if (s.full_tiles + s.partial_tiles <= 0 || s.compute_us <= 0) return;
-    const double kind_factor = m.attention_path == "sdpa_ring" ? 1.0 : 1.0 / p.block_sparse_efficiency_factor;
+    const double kind_factor = path_model(m.strategy.path).kernel() == KernelKind::kFlash ? 1.0 : 1.0 / p.block_sparse_efficiency_factor;
     const KernelWork work{s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles};
     const double share = s.active_rows > 0 && s.max_row_tiles > 0 ? CostModel::critical_share(work, m.q_heads, p.sm_count, p.ctas_per_sm)
                                                                     : 1.0 / static_cast<double>(p.sm_count);

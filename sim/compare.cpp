@@ -5,11 +5,12 @@
 #include <cmath>
 
 #include "core/text_format.h"
-#include "sim/topology.h"
+#include "sim/path.h"
+#include "sim/strategy_rules.h"
+#include "sim/ulysses.h"
 
 namespace cpsim {
 namespace {
-
 
 std::string fmt_ms(double us) { return format_number(us / 1000.0, "%.3f ms"); }
 
@@ -23,43 +24,20 @@ double max_busy(const Metrics& m) {
 // communication, the two things a strategy trades; the compute imbalance when the balancers differ.
 std::string explain(const Candidate& win, const Candidate* next) {
   const Metrics& a = win.metrics;
-  const std::string stages = win.metrics.gather_stages > 1 ? " with K/V in " + std::to_string(win.metrics.gather_stages) + " stages" : "";
-  std::string out = candidate_label(win) + stages + " is fastest at " + fmt_ms(a.step_us) + " (" + format_number(a.ratio_to_lower_bound, "%.2fx") +
+  std::string out = strategy_text(win.strategy) + " is fastest at " + fmt_ms(a.step_us) + " (" + format_number(a.ratio_to_lower_bound, "%.2fx") +
                     " the lower bound)";
   if (next == nullptr) return out + "; it is the only combination that can run";
   const Metrics& b = next->metrics;
-  out += ", " + format_number(b.step_us / a.step_us, "%.2fx") + " ahead of " + candidate_label(*next) + ": busiest rank computes " +
+  out += ", " + format_number(b.step_us / a.step_us, "%.2fx") + " ahead of " + strategy_text(next->strategy) + ": busiest rank computes " +
          fmt_ms(max_busy(a)) + " vs " + fmt_ms(max_busy(b)) + ", exposed communication " + fmt_ms(a.max_exposed_comm_us) +
          " vs " + fmt_ms(b.max_exposed_comm_us);
-  if (win.balancer != next->balancer) {
+  if (win.strategy.balancer != next->strategy.balancer) {
     out += ", compute imbalance " + format_number(a.compute_imbalance, "%.2f") + " vs " + format_number(b.compute_imbalance, "%.2f");
   }
   return out;
 }
 
-}  // namespace
-
-std::string candidate_strategy(const Candidate& c) {
-  if (c.strategy.ulysses > 1 && c.plan_world_size == 1) return "ulysses" + std::to_string(c.strategy.ulysses);
-  return strategy_name(c.strategy);
-}
-
-std::string candidate_label(const Candidate& c) {
-  if (c.strategy.ulysses > 1 && c.plan_world_size == 1) return candidate_strategy(c);
-  return c.balancer + " + " + candidate_strategy(c);
-}
-
-std::string candidate_strategy_with_stages(const Candidate& c) {
-  const std::int64_t stages = c.metrics.gather_stages;
-  return candidate_strategy(c) + (stages > 1 ? " (" + std::to_string(stages) + " stages)" : "");
-}
-
-namespace {
-
-bool pytorch_native(const Balancer& b, const Strategy& s) {
-  return b.from_pytorch() && s.ulysses == 1 &&
-         (s.path == AttentionPath::kSdpaRing || s.path == AttentionPath::kFlexAllgather);
-}
+bool pytorch_native(const Balancer& b, const Strategy& s) { return b.from_pytorch() && s.ulysses == 1 && path_model(s.path).from_pytorch(); }
 
 }  // namespace
 
@@ -67,7 +45,8 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
                                       std::int64_t block_size, const HardwareProfile& profile, bool backward,
                                       const std::function<bool()>& cancelled, const CompareScope& scope) {
   CPSIM_RETURN_IF_ERROR(check_world_size(world_size, workload, source));
-  if (auto topology = Topology::build(profile, world_size); !topology) return topology.error();
+  Simulator simulator(profile);
+  CPSIM_RETURN_IF_ERROR(simulator.topology(world_size, 1));
   std::vector<const Balancer*> balancers;
   for (const auto& b : balancer_registry()) {
     if (scope.balancers.empty() || std::find(scope.balancers.begin(), scope.balancers.end(), b->name()) != scope.balancers.end()) {
@@ -86,7 +65,6 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
     for (const Strategy& s : strategies) {
       if (cancelled && cancelled()) return bad_input("cancelled");
       Candidate c;
-      c.balancer = std::string(balancer.name());
       c.strategy = s;
       c.pytorch = pytorch_native(balancer, s);
       c.plan_world_size = ranks;
@@ -95,8 +73,9 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
       } else if (const auto why = unsupported_reason(*plan, s)) {
         c.reason = *why;
       } else {
-        CPSIM_ASSIGN_OR_RETURN(Simulation sim, simulate(*plan, s, profile, backward));
+        CPSIM_ASSIGN_OR_RETURN(Simulation sim, simulator.run(*plan, s, backward));
         c.valid = true;
+        c.strategy = sim.strategy;
         c.metrics = std::move(sim.metrics);
       }
       (c.valid ? out.ranked : out.invalid).push_back(std::move(c));
@@ -105,19 +84,19 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
   };
   const std::int64_t u = scope.ulysses ? hybrid_ulysses_degree(world_size, workload.model, profile.gpus_per_node) : 1;
   for (const Balancer* balancer : balancers) {
-    if (auto ok = evaluate(*balancer, world_size, all_strategies()); !ok) return ok.error();
+    const std::string name(balancer->name());
+    if (auto ok = evaluate(*balancer, world_size, ring_strategies(name)); !ok) return ok.error();
     if (u > 1) {
-      std::vector<Strategy> hybrid = all_strategies();
+      std::vector<Strategy> hybrid = ring_strategies(name);
       for (Strategy& s : hybrid) s.ulysses = u;
       if (auto ok = evaluate(*balancer, world_size / u, hybrid); !ok) return ok.error();
     }
   }
   if (scope.ulysses && world_size > 1) {
     // Pure Ulysses: every GPU attends over the whole sequence for q_heads / W heads; no layout matters.
-    const Strategy pure{AttentionPath::kSparseGather, RotateMethod::kAllGather, world_size};
+    const Strategy pure = Strategy::pure(world_size);
     if (const auto why = ulysses_unsupported_reason(world_size, workload.model, profile.gpus_per_node)) {
       Candidate c;
-      c.balancer = "contiguous";
       c.strategy = pure;
       c.plan_world_size = 1;
       c.reason = *why;
@@ -135,19 +114,21 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
 std::string comparison_csv(const Comparison& c) {
   std::string out =
       "rank,balancer,path,rotate,ulysses,valid,step_us,forward_us,lower_bound_us,ratio_to_lower_bound,compute_imbalance,"
-      "max_exposed_comm_us,peak_memory_bytes,unused_hop_share,gather_stages,reason\n";
+      "max_exposed_comm_us,peak_memory_bytes,unused_hop_share,gather_stages,reason,strategy\n";
+  auto head = [](const Candidate& x) {
+    return x.strategy.balancer + "," + std::string(path_name(x.strategy.path)) + "," + std::string(rotate_name(x.strategy.rotate)) +
+           "," + std::to_string(x.strategy.ulysses);
+  };
   std::int64_t rank = 0;
   for (const Candidate& x : c.ranked) {
     const Metrics& m = x.metrics;
-    out += std::to_string(++rank) + "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," +
-           std::string(rotate_name(x.strategy.rotate)) + "," + std::to_string(x.strategy.ulysses) + ",1," + format_number(m.step_us, "%.3f") + "," + format_number(m.forward_us, "%.3f") + "," +
+    out += std::to_string(++rank) + "," + head(x) + ",1," + format_number(m.step_us, "%.3f") + "," + format_number(m.forward_us, "%.3f") + "," +
            format_number(m.lower_bound_us, "%.3f") + "," + format_number(m.ratio_to_lower_bound, "%.4f") + "," + format_number(m.compute_imbalance, "%.4f") + "," +
            format_number(m.max_exposed_comm_us, "%.3f") + "," + format_number(m.peak_memory_bytes, "%.0f") + "," + format_number(m.unused_hop_share, "%.4f") + "," +
-           std::to_string(m.gather_stages) + ",\n";
+           std::to_string(m.gather_stages) + ",," + csv_field(strategy_text(x.strategy)) + "\n";
   }
   for (const Candidate& x : c.invalid) {
-    out += "," + x.balancer + "," + std::string(path_name(x.strategy.path)) + "," + std::string(rotate_name(x.strategy.rotate)) +
-           "," + std::to_string(x.strategy.ulysses) + ",0,,,,,,,,,," + csv_field(x.reason) + "\n";
+    out += "," + head(x) + ",0,,,,,,,,,," + csv_field(x.reason) + "," + csv_field(strategy_text(x.strategy)) + "\n";
   }
   return out;
 }

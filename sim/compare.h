@@ -12,8 +12,7 @@
 namespace cpsim {
 
 struct Candidate {
-  std::string balancer;  // for pure Ulysses (its plan has one rank) the layout is irrelevant: "contiguous"
-  Strategy strategy;
+  Strategy strategy;     // as simulated (a sparse gather with its stage count); pure Ulysses' balancer is "contiguous"
   bool pytorch = false;  // a PyTorch balancer on a path PyTorch ships (sdpa_ring, flex_allgather), no Ulysses
   std::int64_t plan_world_size = 0;  // W / U: the ranks the balancer's plan is made for
   bool valid = false;
@@ -39,15 +38,8 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
                                       std::int64_t block_size, const HardwareProfile& profile, bool backward,
                                       const std::function<bool()>& cancelled = nullptr, const CompareScope& scope = {});
 
-// "ulysses8" for pure Ulysses (whose plan has one rank), else strategy_name: "ulysses4 x sparse_ring/alltoall".
-std::string candidate_strategy(const Candidate& c);
-// "balancer + strategy", or just "ulysses8".
-std::string candidate_label(const Candidate& c);
-// candidate_strategy plus the stage count a sparse gather was simulated with, when more than one:
-// "sparse_gather/allgather (2 stages)". For display; the strategy itself is candidate_strategy.
-std::string candidate_strategy_with_stages(const Candidate& c);
-
-// The ranking as CSV: valid combinations first (rank 1 = fastest), then the ones that cannot run.
+// The ranking as CSV: valid combinations first (rank 1 = fastest), then the ones that cannot run; the last
+// column is the strategy's text (what `plan --strategy` reads).
 std::string comparison_csv(const Comparison& comparison);
 
 }  // namespace cpsim

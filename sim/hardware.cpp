@@ -100,12 +100,17 @@ Result<HardwareProfile> hardware_profile_from_json(const Json& d, const std::str
   const ProfileReader pr(path);
   const FieldReader& rd = pr.fields();
   if (auto ok = rd.expect_object(d, ""); !ok) return ok.error();
-  if (auto ok = rd.expect_only_keys(d, "", {"schema_version", "name", "description", "gpu", "node", "links",
+  if (auto ok = rd.expect_only_keys(d, "", {"schema_version", "name", "description", "device_kind", "gpu", "node", "links",
                                             "overlap_compute_slowdown_fraction"}); !ok) {
     return ok.error();
   }
   HardwareProfile p;
   p.source = path;
+  p.digest = content_digest(d.dump());
+  CPSIM_ASSIGN_OR_RETURN(const std::string kind, rd.optional_string(d, "", "device_kind", "gpu"));
+  const auto parsed_kind = parse_device_kind(kind);
+  if (!parsed_kind) return rd.error("device_kind", "expected \"gpu\" or \"cpu\", got " + describe_value(Json(kind)));
+  p.device_kind = *parsed_kind;
   CPSIM_ASSIGN_OR_RETURN(const Json* version, rd.member(d, "", "schema_version"));
   if (*version != Json(1)) return rd.error("schema_version", "unsupported version " + describe_value(*version) + " (this cpsim reads 1)");
   CPSIM_ASSIGN_OR_RETURN(const Json* name, rd.member(d, "", "name"));

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/device_kind.h"
 #include "core/json_fields.h"
 #include "core/result.h"
 
@@ -21,6 +22,8 @@ struct HardwareProfile {
   std::string name;
   std::string description;
   std::string source;  // the file it was read from
+  std::string digest;  // content_digest of the parsed document: two profiles of one name can differ
+  DeviceKind device_kind = DeviceKind::kGpu;  // "device_kind" (default gpu): whose measurements compare with it
   std::string gpu_model;
   std::int64_t sm_count = 0;
   double peak_bf16_tflops = 0;

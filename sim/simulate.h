@@ -1,16 +1,20 @@
 // Simulating a plan under one strategy on one hardware profile: the timeline and the metrics users
-// compare (step time, busy/idle, exposed communication, imbalance, memory, lower bound).
+// compare (step time, busy/idle, exposed communication, imbalance, memory, lower bound), and the one way a
+// simulation is attached to a plan.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/json_fields.h"
 #include "core/plan.h"
+#include "core/strategy.h"
 #include "sim/engine.h"
 #include "sim/hardware.h"
-#include "sim/strategy.h"
+#include "sim/topology.h"
 
 namespace cpsim {
 
@@ -37,26 +41,43 @@ struct Metrics {
 };
 
 struct Simulation {
-  Strategy strategy;
+  Strategy strategy;  // as simulated: a sparse gather's stage count is the one chosen
   bool backward = false;
   Timeline timeline;
   Metrics metrics;
 };
 
-// Fails (exit 2) when the strategy cannot run the plan or the profile has too few GPUs. sparse_gather is
-// simulated with `gather_stages` stages, or with 0 with each of 1 to kMaxGatherStages and the fastest kept.
-Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const HardwareProfile& profile, bool backward,
-                            std::int64_t gather_stages = 0);
+// The most stages simulate() tries for a sparse gather whose strategy leaves the count open (it keeps the
+// fastest; ties go to fewer stages), and how many that is over W ranks.
+inline constexpr std::int64_t kMaxGatherStages = 4;
+std::int64_t gather_stages_tried(std::int64_t world_size);
 
-// The strategy (valid for this plan) with the lowest predicted step time.
+// Simulates many strategies on one profile; topologies (one per world size and Ulysses stride) are built once.
+class Simulator {
+ public:
+  explicit Simulator(HardwareProfile profile) : profile_(std::move(profile)) {}
+  const HardwareProfile& profile() const { return profile_; }
+  // Fails (exit 2) when the profile has fewer GPUs than `world_size` ranks at `stride` need.
+  Result<const Topology*> topology(std::int64_t world_size, std::int64_t stride);
+  // Fails (exit 2) when the strategy cannot run the plan or the profile has too few GPUs.
+  Result<Simulation> run(const Plan& plan, const Strategy& strategy, bool backward);
+
+ private:
+  HardwareProfile profile_;
+  std::map<std::pair<std::int64_t, std::int64_t>, Topology> topologies_;
+};
+
+Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const HardwareProfile& profile, bool backward);
+
+// The strategy (valid for this plan, without Ulysses) with the lowest predicted step time.
 Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward);
 
-// What a plan file records of a simulation: step times and per-(rank, step) compute and communication.
-Json predicted_json(const Simulation& sim);
+// What a plan file records of a simulation: the profile's device kind, step times and per-(rank, step)
+// compute and communication.
+Json predicted_json(const Simulation& sim, const HardwareProfile& profile);
 
-// Peak bytes one rank holds for attention (inputs, outputs, K/V buffers, fp32 merge and gradient buffers).
-// `kv_demand`: kv_demand_tokens(plan) when the caller has it (sparse_gather needs it; computed when empty).
-double peak_memory_bytes(const Plan& plan, const Strategy& strategy, bool backward,
-                         const std::vector<std::int64_t>& kv_demand = {});
+// Records the simulated strategy, the profile and the prediction in the plan. The plan must be the one
+// simulated (same balancer and world size).
+void attach_simulation(Plan& plan, const Simulation& sim, const HardwareProfile& profile);
 
 }  // namespace cpsim

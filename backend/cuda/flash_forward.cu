@@ -188,35 +188,6 @@ __global__ void merge_kernel(MergeParams p) {
   }
 }
 
-// Reference: one warp per (query, head), fp32, over the query's whole key interval in original order.
-__global__ void reference_kernel(ReferenceParams p) {
-  const long long warp_id = (blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (warp_id >= static_cast<long long>(p.seq_len) * p.q_heads) return;
-  const int q = static_cast<int>(warp_id / p.q_heads), head = static_cast<int>(warp_id % p.q_heads);
-  const int kv_head = head / (p.q_heads / p.kv_heads);
-  const __nv_bfloat16* qv = reinterpret_cast<const __nv_bfloat16*>(p.q) + (static_cast<long long>(q) * p.q_heads + head) * p.head_dim;
-  const __nv_bfloat16* kb = reinterpret_cast<const __nv_bfloat16*>(p.k);
-  const __nv_bfloat16* vb = reinterpret_cast<const __nv_bfloat16*>(p.v);
-  float acc[kFlashMaxHeadDim / 32];
-  for (float& a : acc) a = 0.0f;
-  float m = -INFINITY, l = 0.0f;
-  for (int key = p.q_lo[q]; key <= p.q_hi[q]; ++key) {
-    const __nv_bfloat16* kv = kb + (static_cast<long long>(key) * p.kv_heads + kv_head) * p.head_dim;
-    float dot = 0.0f;
-    for (int x = lane; x < p.head_dim; x += 32) dot += __bfloat162float(qv[x]) * __bfloat162float(kv[x]);
-    for (int off = 16; off > 0; off /= 2) dot += __shfl_xor_sync(0xffffffffu, dot, off);
-    const float s = dot * p.scale;
-    const float m_new = fmaxf(m, s);
-    const float alpha = __expf(m - m_new), e = __expf(s - m_new);
-    l = l * alpha + e;
-    const __nv_bfloat16* vv = vb + (static_cast<long long>(key) * p.kv_heads + kv_head) * p.head_dim;
-    for (int i = 0, x = lane; x < p.head_dim; ++i, x += 32) acc[i] = acc[i] * alpha + e * __bfloat162float(vv[x]);
-    m = m_new;
-  }
-  for (int i = 0, x = lane; x < p.head_dim; ++i, x += 32) p.out[(static_cast<long long>(q) * p.q_heads + head) * p.head_dim + x] = acc[i] / l;
-}
-
 }  // namespace
 
 int launch_flash_forward(const FlashForwardParams& p, void* stream) {
@@ -233,15 +204,6 @@ int launch_merge(const MergeParams& p, void* stream) {
   const int threads = 256;
   const long long blocks = std::min<long long>((p.rows + threads - 1) / threads, 65535);
   merge_kernel<<<static_cast<unsigned>(std::max<long long>(blocks, 1)), threads, 0, static_cast<cudaStream_t>(stream)>>>(p);
-  return static_cast<int>(cudaGetLastError());
-}
-
-int launch_reference(const ReferenceParams& p, void* stream) {
-  if (p.head_dim > kFlashMaxHeadDim) return static_cast<int>(cudaErrorInvalidValue);
-  const long long warps = static_cast<long long>(p.seq_len) * p.q_heads;
-  const int threads = 256;
-  const long long blocks = (warps * 32 + threads - 1) / threads;
-  reference_kernel<<<static_cast<unsigned>(blocks), threads, 0, static_cast<cudaStream_t>(stream)>>>(p);
   return static_cast<int>(cudaGetLastError());
 }
 

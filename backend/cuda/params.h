@@ -34,20 +34,8 @@ struct MergeParams {
   int head_dim = 64;
 };
 
-struct ReferenceParams {  // fp32 dense attention over each query's key interval, original order
-  const std::uint16_t* q = nullptr;
-  const std::uint16_t* k = nullptr;
-  const std::uint16_t* v = nullptr;
-  float* out = nullptr;
-  const int* q_lo = nullptr;
-  const int* q_hi = nullptr;
-  int seq_len = 0, q_heads = 1, kv_heads = 1, head_dim = 64;
-  float scale = 1.0f;
-};
-
 // Each returns a cudaError_t as int (0 = success) so that host code needs no CUDA header to call them.
 int launch_flash_forward(const FlashForwardParams& p, void* stream);
 int launch_merge(const MergeParams& p, void* stream);
-int launch_reference(const ReferenceParams& p, void* stream);
 
 }  // namespace cpsim::cuda

@@ -10,6 +10,7 @@ class ContiguousBalancer final : public Balancer {
  public:
   std::string_view name() const override { return "contiguous"; }
   bool from_pytorch() const override { return true; }
+  RingLayout ring_layout() const override { return RingLayout::kContiguous; }
   std::string_view summary() const override {
     return "no rearrangement: rank r owns tokens [r*S/W, (r+1)*S/W); PyTorch CP without a balancer";
   }

@@ -9,6 +9,7 @@ class HeadTailBalancer final : public Balancer {
  public:
   std::string_view name() const override { return "head_tail"; }
   bool from_pytorch() const override { return true; }
+  RingLayout ring_layout() const override { return RingLayout::kHeadTail; }
   std::string_view summary() const override {
     return "PyTorch _HeadTailLoadBalancer: 2W chunks, rank r gets chunk r and chunk 2W-1-r; needs S % 2W == 0";
   }

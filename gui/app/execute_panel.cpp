@@ -122,7 +122,7 @@ void ExecutePanel::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
 
 void ExecutePanel::start() {
   if (!snap_ || running()) return;
-  if (snap_->selection.strategy.ulysses > 1) {
+  if (snap_->selection.ulysses > 1) {
     status_->setText("Ulysses strategies are simulated only: the executors run plans without Ulysses; pick another row");
     return;
   }
@@ -139,8 +139,8 @@ void ExecutePanel::start() {
                    "--q-heads", QString::number(q_heads_->value()), "--kv-heads", QString::number(kv_heads_->value()),
                    "--head-dim", QString::number(head_dim_->value())};
   if (backward_->isChecked()) args << "--backward";
-  status_->setText(QString("running %1 + %2 on %3 ranks ...")
-                       .arg(QString::fromStdString(snap_->selection.balancer), QString::fromStdString(strategy_name(snap_->selection.strategy)))
+  status_->setText(QString("running %1 on %2 ranks ...")
+                       .arg(QString::fromStdString(strategy_text(snap_->selection)))
                        .arg(snap_->plan.world_size));
   progress_->setRange(0, 0);  // busy
   run_->setEnabled(false);
@@ -180,12 +180,16 @@ void ExecutePanel::on_finished(int exit_code, QProcess::ExitStatus status) {
                                                  .arg(m->backward.max_abs_error, 0, 'g', 3)
                                                  .arg(m->backward.tolerance, 0, 'g', 3)
                                            : QString();
-  status_->setText(QString("%1 on %2: max abs error %3 (tolerance %4)%5. Measured at the reduced shape above; predictions are "
-                           "for %6 at the plan's shape, so compare the shape of the columns, or calibrate a profile.")
+  const Comparability& c = model_->comparability();
+  const QString comparison = c.comparable ? QString("Measured at the reduced shape above, predicted for %1 at the plan's shape.")
+                                                .arg(QString::fromStdString(snap_->profile.name))
+                                          : QString("No error column: %1; calibrate a profile for this machine to compare.")
+                                                .arg(QString::fromStdString(c.why_not));
+  status_->setText(QString("%1 on %2: max abs error %3 (tolerance %4)%5. %6")
                        .arg(m->verified ? "VERIFIED" : "VERIFICATION FAILED", QString::fromStdString(m->device))
                        .arg(m->max_abs_error, 0, 'g', 3)
                        .arg(m->tolerance, 0, 'g', 3)
-                       .arg(backward, QString::fromStdString(snap_->profile.name)));
+                       .arg(backward, comparison));
   emit run_finished(m->verified && gradients_ok);
 }
 

@@ -131,14 +131,11 @@ void MainWindow::build_ui() {
     if (!current.isValid() || !snap_) return;
     const Candidate& c = comparison_model_->candidate(proxy_->mapToSource(current).row());
     if (!c.valid) {
-      status_label_->setText(QString::fromStdString(candidate_label(c) + " cannot run: " + c.reason));
+      status_label_->setText(QString::fromStdString(strategy_text(c.strategy) + " cannot run: " + c.reason));
       return;
     }
-    if (c.balancer == snap_->selection.balancer && c.strategy.path == snap_->selection.strategy.path &&
-        c.strategy.rotate == snap_->selection.strategy.rotate) {
-      return;
-    }
-    planner_->select(snap_, {c.balancer, c.strategy});
+    if (c.strategy == snap_->selection) return;
+    planner_->select(snap_, c.strategy);
   });
 
   auto* grid_host = new QWidget;
@@ -271,7 +268,7 @@ void MainWindow::replan() {
   in.world_size = world_size_->value();
   in.hardware = hardware_->currentData().toString().toStdString();
   in.backward = backward_->isChecked();
-  std::optional<Selection> keep;
+  std::optional<Strategy> keep;
   if (snap_) keep = snap_->selection;
   status_label_->clear();
   statusBar()->showMessage("planning...");
@@ -283,7 +280,7 @@ void MainWindow::apply(std::shared_ptr<const Snapshot> snapshot) {
   last_error_.clear();
   status_label_->clear();
   comparison_model_->set_comparison(snap_->comparison);
-  const int row = comparison_model_->row_of(snap_->selection.balancer, snap_->selection.strategy);
+  const int row = comparison_model_->row_of(snap_->selection);
   if (row >= 0) {
     table_->selectionModel()->blockSignals(true);
     table_->selectRow(proxy_->mapFromSource(comparison_model_->index(row, 0)).row());
@@ -295,9 +292,8 @@ void MainWindow::apply(std::shared_ptr<const Snapshot> snapshot) {
   work_chart_->set_snapshot(snap_);
   timeline_->set_snapshot(snap_);
   execute_->set_snapshot(snap_);
-  statusBar()->showMessage(QString("%1 + %2: predicted %3 ms (%4x the lower bound); updated in %5 ms")
-                               .arg(QString::fromStdString(snap_->selection.balancer),
-                                    QString::fromStdString(strategy_name(snap_->selection.strategy)))
+  statusBar()->showMessage(QString("%1: predicted %2 ms (%3x the lower bound); updated in %4 ms")
+                               .arg(QString::fromStdString(strategy_text(snap_->selection)))
                                .arg(snap_->simulation.metrics.step_us / 1000.0, 0, 'f', 3)
                                .arg(snap_->simulation.metrics.ratio_to_lower_bound, 0, 'f', 2)
                                .arg(snap_->elapsed_ms, 0, 'f', 0));
@@ -324,11 +320,16 @@ void MainWindow::generate_workload() {
   set_workload(*w, "generated.json");
 }
 
+Status MainWindow::save_plan_to(const QString& path) const {
+  if (!snap_) return bad_input("no plan to export yet");
+  return save_plan(snap_->plan, path.toStdString());
+}
+
 void MainWindow::export_plan() {
   if (!snap_) return show_error("no plan to export yet");
   const QString path = QFileDialog::getSaveFileName(this, "Export plan", "plan.json", "Plans (*.json)");
   if (path.isEmpty()) return;
-  if (auto ok = save_plan(snap_->plan, path.toStdString()); !ok) show_error(QString::fromStdString(ok.error().message));
+  if (auto ok = save_plan_to(path); !ok) show_error(QString::fromStdString(ok.error().message));
 }
 
 void MainWindow::export_csv() {

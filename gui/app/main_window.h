@@ -38,6 +38,9 @@ class MainWindow : public QMainWindow {
   QString last_error() const { return last_error_; }
   // The four views, for screenshots: mask, work, timeline, comparison.
   std::vector<std::pair<QString, QWidget*>> views() const;
+  QTableView* comparison_table() const { return table_; }
+  // What Export plan writes: the selected row's plan, its strategy and prediction.
+  Status save_plan_to(const QString& path) const;
 
  protected:
   void closeEvent(QCloseEvent* event) override;

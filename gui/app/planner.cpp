@@ -11,16 +11,13 @@ namespace {
 
 constexpr int kMaxMaskCells = 256;
 
-Status fill_selection(Snapshot& snap, const Selection& sel) {
+Status fill_selection(Snapshot& snap, const Strategy& sel) {
   // With Ulysses the plan is the ring dimension: W / U ranks, each standing for one Ulysses group.
   CPSIM_ASSIGN_OR_RETURN(snap.plan, make_plan(snap.inputs.workload, snap.inputs.source, sel.balancer,
-                                              sel.strategy.plan_world_size(snap.inputs.world_size), snap.inputs.block_size));
-  CPSIM_ASSIGN_OR_RETURN(snap.simulation, simulate(snap.plan, sel.strategy, snap.profile, snap.inputs.backward));
-  snap.plan.attention_path = std::string(path_name(sel.strategy.path));
-  snap.plan.rotate = std::string(rotate_name(sel.strategy.rotate));
-  snap.plan.hardware = snap.profile.name;
-  snap.plan.predicted = predicted_json(snap.simulation);
-  snap.selection = sel;
+                                              sel.plan_world_size(snap.inputs.world_size), snap.inputs.block_size));
+  CPSIM_ASSIGN_OR_RETURN(snap.simulation, simulate(snap.plan, sel, snap.profile, snap.inputs.backward));
+  attach_simulation(snap.plan, snap.simulation, snap.profile);
+  snap.selection = snap.simulation.strategy;
   snap.original = make_mask_raster(snap.plan, 0, kMaxMaskCells, false);
   snap.rearranged = make_mask_raster(snap.plan, 0, kMaxMaskCells, true);
   return Ok{};
@@ -28,7 +25,7 @@ Status fill_selection(Snapshot& snap, const Selection& sel) {
 
 }  // namespace
 
-Result<std::shared_ptr<Snapshot>> plan_snapshot(const PlannerInputs& inputs, std::optional<Selection> keep,
+Result<std::shared_ptr<Snapshot>> plan_snapshot(const PlannerInputs& inputs, std::optional<Strategy> keep,
                                                 const std::function<bool()>& cancelled) {
   const auto start = std::chrono::steady_clock::now();
   auto snap = std::make_shared<Snapshot>();
@@ -37,10 +34,10 @@ Result<std::shared_ptr<Snapshot>> plan_snapshot(const PlannerInputs& inputs, std
   CPSIM_ASSIGN_OR_RETURN(snap->comparison, compare_strategies(inputs.workload, inputs.source, inputs.world_size, inputs.block_size,
                                                               snap->profile, inputs.backward, cancelled));
   if (snap->comparison.ranked.empty()) return bad_input("no balancer and path can run this workload at this world size");
-  Selection sel{snap->comparison.ranked.front().balancer, snap->comparison.ranked.front().strategy};
+  Strategy sel = snap->comparison.ranked.front().strategy;
   if (keep) {
     for (const Candidate& c : snap->comparison.ranked) {
-      if (c.balancer == keep->balancer && c.strategy == keep->strategy) sel = *keep;
+      if (c.strategy.with_stages(0) == keep->with_stages(0)) sel = c.strategy;
     }
   }
   if (cancelled && cancelled()) return bad_input("cancelled");
@@ -73,11 +70,11 @@ void Planner::launch(std::function<Result<std::shared_ptr<Snapshot>>(const std::
   }));
 }
 
-void Planner::request(const PlannerInputs& inputs, std::optional<Selection> keep) {
+void Planner::request(const PlannerInputs& inputs, std::optional<Strategy> keep) {
   launch([inputs, keep](const std::function<bool()>& cancelled) { return plan_snapshot(inputs, keep, cancelled); });
 }
 
-void Planner::select(const std::shared_ptr<const Snapshot>& base, const Selection& selection) {
+void Planner::select(const std::shared_ptr<const Snapshot>& base, const Strategy& selection) {
   launch([base, selection](const std::function<bool()>&) -> Result<std::shared_ptr<Snapshot>> {
     const auto start = std::chrono::steady_clock::now();
     auto snap = std::make_shared<Snapshot>(*base);

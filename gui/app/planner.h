@@ -25,16 +25,11 @@ struct PlannerInputs {
   std::int64_t block_size = 128;
 };
 
-struct Selection {
-  std::string balancer;
-  Strategy strategy;
-};
-
 struct Snapshot {
   PlannerInputs inputs;
   HardwareProfile profile;
   Comparison comparison;
-  Selection selection;
+  Strategy selection;  // the row the views follow (a row of `comparison`)
   Plan plan;
   Simulation simulation;
   MaskRaster original, rearranged;
@@ -46,10 +41,11 @@ class Planner : public QObject {
 
  public:
   explicit Planner(QObject* parent = nullptr);
-  // New inputs: compare everything, then select the winner (or `keep` when it can still run).
-  void request(const PlannerInputs& inputs, std::optional<Selection> keep = std::nullopt);
+  // New inputs: compare everything, then select the winner (or `keep`, whatever its stage count, when it can
+  // still run).
+  void request(const PlannerInputs& inputs, std::optional<Strategy> keep = std::nullopt);
   // Same inputs, another combination: reuses the comparison of `base`.
-  void select(const std::shared_ptr<const Snapshot>& base, const Selection& selection);
+  void select(const std::shared_ptr<const Snapshot>& base, const Strategy& selection);
   bool busy() const { return running_ > 0; }
 
  signals:
@@ -67,7 +63,7 @@ class Planner : public QObject {
 };
 
 // The work behind a snapshot, callable without Qt's event loop (tests, --screenshot).
-Result<std::shared_ptr<Snapshot>> plan_snapshot(const PlannerInputs& inputs, std::optional<Selection> keep,
+Result<std::shared_ptr<Snapshot>> plan_snapshot(const PlannerInputs& inputs, std::optional<Strategy> keep,
                                                 const std::function<bool()>& cancelled);
 
 }  // namespace cpsim::gui

@@ -42,8 +42,8 @@ void TimelineView::paintEvent(QPaintEvent*) {
   const QRect plot = plot_rect();
   p.fillRect(plot, QColor(252, 252, 252));
   p.drawText(QRect(0, 0, width(), 20), Qt::AlignCenter,
-             QString("%1 + %2: step %3 ms  (blue forward, purple backward, orange communication)")
-                 .arg(QString::fromStdString(snap_->selection.balancer), QString::fromStdString(strategy_name(sim.strategy)))
+             QString("%1: step %2 ms  (blue forward, purple backward, orange communication)")
+                 .arg(QString::fromStdString(strategy_text(sim.strategy)))
                  .arg(sim.metrics.step_us / 1000.0, 0, 'f', 3));
   const std::size_t ranks = sim.timeline.ranks.size();
   const double lane = static_cast<double>(plot.height()) / static_cast<double>(ranks);

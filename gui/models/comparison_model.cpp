@@ -23,9 +23,9 @@ int ComparisonModel::columnCount(const QModelIndex& parent) const { return paren
 
 const Candidate& ComparisonModel::candidate(int row) const { return rows_.at(static_cast<std::size_t>(row)); }
 
-int ComparisonModel::row_of(const std::string& balancer, const Strategy& s) const {
+int ComparisonModel::row_of(const Strategy& s) const {
   for (std::size_t i = 0; i < rows_.size(); ++i) {
-    if (rows_[i].balancer == balancer && rows_[i].strategy == s) return static_cast<int>(i);
+    if (rows_[i].strategy == s) return static_cast<int>(i);
   }
   return -1;
 }
@@ -39,8 +39,8 @@ QVariant ComparisonModel::data(const QModelIndex& index, int role) const {
   if (role == Qt::UserRole) {  // sort key
     switch (index.column()) {
       case kRank: return valid ? index.row() + 1 : 1000000 + index.row();
-      case kBalancer: return QString::fromStdString(c.balancer);
-      case kStrategy: return QString::fromStdString(candidate_strategy_with_stages(c));
+      case kBalancer: return QString::fromStdString(c.strategy.balancer);
+      case kStrategy: return QString::fromStdString(path_text(c.strategy));
       case kStepMs: return valid ? m.step_us : 1e300;
       case kVsBest: return valid && best_us_ > 0 ? m.step_us / best_us_ : 1e300;
       case kLowerBound: return valid ? m.ratio_to_lower_bound : 1e300;
@@ -54,8 +54,8 @@ QVariant ComparisonModel::data(const QModelIndex& index, int role) const {
     switch (index.column()) {
       case kRank: return valid ? QString::number(index.row() + 1) : QString("-");
       case kBalancer:  // pure Ulysses attends over the whole sequence: no layout to name
-        return c.strategy.ulysses > 1 && c.plan_world_size == 1 ? QString("-") : QString::fromStdString(c.balancer);
-      case kStrategy: return QString::fromStdString(candidate_strategy_with_stages(c));
+        return c.strategy.pure_ulysses ? QString("-") : QString::fromStdString(c.strategy.balancer);
+      case kStrategy: return QString::fromStdString(path_text(c.strategy));
       case kNote: return valid ? (best ? QString("best") : QString()) : QString::fromStdString(c.reason);
       default: break;
     }

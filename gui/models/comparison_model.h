@@ -25,7 +25,7 @@ class ComparisonModel : public QAbstractTableModel {
 
   // The candidate behind a source row (valid ones first).
   const Candidate& candidate(int row) const;
-  int row_of(const std::string& balancer, const Strategy& strategy) const;  // -1 when absent
+  int row_of(const Strategy& strategy) const;  // -1 when absent
 
  private:
   std::vector<Candidate> rows_;

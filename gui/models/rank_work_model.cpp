@@ -31,6 +31,7 @@ void RankWorkModel::set_plan(const Plan& plan, const Simulation& sim) {
 // the plan predicted it. Without a per-pass prediction the simulated busy time stands in.
 void RankWorkModel::set_measurement(const std::optional<Measurement>& m) {
   for (auto& row : rows_) row.measured_us.reset();
+  comparability_ = m ? comparable_with_prediction(*m) : Comparability{};
   if (m) {
     for (std::size_t r = 0; r < rows_.size(); ++r) {
       const auto rank = static_cast<std::int64_t>(r);
@@ -70,7 +71,7 @@ QVariant RankWorkModel::data(const QModelIndex& index, int role) const {
       if (!r.measured_us) return raw ? QVariant() : QVariant("-");
       return raw ? QVariant(*r.measured_us) : QVariant(QString::number(*r.measured_us / 1000.0, 'f', 3));
     case kErrorPct: {
-      if (!r.measured_us || r.predicted_us <= 0) return raw ? QVariant() : QVariant("-");
+      if (!r.measured_us || r.predicted_us <= 0 || !comparability_.comparable) return raw ? QVariant() : QVariant("-");
       const double pct = 100.0 * (*r.measured_us - r.predicted_us) / r.predicted_us;
       return raw ? QVariant(pct) : QVariant(QString::number(pct, 'f', 1) + "%");
     }

@@ -19,7 +19,10 @@ class RankWorkModel : public QAbstractTableModel {
 
   explicit RankWorkModel(QObject* parent = nullptr);
   void set_plan(const Plan& plan, const Simulation& simulation);
+  // Measured compute beside the prediction; the error column only where the two are comparable (the same kind
+  // of device: core/measurement.h's rule), else "-".
   void set_measurement(const std::optional<Measurement>& measurement);
+  const Comparability& comparability() const { return comparability_; }
 
   int rowCount(const QModelIndex& parent = {}) const override;
   int columnCount(const QModelIndex& parent = {}) const override;
@@ -34,6 +37,7 @@ class RankWorkModel : public QAbstractTableModel {
     double predicted_us = 0;            // the prediction of those same passes, for the error column
   };
   std::vector<Row> rows_;
+  Comparability comparability_;
 };
 
 }  // namespace cpsim::gui

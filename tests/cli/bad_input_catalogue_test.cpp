@@ -120,7 +120,7 @@ std::vector<Case> catalogue() {
       {"gather stages on a ring", {good}, "", nullptr, "simulate {d}/w.json -w 2 -b head_tail -r alltoall --gather-stages 2",
        "--gather-stages: 2 applies to the sparse_gather path only"},
       {"backward prediction with nothing recorded", {good}, "", nullptr, "plan {d}/w.json -w 2 -b head_tail --backward",
-       "--backward: applies to the recorded prediction, so needs --out or --rotate"},
+       "--backward: applies to the recorded prediction, so needs --out, --rotate or --strategy"},
       {"output in a missing folder", {good}, "", nullptr, "plan {d}/w.json -w 2 -b head_tail -o {d}/no/such/p.json", "p.json: cannot write"},
       {"output is a folder", {good}, "", nullptr, "compare {d}/w.json -w 2 --csv {d}", "cannot write"},
       {"negative jobs", {good}, "", nullptr, "batch {d}/w.json -w 2 -o {d}/out -j -1", "--jobs"},

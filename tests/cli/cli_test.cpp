@@ -217,13 +217,13 @@ TEST_F(CliTest, ExecuteVerifiesAndWritesAMeasurement) {
   EXPECT_LE(m["max_abs_error"].get<double>(), 1e-5);
   // A corrupted output must fail the check: exit 3, and the measurement is still written.
   const Outcome bad = run("execute " + path("p.json") + " --head-dim 8 --q-heads 2 --kv-heads 1 -o " + path("m2.json"),
-                          "CPSIM_TEST_PERTURB_OUTPUT=1");
+                          "CPSIM_FAULTS=corrupt-output");
   EXPECT_EQ(bad.status, 3) << bad.err;
   EXPECT_NE(bad.err.find("verification failed"), std::string::npos) << bad.err;
   EXPECT_TRUE(fs::exists(path("m2.json")));
   // A rank that fails ends the run with an error naming it (exit 4).
   const Outcome failed = run("execute " + path("p.json") + " --head-dim 8 --q-heads 2 --kv-heads 1",
-                             "CPSIM_TEST_STALL_RANK=1 CPSIM_TEST_STALL_MS=-1");
+                             "CPSIM_FAULTS=fail-rank=1");
   EXPECT_EQ(failed.status, 4) << failed.err;
   EXPECT_NE(failed.err.find("rank 1 failed"), std::string::npos) << failed.err;
 }
@@ -242,7 +242,7 @@ TEST_F(CliTest, ExecuteBackwardChecksTheGradients) {
   EXPECT_EQ(m["backward"]["steps"].size(), 4u);
   EXPECT_LE(m["backward"]["max_abs_error"].get<double>(), m["backward"]["tolerance"].get<double>());
   // A wrong gradient fails the run (exit 3) although the forward output is right.
-  const Outcome bad = run(cmd + path("m2.json"), "CPSIM_TEST_PERTURB_GRADIENT=1");
+  const Outcome bad = run(cmd + path("m2.json"), "CPSIM_FAULTS=corrupt-gradient");
   EXPECT_EQ(bad.status, 3) << bad.err;
   EXPECT_NE(bad.err.find("backward verification failed"), std::string::npos) << bad.err;
 }
@@ -292,8 +292,8 @@ TEST_F(CliTest, ExecuteBadInputs) {
   auto short_row = plan;
   short_row["rearrange_indices"][0].erase(0);
   expect_bad_input("execute " + write("short.json", short_row.dump()), "short.json: rearrange_indices[0]: has 15 indices but seq_len is 16");
-  auto no_rotate = plan;
-  no_rotate.erase("rotate");
+  auto no_rotate = plan;  // a plan with no strategy recorded
+  for (const char* key : {"strategy", "attention_path", "rotate", "hardware", "predicted"}) no_rotate.erase(key);
   expect_bad_input("execute " + write("norot.json", no_rotate.dump()), "--rotate: the plan records no rotate method");
   expect_bad_input("execute " + path("p.json") + " --device cuda", "--device cuda: ");
   expect_bad_input("execute " + path("p.json") + " --device tpu", "--device: unknown device \"tpu\"");
@@ -344,9 +344,9 @@ TEST_F(CliTest, BatchPlansEveryLineResumesAndIsTheSameForAnyJobCount) {
   EXPECT_EQ(plan["workload_source"], batches + ":4");
   EXPECT_TRUE(plan.contains("rearrange_indices") && plan.contains("predicted") && plan.contains("rotate"));
   // A Ulysses hybrid plan is simulated only: the executors refuse it with a clear message.
-  auto hybrid = plan;
-  hybrid["ulysses"] = 2;
-  expect_bad_input("execute " + write("hybrid.json", hybrid.dump()) + " --device cpu", "ulysses: 2 (a Ulysses x ring hybrid) is simulated only");
+  ASSERT_EQ(run("plan " + std::string(CPSIM_SOURCE_DIR) + "/data/workloads/causal-8k.json -w 8 -s \"ptrr + ulysses4 x sparse_ring/alltoall\" -o " +
+                path("hybrid.json")).status, 0);
+  expect_bad_input("execute " + path("hybrid.json") + " --device cpu", "ptrr + ulysses4 x sparse_ring/alltoall (Ulysses) is simulated only");
   // A second run finds everything done; after losing one result it plans only that line.
   EXPECT_NE(run("batch " + batches + " -w 4 -j 2 -o " + path("out2")).out.find("planned 0 lines (6 resumed"), std::string::npos);
   fs::remove(path("out2/results/line-000003.json"));
@@ -410,7 +410,7 @@ TEST_F(CliTest, SparseGatherPlansExchangeOnlyTheVisibleKv) {
   // Fewer K/V bytes than an all-gather, which brings each rank the 3 other shards (256 tokens x 2 x 16 floats).
   std::ifstream in(path("m.json"));
   const auto m = nlohmann::json::parse(in);
-  EXPECT_EQ(m["attention_path"], "sparse_gather");
+  EXPECT_EQ(m["strategy"]["path"], "sparse_gather");
   double received = 0;
   for (const auto& s : m["steps"]) received += s["comm_bytes"].get<double>();
   const double all_gather = 4 * 3 * 256.0 * 2 * 16 * 4;

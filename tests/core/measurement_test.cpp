@@ -24,8 +24,9 @@ TEST(Measurement, RoundTripKeepsEveryField) {
   m.executor = "cpu";
   m.device = "cpu (4 threads)";
   m.world_size = 2;
-  m.attention_path = "sparse_ring";
-  m.rotate = "alltoall";
+  m.strategy.balancer = "ptrr";
+  m.strategy.path = AttentionPath::kSparseRing;
+  m.strategy.rotate = RotateMethod::kAllToAll;
   m.q_heads = 4;
   m.kv_heads = 2;
   m.head_dim = 32;
@@ -45,6 +46,8 @@ TEST(Measurement, RoundTripKeepsEveryField) {
   EXPECT_EQ(back->steps[0].max_row_tiles, 6);
   EXPECT_DOUBLE_EQ(back->steps[0].comm_bytes, 4096.0);
   EXPECT_EQ(back->head_dim, 32);
+  EXPECT_EQ(back->strategy, m.strategy);
+  EXPECT_EQ(back->device_kind, DeviceKind::kCpu);
   EXPECT_FALSE(back->backward.ran);  // written only when the backward pass ran
   // Files written before the longest row was recorded still load (calibrate then uses the throughput form).
   Json old = measurement_to_json(m);
@@ -54,9 +57,49 @@ TEST(Measurement, RoundTripKeepsEveryField) {
   EXPECT_EQ(older->steps[0].max_row_tiles, 0);
 }
 
+TEST(Measurement, FilesFromBeforeTheStrategyObjectStillLoad) {
+  Measurement m;
+  m.executor = "cuda";
+  m.device = "gpu";
+  Json doc = measurement_to_json(m);
+  doc.erase("strategy");
+  doc.erase("device_kind");
+  doc["attention_path"] = "sdpa_ring";
+  doc["rotate"] = "alltoall";
+  auto back = load_written(doc, "cpsim_measurement_legacy.json");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->strategy.path, AttentionPath::kSdpaRing);
+  EXPECT_EQ(back->strategy.rotate, RotateMethod::kAllToAll);
+  EXPECT_EQ(back->device_kind, DeviceKind::kGpu);  // the cuda executor's
+  doc["attention_path"] = "ring";
+  auto bad = load_written(doc, "cpsim_measurement_legacy.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("attention_path: unknown attention path \"ring\""), std::string::npos) << bad.error().message;
+}
+
+// One rule for setting a measurement against its plan's prediction: the same kind of device.
+TEST(Measurement, ComparableOnlyOnTheDeviceKindOfThePrediction) {
+  Measurement m;
+  m.device_kind = DeviceKind::kCpu;
+  EXPECT_FALSE(comparable_with_prediction(m).comparable);
+  EXPECT_EQ(comparable_with_prediction(m).why_not, "the plan has no prediction");
+  m.predicted = Json::parse(R"({"forward_compute_us": [[1.0]]})");
+  EXPECT_FALSE(comparable_with_prediction(m).comparable);  // a plan made before the kind was recorded
+  EXPECT_NE(comparable_with_prediction(m).why_not.find("does not record"), std::string::npos);
+  m.predicted["device_kind"] = "gpu";
+  const Comparability cpu_vs_gpu = comparable_with_prediction(m);
+  EXPECT_FALSE(cpu_vs_gpu.comparable);
+  EXPECT_EQ(cpu_vs_gpu.why_not, "the prediction is for a gpu profile and this run was on a cpu");
+  m.device_kind = DeviceKind::kGpu;
+  EXPECT_TRUE(comparable_with_prediction(m).comparable);
+  m.predicted["device_kind"] = "cpu";
+  m.device_kind = DeviceKind::kCpu;
+  EXPECT_TRUE(comparable_with_prediction(m).comparable);
+}
+
 TEST(Measurement, BackwardSectionRoundTrips) {
   Measurement m;
-  m.executor = m.device = m.attention_path = m.rotate = "x";
+  m.executor = m.device = "x";
   m.backward.ran = true;
   m.backward.total_us = 40;
   m.backward.max_abs_error = 2e-6;
@@ -80,7 +123,7 @@ TEST(Measurement, BackwardSectionRoundTrips) {
 
 TEST(Measurement, BadFieldsAreNamed) {
   Measurement m;
-  m.executor = m.device = m.attention_path = m.rotate = "x";
+  m.executor = m.device = "x";
   Json doc = measurement_to_json(m);
   doc["steps"] = Json::parse(R"([{"rank":0,"step":0,"compute_us":-1,"comm_us":0,"full_tiles":0,"partial_tiles":0,"active_rows":0,"comm_bytes":0}])");
   auto back = load_written(doc, "cpsim_measurement_bad.json");

@@ -9,9 +9,13 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <QTableView>
+
 #include "core/test_util.h"
 #include "gui/app/execute_panel.h"
+#include "gui/app/main_window.h"
 #include "gui/app/planner.h"
+#include "sim/strategy_rules.h"
 #include "gui/models/comparison_model.h"
 #include "gui/models/mask_raster.h"
 #include "gui/models/rank_work_model.h"
@@ -58,7 +62,7 @@ class GuiTest : public QObject {
     model.set_comparison((*snap)->comparison);
     // W = 4 with 2 kv heads: every (balancer, strategy) plain and as the ring of a Ulysses-2 hybrid, plus
     // pure Ulysses (which cannot run: 4 ranks do not divide 2 kv heads).
-    const int combinations = static_cast<int>(balancer_registry().size() * all_strategies().size() * 2 + 1);
+    const int combinations = static_cast<int>(balancer_registry().size() * ring_strategies("ptrr").size() * 2 + 1);
     QCOMPARE(model.rowCount(), combinations);
     QCOMPARE(model.data(model.index(0, ComparisonModel::kNote)).toString(), QString("best"));
     QSortFilterProxyModel proxy;
@@ -70,7 +74,7 @@ class GuiTest : public QObject {
     const int valid = static_cast<int>((*snap)->comparison.ranked.size());
     const int slowest = proxy.mapToSource(proxy.index(combinations - valid, 0)).row();
     QCOMPARE(slowest, valid - 1);
-    QVERIFY(model.row_of((*snap)->selection.balancer, (*snap)->selection.strategy) == 0);
+    QVERIFY(model.row_of((*snap)->selection) == 0);
   }
 
   void rank_work_model_reports_plan_and_measurement() {
@@ -87,12 +91,18 @@ class GuiTest : public QObject {
     for (int r = 0; r < 4; ++r) m.steps.push_back({r, 0, 1000.0 * (r + 1), 0, 0, 0, 0, 0});
     model.set_measurement(m);
     QCOMPARE(model.data(model.index(2, RankWorkModel::kMeasuredMs)).toString(), QString("3.000"));
-    QVERIFY(model.data(model.index(2, RankWorkModel::kErrorPct)).toString().endsWith("%"));
+    QCOMPARE(model.data(model.index(2, RankWorkModel::kErrorPct)).toString(), QString("-"));  // nothing to compare with
+    // A CPU run against an H100 prediction: both shown, but no error column (it read 320611% once).
+    m.predicted = Json::parse(R"({"device_kind": "gpu", "forward_compute_us": [[1], [1], [1], [1]]})");
+    model.set_measurement(m);
+    QCOMPARE(model.data(model.index(2, RankWorkModel::kMeasuredMs)).toString(), QString("3.000"));
+    QCOMPARE(model.data(model.index(2, RankWorkModel::kErrorPct)).toString(), QString("-"));
+    QVERIFY(!model.comparability().comparable);
     // A run with backward against a plan that predicted both passes: measured and predicted both cover
     // forward + backward (rank 2: 3 + 6 ms measured against 2 + 4 ms predicted: +50%).
     m.backward.ran = true;
     for (int r = 0; r < 4; ++r) m.backward.steps.push_back({r, 0, 2000.0 * (r + 1), 0, 0, 0, 0, 0});
-    m.predicted = Json::parse(R"({"forward_compute_us": [[1000], [1000], [2000], [1000]],
+    m.predicted = Json::parse(R"({"device_kind": "cpu", "forward_compute_us": [[1000], [1000], [2000], [1000]],
                                   "backward_compute_us": [[3000], [3000], [4000], [3000]]})");
     model.set_measurement(m);
     QCOMPARE(model.data(model.index(2, RankWorkModel::kMeasuredMs)).toString(), QString("9.000"));
@@ -169,16 +179,58 @@ class GuiTest : public QObject {
     QVERIFY2(panel.status_text().contains("backward VERIFIED, dQ/dK/dV max abs error"), qPrintable(panel.status_text()));
     panel.set_backward(false);
     // Cancel: a stalled rank keeps the run alive until we kill it.
-    qputenv("CPSIM_TEST_STALL_RANK", "1");
-    qputenv("CPSIM_TEST_STALL_MS", "20000");
+    qputenv("CPSIM_FAULTS", "stall-rank=1:20000");
     panel.start();
     QVERIFY(panel.running());
     panel.cancel();
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 3, 10000);
     QCOMPARE(finished.at(2).at(0).toBool(), false);
     QVERIFY(!panel.running());
-    qunsetenv("CPSIM_TEST_STALL_RANK");
-    qunsetenv("CPSIM_TEST_STALL_MS");
+    qunsetenv("CPSIM_FAULTS");
+  }
+
+  // Selecting a Ulysses x ring row makes it the plan every view follows, and Export plan writes that plan: W / U
+  // ranks, the whole strategy, and a prediction that simulating the reloaded plan reproduces.
+  void a_ulysses_row_can_be_selected_and_exported() {
+    MainWindow window;
+    const PlannerInputs in = small_inputs(4);
+    window.set_world_size(4);
+    window.set_workload(in.workload, "test.json");
+    QTRY_VERIFY_WITH_TIMEOUT(!window.planning() && window.snapshot(), 30000);
+    QTableView* table = window.comparison_table();
+    auto* proxy = table->model();
+    int pick = -1;
+    Strategy wanted;
+    for (int row = 0; row < proxy->rowCount() && pick < 0; ++row) {
+      const auto snap = window.snapshot();
+      for (const Candidate& c : snap->comparison.ranked) {
+        const QString shown = proxy->index(row, ComparisonModel::kStrategy).data().toString();
+        if (c.strategy.ulysses == 2 && !c.strategy.pure_ulysses && !(c.strategy == snap->selection) &&
+            QString::fromStdString(path_text(c.strategy)) == shown &&
+            proxy->index(row, ComparisonModel::kBalancer).data().toString() == QString::fromStdString(c.strategy.balancer)) {
+          pick = row;
+          wanted = c.strategy;
+          break;
+        }
+      }
+    }
+    QVERIFY2(pick >= 0, "the comparison has a Ulysses x ring row");
+    table->setCurrentIndex(proxy->index(pick, 0));
+    QTRY_VERIFY_WITH_TIMEOUT(!window.planning() && window.snapshot()->selection == wanted, 30000);
+    const auto snap = window.snapshot();
+    QCOMPARE(snap->plan.world_size, std::int64_t{2});  // the ring of Ulysses 2 x ring 2
+    QTemporaryDir dir;
+    const QString path = dir.filePath("ulysses.json");
+    QVERIFY(window.save_plan_to(path).ok());
+    auto back = load_plan(path.toStdString());
+    QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
+    QVERIFY(back->strategy.has_value());
+    QVERIFY(*back->strategy == wanted);
+    QCOMPARE(back->world_size, std::int64_t{2});
+    auto again = simulate(*back, *back->strategy, snap->profile, false);
+    QVERIFY(again.ok());
+    QCOMPARE(again->metrics.step_us, back->predicted["step_us"].get<double>());
+    QCOMPARE(again->metrics.step_us, snap->simulation.metrics.step_us);
   }
 
   void screenshot_draws_every_view() {

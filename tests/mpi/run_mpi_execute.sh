@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The MPI executor on loopback: W = 2 and 4 processes verify a plan of every balancer with both rotate methods and
-# the sparse exchange (a sparse_gather plan), forward and backward (dQ/dK/dV); a plan for more ranks than mpirun
-# started is refused with exit status 2; on a machine without a GPU, --device cuda under mpirun (the NCCL
-# executor) is refused by every rank with exit status 2.
+# the sparse exchange (a sparse_gather plan), forward and backward (dQ/dK/dV); an injected wrong output or
+# gradient fails the check (exit 3) and an injected failed rank ends the job naming it (CPSIM_FAULTS); a plan
+# for more ranks than mpirun started is refused with exit status 2; on a machine without a GPU, --device cuda
+# under mpirun (the NCCL executor) is refused by every rank with exit status 2.
 # Usage: run_mpi_execute.sh CPSIM WORKDIR
 set -uo pipefail
 cpsim=$1
@@ -28,6 +29,22 @@ for w in 2 4; do
     done
   done
 done
+for fault in corrupt-output corrupt-gradient; do
+  out=$(CPSIM_FAULTS=$fault timeout 120 mpirun --oversubscribe -x CPSIM_FAULTS -np 2 "$cpsim" execute "$dir/p2.json" --backward --timeout-s 30 2>&1)
+  rc=$?
+  if [ $rc -eq 3 ] && grep -q "verification failed" <<<"$out"; then
+    echo "ok: $fault under mpirun fails the check (exit 3)"
+  else
+    echo "FAIL: $fault under mpirun gave exit $rc"; echo "$out" | tail -5; fail=1
+  fi
+done
+out=$(CPSIM_FAULTS=fail-rank=1 timeout 120 mpirun --oversubscribe -x CPSIM_FAULTS -np 2 "$cpsim" execute "$dir/p2.json" --timeout-s 30 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && grep -q "rank 1: rank 1 failed (injected fault)" <<<"$out"; then
+  echo "ok: a failed rank under mpirun ends the job naming it (exit $rc)"
+else
+  echo "FAIL: a failed rank under mpirun gave exit $rc"; echo "$out" | tail -5; fail=1
+fi
 out=$(timeout 120 mpirun --oversubscribe -np 2 "$cpsim" execute "$dir/p4.json" 2>&1)
 rc=$?
 if [ $rc -eq 2 ] && grep -q "the plan needs 4 ranks but mpirun started 2" <<<"$out"; then

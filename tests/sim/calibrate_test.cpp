@@ -18,7 +18,7 @@ namespace {
 Measurement synthetic(const HardwareProfile& truth, double latency, double us_per_byte, const std::string& path = "sparse_ring",
                       std::uint64_t seed = 9) {
   Measurement m;
-  m.attention_path = path;
+  m.strategy.path = parse_path(path).value();
   const KernelKind kind = path == "sdpa_ring" ? KernelKind::kFlash : KernelKind::kBlockSparse;
   m.tile_size = 128;
   m.q_heads = 32;

@@ -10,7 +10,6 @@
 #include "sim/compare.h"
 #include "sim/cost_model.h"
 #include "core/kv_demand.h"
-#include "sim/schedule.h"
 #include "sim/sim_test_util.h"
 #include "sim/simulate.h"
 
@@ -75,13 +74,16 @@ TEST(KvDemand, MatchesBruteForceForEveryMaskAndBalancer) {
   EXPECT_GT(planned, 6 * static_cast<int>(all_mask_kinds().size()) * 4);  // most balancers plan most cases
 }
 
-const Strategy kGather{AttentionPath::kSparseGather, RotateMethod::kAllGather};
+// The sparse gather on `plan`, with `stages` (0: the fastest of 1 to 4).
+Strategy gather(const Plan& plan, std::int64_t stages = 0) {
+  return testing::strategy_for(plan, AttentionPath::kSparseGather, RotateMethod::kAllGather, 1, stages);
+}
 
 TEST(SparseGather, DocumentsThatStayOnOneRankMoveNothing) {
   // Eight documents of half a rank each: document_hybrid keeps every one whole, two per rank.
   const Workload w = testing::make_workload(4096, MaskKind::kDocumentCausal, {{512, 512, 512, 512, 512, 512, 512, 512}});
   const Plan plan = plan_for(w, "document_hybrid", 4);
-  const Simulation sim = simulate(plan, kGather, testing::shipped_profile("h100-sxm-8x"), false).value();
+  const Simulation sim = simulate(plan, gather(plan), testing::shipped_profile("h100-sxm-8x"), false).value();
   for (std::size_t r = 0; r < 4; ++r) EXPECT_EQ(op_us(sim, r, "exchange needed K/V"), 0.0);
   EXPECT_EQ(op_us(sim, 0, "attention (received K/V)"), 0.0);
   EXPECT_DOUBLE_EQ(sim.metrics.step_us, op_us(sim, 0, "attention (own K/V)"));
@@ -95,7 +97,7 @@ TEST(SparseGather, ContiguousCausalMovesOnlyEarlierShards) {
   }
   // The last rank receives three shards over NVLink: latency + 3 * shard bytes / bandwidth.
   const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
-  const Simulation sim = simulate(plan, kGather, hw, false).value();
+  const Simulation sim = simulate(plan, gather(plan), hw, false).value();
   const double shard = 2.0 * 2048 * 8 * 128 * 2;  // K and V, 8 kv heads, dim 128, bf16
   EXPECT_NEAR(op_us(sim, 3, "exchange needed K/V"), hw.nvlink.latency_us + 3 * shard / (hw.nvlink.p2p_bandwidth_gb_s * 1e3), 1e-6);
 }
@@ -104,7 +106,7 @@ TEST(Ulysses, PureUlyssesIsTwoAllToAllsAroundOneEvenKernel) {
   const Workload w = testing::make_workload(16384, MaskKind::kDocumentCausal, {{2048, 8192, 4096, 2048}});
   const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
   const Plan whole = plan_for(w, "contiguous", 1);
-  const Simulation sim = simulate(whole, {AttentionPath::kSparseGather, RotateMethod::kAllGather, 8}, hw, false).value();
+  const Simulation sim = simulate(whole, Strategy::pure(8), hw, false).value();
   // Each GPU holds 16384 / 8 tokens and sends 7/8 of its Q (32 heads), K and V (8 heads each), bf16.
   const double qkv = 2048.0 * 128 * 2 * (32 + 16) * 7 / 8;
   const double out = 2048.0 * 128 * 2 * 32 * 7 / 8;
@@ -126,10 +128,10 @@ TEST(Ulysses, HybridRingMovesOneUthOfTheHeadsAcrossNodes) {
   // W = 16 on the InfiniBand profile as Ulysses 8 x ring 2: the ring's two ranks sit on two nodes.
   const HardwareProfile hw = testing::shipped_profile("h100-sxm-ib");
   const Plan ring = plan_for(testing::causal_workload(16384), "head_tail", 2);
-  const Simulation sim = simulate(ring, {AttentionPath::kSparseRing, RotateMethod::kAllToAll, 8}, hw, false).value();
+  const Simulation sim = simulate(ring, testing::strategy_for(ring, AttentionPath::kSparseRing, RotateMethod::kAllToAll, 8), hw, false).value();
   const double kv_per_head_group = 2.0 * 8192 * 8 * 128 * 2 / 8;
   EXPECT_NEAR(op_us(sim, 0, "K/V hop 1"), hw.infiniband.latency_us + kv_per_head_group / (hw.infiniband.p2p_bandwidth_gb_s * 1e3), 1e-6);
-  auto bad = simulate(ring, {AttentionPath::kSparseRing, RotateMethod::kAllToAll, 3}, hw, false);
+  auto bad = simulate(ring, testing::strategy_for(ring, AttentionPath::kSparseRing, RotateMethod::kAllToAll, 3), hw, false);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("Ulysses degree 3 must divide kv_heads 8"), std::string::npos);
 }
@@ -138,16 +140,16 @@ TEST(Compare, NamesPyTorchNativeCandidates) {
   const Workload w = testing::make_workload(16384, MaskKind::kCausal, {{16384}});
   const auto c = compare_strategies(w, "w.json", 4, 128, testing::shipped_profile("h100-sxm-8x"), false).value();
   for (const Candidate& x : c.ranked) {
-    const bool native = find_balancer(x.balancer)->from_pytorch() && x.strategy.ulysses == 1 &&
+    const bool native = find_balancer(x.strategy.balancer)->from_pytorch() && x.strategy.ulysses == 1 &&
                         (x.strategy.path == AttentionPath::kSdpaRing || x.strategy.path == AttentionPath::kFlexAllgather);
-    EXPECT_EQ(x.pytorch, native) << candidate_label(x);
+    EXPECT_EQ(x.pytorch, native) << strategy_text(x.strategy);
   }
 }
 
 TEST(SparseGather, OwnKvWorkOverlapsTheExchange) {
   // Contiguous causal, W = 4: rank 3 computes its own diagonal block while the three earlier shards arrive.
   const Plan plan = plan_for(testing::causal_workload(65536), "contiguous", 4);
-  const Simulation sim = simulate(plan, kGather, testing::shipped_profile("h100-sxm-8x"), false).value();
+  const Simulation sim = simulate(plan, gather(plan), testing::shipped_profile("h100-sxm-8x"), false).value();
   const double own = op_us(sim, 3, "attention (own K/V)"), exchange = op_us(sim, 3, "exchange needed K/V");
   const double remote = op_us(sim, 3, "attention (received K/V)");
   EXPECT_GT(own, 0);
@@ -168,8 +170,8 @@ TEST(SparseGather, StagesPipelineTheExchangeWithCompute) {
   const Plan plan = plan_for(testing::causal_workload(8192), "contiguous", 4);
   HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
   hw.nvlink.p2p_bandwidth_gb_s = 20;
-  const Simulation one = simulate(plan, kGather, hw, false, 1).value();
-  const Simulation two = simulate(plan, kGather, hw, false, 2).value();
+  const Simulation one = simulate(plan, gather(plan, 1), hw, false).value();
+  const Simulation two = simulate(plan, gather(plan, 2), hw, false).value();
   EXPECT_EQ(two.metrics.gather_stages, 2);
   const double shard_us = 2.0 * 2048 * 8 * 128 * 2 / (20 * 1e3);
   // Stage 1: every sender and receiver moves one shard. Stage 2: rank 0 sends two (to 2 and 3), rank 3
@@ -188,7 +190,7 @@ TEST(SparseGather, StagesPipelineTheExchangeWithCompute) {
   // Computing on the first shard while the others arrive beats waiting for all three.
   EXPECT_LT(two.metrics.step_us, one.metrics.step_us);
   // Backward: each stage's gradients go back after its kernel; the own K/V's tiles come last.
-  const Simulation both = simulate(plan, kGather, hw, true, 3).value();
+  const Simulation both = simulate(plan, gather(plan, 3), hw, true).value();
   EXPECT_EQ(count_ops(both, "exchange needed K/V (stage"), 3U);
   EXPECT_EQ(count_ops(both, "attention backward (received K/V, stage"), 3U);
   EXPECT_EQ(count_ops(both, "return dK/dV (stage"), 3U);
@@ -201,11 +203,11 @@ TEST(SparseGather, KeepsTheFastestStageCount) {
   for (const char* balancer : {"head_tail", "ptrr", "cost_aware"}) {
     for (const bool backward : {false, true}) {
       const Plan plan = plan_for(w, balancer, 8);
-      const Simulation best = simulate(plan, kGather, hw, backward).value();
+      const Simulation best = simulate(plan, gather(plan), hw, backward).value();
       double fastest = 1e300;
       std::int64_t fastest_stages = 0;
       for (std::int64_t k = 1; k <= kMaxGatherStages; ++k) {
-        const double step = simulate(plan, kGather, hw, backward, k).value().metrics.step_us;
+        const double step = simulate(plan, gather(plan, k), hw, backward).value().metrics.step_us;
         if (step < fastest) fastest = step, fastest_stages = k;
       }
       EXPECT_DOUBLE_EQ(best.metrics.step_us, fastest) << balancer;
@@ -214,12 +216,13 @@ TEST(SparseGather, KeepsTheFastestStageCount) {
   }
   // Out of range: a clear error, not a schedule.
   const Plan plan = plan_for(w, "ptrr", 8);
-  const auto bad = simulate(plan, kGather, hw, false, 8);
+  const auto bad = simulate(plan, gather(plan, 8), hw, false);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("--gather-stages: 8 is not between 1 and W - 1 = 7"), std::string::npos);
-  const auto ring = simulate(plan, {AttentionPath::kSparseRing, RotateMethod::kAllToAll}, hw, false, 2);
+  EXPECT_NE(bad.error().message.find("the sparse gather over 8 ranks takes 1 to 7 stages (one per other rank), not 8"), std::string::npos)
+      << bad.error().message;
+  const auto ring = simulate(plan, testing::strategy_for(plan, AttentionPath::kSparseRing, RotateMethod::kAllToAll, 1, 2), hw, false);
   ASSERT_FALSE(ring.ok());
-  EXPECT_NE(ring.error().message.find("applies to the sparse_gather path only, not sparse_ring"), std::string::npos);
+  EXPECT_NE(ring.error().message.find("stages apply to the sparse_gather path only"), std::string::npos) << ring.error().message;
 }
 
 TEST(CostAware, KeepsDocumentsTogetherWhereBalanceAllows) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/plan.h"
+#include "core/strategy.h"
 #include "core/test_util.h"
 #include "sim/hardware.h"
 
@@ -19,6 +20,17 @@ inline Plan plan_for(const Workload& w, const std::string& balancer, std::int64_
   auto plan = make_plan(w, "test.json", balancer, world, tile);
   EXPECT_TRUE(plan.ok()) << (plan.ok() ? "" : plan.error().message);
   return std::move(plan).value();
+}
+
+// A strategy for `plan`'s balancer (a sparse gather's stage count left to the simulator unless given).
+inline Strategy strategy_for(const Plan& plan, AttentionPath path, RotateMethod rotate, std::int64_t ulysses = 1, std::int64_t stages = 0) {
+  Strategy s;
+  s.balancer = plan.balancer;
+  s.path = path;
+  s.rotate = rotate;
+  s.ulysses = ulysses;
+  s.gather_stages = stages;
+  return s;
 }
 
 inline Workload causal_workload(std::int64_t s) {

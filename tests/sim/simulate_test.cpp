@@ -2,9 +2,10 @@
 #include <gtest/gtest.h>
 
 #include "sim/compare.h"
-#include "sim/schedule.h"
+#include "sim/path.h"
 #include "sim/sim_test_util.h"
 #include "sim/simulate.h"
+#include "sim/strategy_rules.h"
 #include "sim/topology.h"
 
 namespace cpsim {
@@ -13,13 +14,20 @@ namespace {
 using testing::causal_workload;
 using testing::plan_for;
 
-const Strategy kSdpaAllToAll{AttentionPath::kSdpaRing, RotateMethod::kAllToAll};
-const Strategy kSdpaAllGather{AttentionPath::kSdpaRing, RotateMethod::kAllGather};
-const Strategy kFlex{AttentionPath::kFlexAllgather, RotateMethod::kAllGather};
-const Strategy kSparse{AttentionPath::kSparseRing, RotateMethod::kAllToAll};
+// (path, rotate) pairs; the balancer is the plan's (on()).
+struct PathRotate {
+  AttentionPath path;
+  RotateMethod rotate;
+};
+const PathRotate kSdpaAllToAll{AttentionPath::kSdpaRing, RotateMethod::kAllToAll};
+const PathRotate kSdpaAllGather{AttentionPath::kSdpaRing, RotateMethod::kAllGather};
+const PathRotate kFlex{AttentionPath::kFlexAllgather, RotateMethod::kAllGather};
+const PathRotate kSparse{AttentionPath::kSparseRing, RotateMethod::kAllToAll};
 
-Simulation run(const Plan& plan, const Strategy& s, bool backward, const std::string& hw = "h100-sxm-8x") {
-  auto sim = simulate(plan, s, testing::shipped_profile(hw), backward);
+Strategy on(const Plan& plan, PathRotate pr) { return testing::strategy_for(plan, pr.path, pr.rotate); }
+
+Simulation run(const Plan& plan, PathRotate s, bool backward, const std::string& hw = "h100-sxm-8x") {
+  auto sim = simulate(plan, on(plan, s), testing::shipped_profile(hw), backward);
   EXPECT_TRUE(sim.ok()) << (sim.ok() ? "" : sim.error().message);
   return std::move(sim).value();
 }
@@ -34,7 +42,7 @@ double duration(const Simulation& sim, std::size_t rank, const std::string& name
 
 TEST(SdpaRing, CausalHeadTailGivesEqualWorkOnEveryRankAndStep) {
   const Plan plan = plan_for(causal_workload(16384), "head_tail", 8);
-  const auto steps = ring_step_kernels(plan, AttentionPath::kSdpaRing);
+  const auto steps = path_model(AttentionPath::kSdpaRing).ring_steps(plan);
   for (std::int64_t i = 0; i < 8; ++i) {
     for (std::int64_t r = 1; r < 8; ++r) {
       const auto& a = steps[static_cast<std::size_t>(i)].work;
@@ -77,7 +85,7 @@ TEST(SdpaRing, ContiguousCausalIsAStaircase) {
 TEST(SdpaRing, HeadTailHalvesFollowIsCausalBehavior) {  // vectors 12 and 13, W = 4
   const std::int64_t s = 4096, n = 1024, t = 128;
   const Plan plan = plan_for(causal_workload(s), "head_tail", 4, t);
-  const auto steps = ring_step_kernels(plan, AttentionPath::kSdpaRing);
+  const auto steps = path_model(AttentionPath::kSdpaRing).ring_steps(plan);
   auto at = [&](std::int64_t r, std::int64_t i) { return steps[static_cast<std::size_t>(r * 4 + i)]; };
   // (r=1, i=1): all of Q against the KV head half, full merge.
   EXPECT_EQ(at(1, 1).work.full_tiles, (n / t) * (n / 2 / t));
@@ -105,10 +113,14 @@ TEST(SdpaRing, CommunicationCountsMatchPyTorch) {  // vector 16
     const CostModel cost(hw, plan.workload.model, 128);
     auto topo = Topology::build(hw, w);
     ASSERT_TRUE(topo.ok());
-    EXPECT_EQ(count_comm(build_schedule(plan, kSdpaAllToAll, cost, *topo, false)), w - 1);
-    EXPECT_EQ(count_comm(build_schedule(plan, kSdpaAllToAll, cost, *topo, true)), 3 * w - 2);
-    EXPECT_EQ(count_comm(build_schedule(plan, kSdpaAllGather, cost, *topo, false)), 1);
-    EXPECT_EQ(count_comm(build_schedule(plan, kSdpaAllGather, cost, *topo, true)), 1 + 1 + w);
+    auto schedule = [&](PathRotate pr, bool backward) {
+      const Strategy s = on(plan, pr);
+      return path_model(s.path).schedule(SimContext(plan, s, cost, *topo), backward, 0);
+    };
+    EXPECT_EQ(count_comm(schedule(kSdpaAllToAll, false)), w - 1);
+    EXPECT_EQ(count_comm(schedule(kSdpaAllToAll, true)), 3 * w - 2);
+    EXPECT_EQ(count_comm(schedule(kSdpaAllGather, false)), 1);
+    EXPECT_EQ(count_comm(schedule(kSdpaAllGather, true)), 1 + 1 + w);
   }
 }
 
@@ -152,10 +164,10 @@ TEST(Memory, AllGatherKeepsAllKvAllToAllTwoShards) {  // PyTorch _AllGatherRotat
   const Plan plan = plan_for(causal_workload(65536), "head_tail", 8);
   const double kv = kv_shard_bytes(plan);
   EXPECT_DOUBLE_EQ(kv, 2.0 * 8192 * 8 * 128 * 2);
-  const double gather = peak_memory_bytes(plan, kSdpaAllGather, false);
-  const double a2a = peak_memory_bytes(plan, kSdpaAllToAll, false);
+  const double gather = run(plan, kSdpaAllGather, false).metrics.peak_memory_bytes;
+  const double a2a = run(plan, kSdpaAllToAll, false).metrics.peak_memory_bytes;
   EXPECT_DOUBLE_EQ(gather - a2a, (8 - 2) * kv);
-  EXPECT_GT(peak_memory_bytes(plan, kSdpaAllToAll, true), a2a);  // fp32 gradient buffers
+  EXPECT_GT(run(plan, kSdpaAllToAll, true).metrics.peak_memory_bytes, a2a);  // fp32 gradient buffers
 }
 
 TEST(Metrics, LowerBoundIsUsefulFlopsAtPeakEfficiency) {
@@ -176,8 +188,8 @@ TEST(Metrics, NoPlanBeatsTheLowerBoundWhenPartialTilesAreCheap) {
   for (const auto& balancer : balancer_registry()) {
     auto plan = make_plan(w, "test.json", std::string(balancer->name()), 8, 128);
     if (!plan.ok()) continue;
-    for (const Strategy& s : {kFlex, kSparse}) {
-      auto sim = simulate(*plan, s, cpu, false);
+    for (const PathRotate s : {kFlex, kSparse}) {
+      auto sim = simulate(*plan, on(*plan, s), cpu, false);
       ASSERT_TRUE(sim.ok()) << sim.error().message;
       EXPECT_GE(sim->metrics.ratio_to_lower_bound, 1.0) << balancer->name() << " " << path_name(s.path);
     }
@@ -196,18 +208,18 @@ TEST(SparseRing, StepsWithoutWorkStillPayTheirHop) {
 TEST(Simulate, RefusesWhatPyTorchCannotRun) {
   const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
   const Plan doc = plan_for(testing::make_workload(8192, MaskKind::kDocumentCausal, {{4096, 4096}}), "head_tail", 4);
-  auto sdpa = simulate(doc, kSdpaAllToAll, hw, false);
+  auto sdpa = simulate(doc, on(doc, kSdpaAllToAll), hw, false);
   ASSERT_FALSE(sdpa.ok());
   EXPECT_NE(sdpa.error().message.find("SDPA CP takes only is_causal True/False"), std::string::npos);
   const Plan full = plan_for(testing::make_workload(8192, MaskKind::kFull, {{8192}}), "head_tail", 4);
-  EXPECT_NE(simulate(full, kSdpaAllToAll, hw, false).error().message.find("load balancing requires is_causal=True"), std::string::npos);
-  EXPECT_NE(simulate(full, {AttentionPath::kFlexAllgather, RotateMethod::kAllToAll}, hw, false).error().message.find("only all-gathers"),
+  EXPECT_NE(simulate(full, on(full, kSdpaAllToAll), hw, false).error().message.find("load balancing requires is_causal=True"), std::string::npos);
+  EXPECT_NE(simulate(full, on(full, {AttentionPath::kFlexAllgather, RotateMethod::kAllToAll}), hw, false).error().message.find("only all-gathers"),
             std::string::npos);
   const Plan small = plan_for(causal_workload(1280), "contiguous", 4);
-  EXPECT_NE(simulate(small, kFlex, hw, false).error().message.find("Q_LEN 1280 is not divisible by world size 4 * BLOCK_SIZE 128"),
+  EXPECT_NE(simulate(small, on(small, kFlex), hw, false).error().message.find("Q_LEN 1280 is not divisible by world size 4 * BLOCK_SIZE 128"),
             std::string::npos);
   const Plan wide = plan_for(causal_workload(16384), "contiguous", 16);
-  EXPECT_NE(simulate(wide, kFlex, hw, false).error().message.find("16 ranks need more GPUs"), std::string::npos);
+  EXPECT_NE(simulate(wide, on(wide, kFlex), hw, false).error().message.find("16 ranks need more GPUs"), std::string::npos);
 }
 
 TEST(Compare, RanksValidCombinationsAndExplainsTheRest) {
@@ -218,7 +230,7 @@ TEST(Compare, RanksValidCombinationsAndExplainsTheRest) {
   for (std::size_t i = 1; i < c->ranked.size(); ++i) EXPECT_LE(c->ranked[i - 1].metrics.step_us, c->ranked[i].metrics.step_us);
   // Plain and as the ring of a Ulysses-2 x ring-2 hybrid (U = 2: the largest divisor of W = 4 below it that
   // divides 8 kv heads and 8 GPUs per node), plus pure Ulysses-4 once.
-  EXPECT_EQ(c->ranked.size() + c->invalid.size(), balancer_registry().size() * all_strategies().size() * 2 + 1);
+  EXPECT_EQ(c->ranked.size() + c->invalid.size(), balancer_registry().size() * ring_strategies("ptrr").size() * 2 + 1);
   std::size_t hybrids = 0, pure = 0;
   for (const Candidate& x : c->ranked) {
     hybrids += x.strategy.ulysses == 2 && x.plan_world_size == 2;
@@ -227,7 +239,7 @@ TEST(Compare, RanksValidCombinationsAndExplainsTheRest) {
   EXPECT_GT(hybrids, 0u);
   EXPECT_EQ(pure, 1u);
   for (const Candidate& x : c->invalid) EXPECT_FALSE(x.reason.empty());
-  EXPECT_EQ(c->why.rfind(c->ranked[0].balancer + " + ", 0), 0u) << c->why;
+  EXPECT_EQ(c->why.rfind(strategy_text(c->ranked[0].strategy) + " is fastest", 0), 0u) << c->why;
 }
 
 }  // namespace

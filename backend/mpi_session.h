@@ -1,20 +1,25 @@
-// The MPI executor: under `mpirun -np W cpsim execute PLAN.json`, each process is one rank. Ring hops and
-// the all-gather go through MPI point-to-point messages with deadlines; rank 0 gathers the outputs,
-// verifies them and reports. Without MPI support compiled in, a launch under mpirun is refused.
+// An MPI job as the executors use it: under `mpirun -np W cpsim execute ...` each process is one rank. The
+// session gives the rank's place in the job, a Communicator over MPI point-to-point messages (every wait with a
+// deadline), the collectives the executors need, and an abort that ends every process of the job.
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
-#include "backend/executor.h"
+#include "backend/communicator.h"
+#include "backend/rank_program.h"
+#include "core/plan.h"
 
 namespace cpsim {
 
 class MpiSession {
  public:
   // Initialises MPI when this process was started by mpirun (or another PMI launcher); nothing otherwise.
-  static std::optional<MpiSession> join_if_launched();
+  // Under a launcher in a build without MPI: an error (exit 2), not W copies of the job.
+  static Result<std::optional<MpiSession>> join_if_launched();
   MpiSession(MpiSession&& other) noexcept;
   MpiSession& operator=(MpiSession&&) = delete;
   ~MpiSession();
@@ -26,12 +31,10 @@ class MpiSession {
   std::int64_t local_rank() const { return local_rank_; }
   std::int64_t local_size() const { return local_size_; }
 
-  // CPU ranks: runs the plan with one rank per process.
-  Result<Measurement> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options);
-
-  // Building blocks for the GPU executor (execute_on_gpus). All wait at most timeout_s.
   // The job must have exactly the plan's W processes.
   Status check_world_size(const Plan& plan, const std::string& plan_path) const;
+  // K/V exchange between the job's processes; every wait at most timeout_s.
+  std::unique_ptr<Communicator> communicator(double timeout_s) const;
   // Rank 0's `bytes` at `data` copied into every process's (the NCCL unique id).
   Status broadcast(void* data, std::size_t bytes, double timeout_s);
   // Every rank's string (at most kMaxGatheredChars), in rank order, on every rank.
@@ -51,13 +54,5 @@ class MpiSession {
   std::int64_t local_size_ = 1;
   bool owns_ = true;
 };
-
-// One GPU emulating every rank in turn (hops timed as device copies); an error when this build has no CUDA
-// or the machine has no GPU.
-Result<Measurement> execute_on_cuda(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options);
-
-// One GPU per MPI process (`mpirun -np W cpsim execute PLAN.json --device cuda`), K/V over NCCL. Rank 0
-// returns the measurement, the other ranks an empty one. An error when built without CUDA, MPI or NCCL.
-Result<Measurement> execute_on_gpus(MpiSession& mpi, const Plan& plan, const std::string& plan_path, const ExecuteOptions& options);
 
 }  // namespace cpsim

@@ -1,5 +1,5 @@
-// MPI communicator (nonblocking messages polled against a deadline) and the MPI executor.
-#include "backend/mpi_executor.h"
+// The MPI session: its communicator (nonblocking messages polled against a deadline), collectives and abort.
+#include "backend/mpi_session.h"
 
 #include <mpi.h>
 
@@ -178,8 +178,8 @@ RankRun unpack(const std::vector<double>& buf, const RankRun& shape_like) {
 
 }  // namespace
 
-std::optional<MpiSession> MpiSession::join_if_launched() {
-  if (!launched_by_mpi()) return std::nullopt;
+Result<std::optional<MpiSession>> MpiSession::join_if_launched() {
+  if (!launched_by_mpi()) return std::optional<MpiSession>();
   MPI_Init(nullptr, nullptr);
   int rank = 0, size = 1, local_rank = 0, local_size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -189,7 +189,7 @@ std::optional<MpiSession> MpiSession::join_if_launched() {
   MPI_Comm_rank(node, &local_rank);
   MPI_Comm_size(node, &local_size);
   MPI_Comm_free(&node);
-  return MpiSession(rank, size, local_rank, local_size);
+  return std::optional<MpiSession>(MpiSession(rank, size, local_rank, local_size));
 }
 
 MpiSession::MpiSession(MpiSession&& other) noexcept
@@ -255,18 +255,8 @@ Result<std::vector<RankRun>> MpiSession::gather_runs(const RankRun& mine, double
 
 void MpiSession::abort(const std::string& why) { abort_job(rank_, why); }
 
-Result<Measurement> MpiSession::execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) {
-  CPSIM_RETURN_IF_ERROR(check_world_size(plan, plan_path));
-  CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, rank_options(plan, options));
-  MpiCommunicator comm(rank_, size_, options.timeout_s);
-  auto run = run_rank(plan, ro, comm);
-  if (!run) abort(run.error().message);  // ends every process: no rank waits for a dead one
-  auto runs = gather_runs(*run, options.timeout_s);
-  if (!runs) abort(runs.error().message);
-  if (rank_ != 0) return Measurement{};
-  const Checks checks = verify_against_reference(plan, ro, *runs);
-  return make_measurement(plan, plan_path, ro, *runs, checks.output, "mpi", "cpu (" + std::to_string(size_) + " MPI processes)",
-                          checks.gradients);
+std::unique_ptr<Communicator> MpiSession::communicator(double timeout_s) const {
+  return std::make_unique<MpiCommunicator>(rank_, size_, timeout_s);
 }
 
 }  // namespace cpsim

@@ -1,7 +1,7 @@
 // Built when CPSIM_MPI is OFF: a launch under mpirun is refused instead of running W copies of the job.
 #include <cstdlib>
 
-#include "backend/mpi_executor.h"
+#include "backend/mpi_session.h"
 
 namespace cpsim {
 namespace {
@@ -10,16 +10,18 @@ Error no_mpi() { return bad_input("mpirun: this cpsim was built without MPI (con
 
 }  // namespace
 
-std::optional<MpiSession> MpiSession::join_if_launched() {
-  if (std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr) return MpiSession(0, 0, 0, 0);
-  return std::nullopt;
+Result<std::optional<MpiSession>> MpiSession::join_if_launched() {
+  if (std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr || std::getenv("PMIX_RANK") != nullptr) {
+    return no_mpi();
+  }
+  return std::optional<MpiSession>();
 }
 
 MpiSession::MpiSession(MpiSession&& other) noexcept
     : rank_(other.rank_), size_(other.size_), local_rank_(other.local_rank_), local_size_(other.local_size_), owns_(false) {}
 MpiSession::~MpiSession() = default;
 
-Result<Measurement> MpiSession::execute(const Plan&, const std::string&, const ExecuteOptions&) { return no_mpi(); }
+std::unique_ptr<Communicator> MpiSession::communicator(double) const { std::abort(); }
 Status MpiSession::check_world_size(const Plan&, const std::string&) const { return no_mpi(); }
 Status MpiSession::broadcast(void*, std::size_t, double) { return no_mpi(); }
 Result<std::vector<std::string>> MpiSession::all_gather(const std::string&, double) { return no_mpi(); }

@@ -1,7 +1,7 @@
-// The CUDA executor across GPUs: under `mpirun -np W cpsim execute PLAN.json --device cuda` each process
-// drives one GPU as one rank. K/V move by NCCL (ring send/recv, or one all-gather) on a stream of their own
-// while the previous step computes, as in PyTorch's ring; CUDA events time every (rank, step) compute and hop.
-// Rank 0 gathers the outputs over MPI and checks them against its GPU reference.
+// One GPU per MPI process (`mpirun -np W cpsim execute PLAN.json --device cuda`): each process drives one GPU
+// as one rank. K/V move by NCCL (ring send/recv, or one all-gather) on a stream of their own while the previous
+// step computes, as in PyTorch's ring; CUDA events time every (rank, step) compute and hop. Rank 0 gathers the
+// outputs over MPI and checks them against the fp64 CPU reference.
 #include <nccl.h>
 
 #include <chrono>
@@ -11,7 +11,8 @@
 
 #include "backend/cuda_support.h"
 #include "backend/gpu_placement.h"
-#include "backend/mpi_executor.h"
+#include "backend/executors/executors.h"
+#include "backend/verify.h"
 
 namespace cpsim {
 namespace {
@@ -89,46 +90,35 @@ class NcclComm {
 
 // Events of one row: per step the hop that brings its K/V and its compute (kernel + merge).
 struct RowEvents {
-  std::vector<cudaEvent_t> hop_start, hop_end, compute_start, compute_end;
-  cudaEvent_t row_start = nullptr, row_end = nullptr;  // row_end: the last compute and the last hop done
+  std::vector<CudaEvent> hop_start, hop_end, compute_start, compute_end;
+  CudaEvent row_start, row_end;  // row_end: the last compute and the last hop done
   explicit RowEvents(std::int64_t w) : hop_start(w), hop_end(w), compute_start(w), compute_end(w) {}
   cudaError_t create() {
     for (auto* v : {&hop_start, &hop_end, &compute_start, &compute_end}) {
       for (auto& e : *v) {
-        if (const cudaError_t err = cudaEventCreate(&e); err != cudaSuccess) return err;
+        if (const cudaError_t err = e.create(); err != cudaSuccess) return err;
       }
     }
-    if (const cudaError_t err = cudaEventCreate(&row_start); err != cudaSuccess) return err;
-    return cudaEventCreate(&row_end);
-  }
-  ~RowEvents() {
-    for (auto* v : {&hop_start, &hop_end, &compute_start, &compute_end}) {
-      for (auto& e : *v) {
-        if (e != nullptr) cudaEventDestroy(e);
-      }
-    }
-    for (cudaEvent_t e : {row_start, row_end}) {
-      if (e != nullptr) cudaEventDestroy(e);
-    }
+    if (const cudaError_t err = row_start.create(); err != cudaSuccess) return err;
+    return row_end.create();
   }
 };
 
 class RankOnGpu {
  public:
   RankOnGpu(const Plan& plan, const RankOptions& ro, std::int64_t rank, NcclComm& comm)
-      : plan_(plan), ro_(ro), rank_(rank), w_(plan.world_size), n_(plan.workload.seq_len / plan.world_size), comm_(comm) {}
+      : plan_(plan), ro_(ro), gathered_(ro.exchange() == KvExchange::kAllGather), rank_(rank), w_(plan.world_size),
+        n_(plan.workload.seq_len / plan.world_size), comm_(comm) {}
 
   Status init() {
-    CPSIM_CUDA_TRY("cudaStreamCreate", cudaStreamCreateWithFlags(&compute_, cudaStreamNonBlocking));
-    CPSIM_CUDA_TRY("cudaStreamCreate", cudaStreamCreateWithFlags(&comm_stream_, cudaStreamNonBlocking));
+    CPSIM_CUDA_TRY("cudaStreamCreate", compute_stream_.create(cudaStreamNonBlocking));
+    CPSIM_CUDA_TRY("cudaStreamCreate", comm_stream_owner_.create(cudaStreamNonBlocking));
+    compute_ = compute_stream_.get();
+    comm_stream_ = comm_stream_owner_.get();
     run_.compute_us.assign(static_cast<std::size_t>(w_), 0);
     run_.comm_us.assign(static_cast<std::size_t>(w_), 0);
     run_.comm_bytes.assign(static_cast<std::size_t>(w_), 0);
     return Ok{};
-  }
-  ~RankOnGpu() {
-    if (compute_ != nullptr) cudaStreamDestroy(compute_);
-    if (comm_stream_ != nullptr) cudaStreamDestroy(comm_stream_);
   }
 
   // One batch row: every step's CSR is uploaded first, then hops and computes are enqueued on their streams
@@ -167,7 +157,7 @@ class RankOnGpu {
     CPSIM_CUDA_TRY("upload Q shard", q.upload(bf16_input(Tensor::kQ, shape, row, q_pos, ro_.seed)));
     CPSIM_CUDA_TRY("upload K/V shard", kv[0].upload(own));
     CPSIM_CUDA_TRY("allocate receive buffer", kv[1].allocate(2 * kv_elems));
-    if (ro_.all_gather) CPSIM_CUDA_TRY("allocate all-gather buffer", gathered.allocate(2 * kv_elems * static_cast<std::size_t>(w_)));
+    if (gathered_) CPSIM_CUDA_TRY("allocate all-gather buffer", gathered.allocate(2 * kv_elems * static_cast<std::size_t>(w_)));
     CPSIM_CUDA_TRY("upload intervals", d_lo.upload(to_int(q_lo)));
     CPSIM_CUDA_TRY("upload intervals", d_hi.upload(to_int(q_hi)));
     const auto out_elems = static_cast<std::size_t>(n_ * shape.q_heads * shape.head_dim);
@@ -180,57 +170,57 @@ class RankOnGpu {
     RowEvents ev(w_);
     CPSIM_CUDA_TRY("cudaEventCreate", ev.create());
     const int next = static_cast<int>((rank_ + 1) % w_), prev = static_cast<int>((rank_ - 1 + w_) % w_);
-    CPSIM_CUDA_TRY("event", cudaEventRecord(ev.row_start, compute_));
-    CPSIM_CUDA_TRY("stream wait", cudaStreamWaitEvent(comm_stream_, ev.row_start, 0));
-    if (ro_.all_gather) {  // one all-gather of K||V, while step 0 computes on the rank's own shard
-      CPSIM_CUDA_TRY("event", cudaEventRecord(ev.hop_start[0], comm_stream_));
+    CPSIM_CUDA_TRY("event", cudaEventRecord(ev.row_start.get(), compute_));
+    CPSIM_CUDA_TRY("stream wait", cudaStreamWaitEvent(comm_stream_, ev.row_start.get(), 0));
+    if (gathered_) {  // one all-gather of K||V, while step 0 computes on the rank's own shard
+      CPSIM_CUDA_TRY("event", cudaEventRecord(ev.hop_start[0].get(), comm_stream_));
       CPSIM_RETURN_IF_ERROR(comm_.check("ncclAllGather", ncclAllGather(kv[0].get(), gathered.get(), shard_bytes, ncclUint8, comm_.get(),
                                                                        comm_stream_)));
       CPSIM_RETURN_IF_ERROR(comm_.settle("all-gather"));
-      CPSIM_CUDA_TRY("event", cudaEventRecord(ev.hop_end[0], comm_stream_));
+      CPSIM_CUDA_TRY("event", cudaEventRecord(ev.hop_end[0].get(), comm_stream_));
     }
     int cur = 0;  // kv[cur] holds step i's K/V on the ring
     for (std::int64_t i = 0; i < w_; ++i) {
       const auto src = static_cast<std::size_t>(ring_source(rank_, i, w_));
-      if (!ro_.all_gather && i + 1 < w_) {  // hop i + 1: pass step i's K/V on, receive step i + 1's
+      if (!gathered_ && i + 1 < w_) {  // hop i + 1: pass step i's K/V on, receive step i + 1's
         // The receive buffer was read by compute i - 1.
-        if (i >= 1) CPSIM_CUDA_TRY("stream wait", cudaStreamWaitEvent(comm_stream_, ev.compute_end[i - 1], 0));
-        CPSIM_CUDA_TRY("event", cudaEventRecord(ev.hop_start[i + 1], comm_stream_));
+        if (i >= 1) CPSIM_CUDA_TRY("stream wait", cudaStreamWaitEvent(comm_stream_, ev.compute_end[i - 1].get(), 0));
+        CPSIM_CUDA_TRY("event", cudaEventRecord(ev.hop_start[i + 1].get(), comm_stream_));
         CPSIM_RETURN_IF_ERROR(comm_.check("ncclGroupStart", ncclGroupStart()));
         CPSIM_RETURN_IF_ERROR(comm_.check("ncclSend", ncclSend(kv[cur].get(), shard_bytes, ncclUint8, next, comm_.get(), comm_stream_)));
         CPSIM_RETURN_IF_ERROR(comm_.check("ncclRecv", ncclRecv(kv[1 - cur].get(), shard_bytes, ncclUint8, prev, comm_.get(), comm_stream_)));
         CPSIM_RETURN_IF_ERROR(comm_.check("ncclGroupEnd", ncclGroupEnd()));
         CPSIM_RETURN_IF_ERROR(comm_.settle("ring hop " + std::to_string(i + 1)));
-        CPSIM_CUDA_TRY("event", cudaEventRecord(ev.hop_end[i + 1], comm_stream_));
+        CPSIM_CUDA_TRY("event", cudaEventRecord(ev.hop_end[i + 1].get(), comm_stream_));
       }
       const std::uint16_t* k = kv[cur].get();
-      if (ro_.all_gather && i > 0) {
-        CPSIM_CUDA_TRY("stream wait", cudaStreamWaitEvent(compute_, ev.hop_end[0], 0));
+      if (gathered_ && i > 0) {
+        CPSIM_CUDA_TRY("stream wait", cudaStreamWaitEvent(compute_, ev.hop_end[0].get(), 0));
         k = gathered.get() + src * 2 * kv_elems;
       } else if (i > 0) {
-        CPSIM_CUDA_TRY("stream wait", cudaStreamWaitEvent(compute_, ev.hop_end[i], 0));
+        CPSIM_CUDA_TRY("stream wait", cudaStreamWaitEvent(compute_, ev.hop_end[i].get(), 0));
       }
       const cuda::FlashForwardParams fp = flash_params(shape, n_, q.get(), d_lo.get(), d_hi.get(), k, k + kv_elems, k_pos[src].get(),
                                                        out_blk.get(), lse_blk.get());
-      CPSIM_CUDA_TRY("event", cudaEventRecord(ev.compute_start[i], compute_));
+      CPSIM_CUDA_TRY("event", cudaEventRecord(ev.compute_start[i].get(), compute_));
       CPSIM_CUDA_TRY("flash and merge kernels", attend_and_merge(fp, csr[static_cast<std::size_t>(i)], out.get(), lse.get(), compute_));
-      CPSIM_CUDA_TRY("event", cudaEventRecord(ev.compute_end[i], compute_));
-      if (!ro_.all_gather) cur = 1 - cur;
+      CPSIM_CUDA_TRY("event", cudaEventRecord(ev.compute_end[i].get(), compute_));
+      if (!gathered_) cur = 1 - cur;
     }
-    const std::int64_t last_hop = ro_.all_gather ? 0 : w_ - 1;
-    if (last_hop > 0 || ro_.all_gather) CPSIM_CUDA_TRY("stream wait", cudaStreamWaitEvent(compute_, ev.hop_end[last_hop], 0));
-    CPSIM_CUDA_TRY("event", cudaEventRecord(ev.row_end, compute_));
-    CPSIM_RETURN_IF_ERROR(comm_.wait(ev.row_end, "rank " + std::to_string(prev) + " (which sends to it) or rank " +
+    const std::int64_t last_hop = gathered_ ? 0 : w_ - 1;
+    if (last_hop > 0 || gathered_) CPSIM_CUDA_TRY("stream wait", cudaStreamWaitEvent(compute_, ev.hop_end[last_hop].get(), 0));
+    CPSIM_CUDA_TRY("event", cudaEventRecord(ev.row_end.get(), compute_));
+    CPSIM_RETURN_IF_ERROR(comm_.wait(ev.row_end.get(), "rank " + std::to_string(prev) + " (which sends to it) or rank " +
                                                                  std::to_string(next) + " (which it sends to)"));
     for (std::int64_t i = 0; i < w_; ++i) {
       const auto step = static_cast<std::size_t>(i);
-      run_.compute_us[step] += elapsed_us(ev.compute_start[i], ev.compute_end[i]);
-      if (ro_.all_gather ? i == 0 : i > 0) {
-        run_.comm_us[step] += elapsed_us(ev.hop_start[i], ev.hop_end[i]);
-        run_.comm_bytes[step] += static_cast<double>(shard_bytes) * (ro_.all_gather ? static_cast<double>(w_ - 1) : 1.0);
+      run_.compute_us[step] += elapsed_us(ev.compute_start[i].get(), ev.compute_end[i].get());
+      if (gathered_ ? i == 0 : i > 0) {
+        run_.comm_us[step] += elapsed_us(ev.hop_start[i].get(), ev.hop_end[i].get());
+        run_.comm_bytes[step] += static_cast<double>(shard_bytes) * (gathered_ ? static_cast<double>(w_ - 1) : 1.0);
       }
     }
-    run_.total_us += elapsed_us(ev.row_start, ev.row_end);
+    run_.total_us += elapsed_us(ev.row_start.get(), ev.row_end.get());
     PartialAttention result;
     CPSIM_CUDA_TRY("download output", out.download(result.out));
     CPSIM_CUDA_TRY("download output", lse.download(result.lse));
@@ -243,9 +233,11 @@ class RankOnGpu {
  private:
   const Plan& plan_;
   const RankOptions& ro_;
+  bool gathered_;
   std::int64_t rank_, w_, n_;
   NcclComm& comm_;
-  cudaStream_t compute_ = nullptr, comm_stream_ = nullptr;
+  CudaStream compute_stream_, comm_stream_owner_;
+  cudaStream_t compute_ = nullptr, comm_stream_ = nullptr;  // theirs, for short calls
   RankRun run_;
 };
 
@@ -281,50 +273,45 @@ Result<RankRun> run_on_this_gpu(MpiSession& mpi, const Plan& plan, const RankOpt
   return rank.run();
 }
 
+class NcclExecutor final : public Executor {
+ public:
+  NcclExecutor(MpiSession session, Faults faults) : mpi_(std::move(session)), faults_(faults) {}
+  std::string_view name() const override { return "cuda-nccl"; }
+
+  Result<std::optional<Measurement>> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) override {
+    CPSIM_RETURN_IF_ERROR(mpi_.check_world_size(plan, plan_path));
+    CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, cuda_rank_options(plan, options));
+    // Bad input (no GPU, two ranks on one GPU) is seen alike by every rank, so each returns it (exit 2); any other
+    // failure may hit one rank only and ends the job (MPI_Abort), so that no rank waits for it.
+    auto prop = choose_gpu(mpi_, options.timeout_s);
+    if (!prop && prop.error().code == ErrorCode::kBadInput) return prop.error();
+    if (!prop) mpi_.abort(prop.error().message);
+    auto started = rank_fault(faults_, mpi_.rank());
+    if (!started) mpi_.abort(started.error().message);
+    auto run = run_on_this_gpu(mpi_, plan, ro, options.timeout_s);
+    if (!run) mpi_.abort(run.error().message);
+    auto runs = mpi_.gather_runs(*run, options.timeout_s);
+    if (!runs) mpi_.abort(runs.error().message);
+    if (!mpi_.is_root()) return std::optional<Measurement>();
+    int driver = 0, nccl = 0;
+    cudaDriverGetVersion(&driver);
+    ncclGetVersion(&nccl);
+    const RunIdentity who{std::string(name()), DeviceKind::kGpu,
+                          std::to_string(plan.world_size) + " x " + prop->name + " (one GPU per MPI process, K/V over NCCL " +
+                              std::to_string(nccl / 10000) + "." + std::to_string(nccl / 100 % 100) + ")",
+                          "CUDA driver " + std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10)};
+    return std::optional(finish_run(plan, plan_path, ro, std::move(*runs), faults_, gpu_reference_check(plan.world_size), who));
+  }
+
+ private:
+  MpiSession mpi_;
+  Faults faults_;
+};
+
 }  // namespace
 
-Result<Measurement> execute_on_gpus(MpiSession& mpi, const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) {
-  CPSIM_RETURN_IF_ERROR(mpi.check_world_size(plan, plan_path));
-  CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, cuda_rank_options(plan, options));
-  // Bad input (no GPU, two ranks on one GPU) is seen alike by every rank, so each returns it (exit 2); any other
-  // failure may hit one rank only and ends the job (MPI_Abort), so that no rank waits for it.
-  auto prop = choose_gpu(mpi, options.timeout_s);
-  if (!prop && prop.error().code == ErrorCode::kBadInput) return prop.error();
-  if (!prop) mpi.abort(prop.error().message);
-  auto run = run_on_this_gpu(mpi, plan, ro, options.timeout_s);
-  if (!run) mpi.abort(run.error().message);
-  auto runs = mpi.gather_runs(*run, options.timeout_s);
-  if (!runs) mpi.abort(runs.error().message);
-  if (!mpi.is_root()) return Measurement{};
-
-  cudaStream_t stream = nullptr;
-  CPSIM_CUDA_TRY("cudaStreamCreate", cudaStreamCreate(&stream));
-  ErrorTally tally;
-  const std::int64_t n = plan.workload.seq_len / plan.world_size, s_len = plan.workload.seq_len;
-  for (std::int64_t row = 0; row < ro.shape.rows; ++row) {
-    const RowIntervals iv = row_intervals(RowMask(plan.workload.mask, s_len, plan.workload.documents[static_cast<std::size_t>(row)]), s_len);
-    auto reference = gpu_reference(ro.shape, row, iv, ro.seed, stream);
-    if (!reference) {
-      cudaStreamDestroy(stream);
-      return reference.error();
-    }
-    const RowLayout& layout = plan.layouts[static_cast<std::size_t>(row)];
-    for (std::int64_t r = 0; r < plan.world_size; ++r) {
-      const std::vector<std::int64_t> q_pos(layout.rearrange().begin() + r * n, layout.rearrange().begin() + (r + 1) * n);
-      compare_with_reference(*reference, q_pos, (*runs)[static_cast<std::size_t>(r)].rows[static_cast<std::size_t>(row)].out, ro.shape,
-                             tally);
-    }
-  }
-  cudaStreamDestroy(stream);
-  const Verification check = tally.verdict(bf16_tolerance(plan.world_size));
-  int driver = 0, nccl = 0;
-  cudaDriverGetVersion(&driver);
-  ncclGetVersion(&nccl);
-  const std::string device = std::to_string(plan.world_size) + " x " + prop->name + " (one GPU per MPI process, K/V over NCCL " +
-                             std::to_string(nccl / 10000) + "." + std::to_string(nccl / 100 % 100) + ")";
-  Measurement m = make_measurement(plan, plan_path, ro, *runs, check, "cuda", device);
-  m.driver = "CUDA driver " + std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10);
-  return m;
+Result<std::unique_ptr<Executor>> make_nccl_executor(MpiSession session, const Faults& faults) {
+  return std::unique_ptr<Executor>(std::make_unique<NcclExecutor>(std::move(session), faults));
 }
 
 }  // namespace cpsim

@@ -1,0 +1,68 @@
+// CPU threads as ranks, in this process: the exact oracle every plan can be checked with, in CI.
+#include <chrono>
+#include <thread>
+
+#include "backend/executors/executors.h"
+#include "backend/thread_communicator.h"
+#include "backend/verify.h"
+
+namespace cpsim {
+namespace {
+
+class ThreadExecutor final : public Executor {
+ public:
+  explicit ThreadExecutor(Faults faults) : faults_(faults) {}
+  std::string_view name() const override { return "cpu"; }
+
+  Result<std::optional<Measurement>> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) override {
+    CPSIM_ASSIGN_OR_RETURN(RankOptions ro, rank_options(plan, options, true));
+    const std::int64_t w = plan.world_size;
+    std::atomic<std::int64_t> steps_done{0};
+    ro.steps_done = &steps_done;
+    ThreadFabric fabric(w, options.timeout_s);
+    std::vector<std::optional<Result<RankRun>>> results(static_cast<std::size_t>(w));
+    std::vector<std::thread> threads;
+    std::atomic<std::int64_t> finished_ranks{0};
+    for (std::int64_t r = 0; r < w; ++r) {
+      threads.emplace_back([&, r] {
+        ThreadCommunicator comm(fabric, r);
+        Status started = rank_fault(faults_, r);
+        auto result = started ? run_rank(plan, ro, comm) : Result<RankRun>(started.error());
+        if (!result) comm.abort(result.error().message);
+        results[static_cast<std::size_t>(r)].emplace(std::move(result));
+        ++finished_ranks;
+      });
+    }
+    const std::int64_t total_steps = progress_steps(plan, ro);
+    if (options.progress) {
+      while (finished_ranks.load() < w && fabric.first_failure().empty()) {
+        options.progress(steps_done.load(), total_steps);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      }
+    }
+    for (auto& t : threads) t.join();
+    if (options.progress) options.progress(total_steps, total_steps);
+    std::vector<RankRun> runs;
+    for (auto& result : results) {
+      if (!result->ok()) {
+        // The root cause is the first failure recorded on the fabric: a failed rank names itself, a timeout
+        // names the ranks furthest behind.
+        const std::string first = fabric.first_failure();
+        return Error{ErrorCode::kExecutionFailed, first.empty() ? result->error().message : first};
+      }
+      runs.push_back(std::move(result->value()));
+    }
+    const RunIdentity who{std::string(name()), DeviceKind::kCpu,
+                          "cpu (" + std::to_string(w) + " threads on " + std::to_string(std::thread::hardware_concurrency()) + " cores)", ""};
+    return std::optional(finish_run(plan, plan_path, ro, std::move(runs), faults_, cpu_reference_check(), who));
+  }
+
+ private:
+  Faults faults_;
+};
+
+}  // namespace
+
+std::unique_ptr<Executor> make_thread_executor(const Faults& faults) { return std::make_unique<ThreadExecutor>(faults); }
+
+}  // namespace cpsim
