@@ -373,6 +373,14 @@ TEST_F(CliTest, BatchBadInputs) {
   EXPECT_FALSE(fs::exists(path("never")));
   ASSERT_EQ(run("batch " + one + " -w 2 -o " + path("dir")).status, 0);
   expect_bad_input("batch " + one + " -w 4 -o " + path("dir"), "holds a batch run with other settings");
+  // Resume trusts a profile by its content, not its name: the same file name with another number is refused.
+  auto profile = nlohmann::json::parse(read_text(std::string(CPSIM_SOURCE_DIR) + "/data/hardware/h100-sxm-8x.json"));
+  const std::string mine = write("mine.json", profile.dump());
+  ASSERT_EQ(run("batch " + one + " -w 2 --hardware " + mine + " -o " + path("hw")).status, 0);
+  EXPECT_NE(run("batch " + one + " -w 2 --hardware " + mine + " -o " + path("hw")).out.find("(1 resumed"), std::string::npos);
+  profile["gpu"]["kernel_launch_us"]["value"] = 7;
+  write("mine.json", profile.dump());
+  expect_bad_input("batch " + one + " -w 2 --hardware " + mine + " -o " + path("hw"), "holds a batch run with other settings");
   expect_bad_input("batch " + one + " -w 2 -o " + write("a-file", "x") + "/sub", "--out-dir: cannot create");
 }
 
@@ -395,6 +403,47 @@ TEST_F(CliTest, PlanAndCompareOutputsAreByteIdenticalAcrossRuns) {
     EXPECT_FALSE(a.empty()) << f;
     EXPECT_EQ(a, b) << f << " differs between two runs";
   }
+}
+
+// Every row compare ranks, Ulysses hybrids and pure Ulysses included, exports with `plan --strategy` (the text in
+// the row's strategy field) to a plan that records that strategy whole and predicts the row's step time, and
+// `simulate --strategy` reproduces it too.
+TEST_F(CliTest, EveryCompareRowExportsWithPlanStrategy) {
+  for (const char* name : {"causal-8k.json", "doc-uniform-32k-4rows.json"}) {
+    const std::string w = std::string(CPSIM_SOURCE_DIR) + "/data/workloads/" + name;
+    const Outcome c = run("compare " + w + " -w 8 --json");
+    ASSERT_EQ(c.status, 0) << c.err;
+    const auto ranked = nlohmann::json::parse(c.out)["ranked"];
+    ASSERT_GT(ranked.size(), 40u);
+    std::set<std::string> kinds;
+    for (const auto& row : ranked) {
+      const std::string text = row["strategy"];
+      kinds.insert(row["ulysses"] == 1 ? "ring" : text.rfind("ulysses", 0) == 0 ? "pure ulysses" : "hybrid");
+      if (text.find(" stages)") != std::string::npos) kinds.insert("staged");
+      const Outcome p = run("plan " + w + " -w 8 --strategy '" + text + "' -o " + path("p.json"));
+      ASSERT_EQ(p.status, 0) << text << ": " << p.err;
+      const auto plan = nlohmann::json::parse(read_text(path("p.json")));
+      EXPECT_EQ(plan["strategy"]["text"], text);
+      EXPECT_EQ(plan["world_size"], 8 / (row["strategy"].get<std::string>().rfind("ulysses", 0) == 0 ? 8 : row["ulysses"].get<int>()));
+      EXPECT_EQ(plan["predicted"]["step_us"].get<double>(), row["step_us"].get<double>()) << text;
+      const Outcome sim = run("simulate " + w + " -w 8 --strategy '" + text + "' --json");
+      ASSERT_EQ(sim.status, 0) << text << ": " << sim.err;
+      EXPECT_EQ(nlohmann::json::parse(sim.out)["step_us"].get<double>(), row["step_us"].get<double>()) << text;
+    }
+    EXPECT_TRUE(kinds.count("ring") && kinds.count("hybrid") && kinds.count("pure ulysses") && kinds.count("staged")) << name;
+  }
+  // Flags that contradict the strategy, a world size its Ulysses groups do not divide, and a row that cannot run.
+  const std::string w = std::string(CPSIM_SOURCE_DIR) + "/data/workloads/causal-8k.json";
+  expect_bad_input("plan " + w + " -w 8 -b ptrr -s 'head_tail + sdpa_ring/alltoall'", "--balancer: ptrr differs from the balancer of --strategy");
+  expect_bad_input("plan " + w + " -w 6 -s 'ptrr + ulysses4 x sparse_ring/alltoall'", "--world-size: 6 is not a multiple of the 4 GPUs");
+  expect_bad_input("plan " + w + " -w 4 -s ulysses8", "--world-size: 4 is not the 8 GPUs");
+  expect_bad_input("plan " + w + " -w 8 -s 'ptrr + sdpa_ring/alltoall' -o " + path("never.json"),
+                   "--strategy: ptrr + sdpa_ring/alltoall cannot run this plan: the SDPA ring's halving assumes");
+  expect_bad_input("plan " + w + " -w 8 -s 'ptrr + sparse_ring/alltoall' -r allgather", "--strategy: names the path and rotate method itself");
+  expect_bad_input("simulate " + w + " -w 8 -s 'ptrr + sparse_ring/alltoall' -b ptrr", "--strategy: names the balancer");
+  expect_bad_input("simulate " + w + " -w 8 -s 'ptrr + sparse_gather/allgather (9 stages)'", "takes 1 to 7 stages (one per other rank), not 9");
+  expect_bad_input("simulate " + w + " -w 8 -r alltoall", "--balancer: required (or give --strategy)");
+  EXPECT_FALSE(fs::exists(path("never.json")));
 }
 
 TEST_F(CliTest, SparseGatherPlansExchangeOnlyTheVisibleKv) {

@@ -1,6 +1,7 @@
 // Schedules and metrics against the closed forms of the real code (PyTorch _context_parallel/_attention.py).
 #include <gtest/gtest.h>
 
+#include "core/json_fields.h"
 #include "sim/compare.h"
 #include "sim/path.h"
 #include "sim/sim_test_util.h"
@@ -240,6 +241,43 @@ TEST(Compare, RanksValidCombinationsAndExplainsTheRest) {
   EXPECT_EQ(pure, 1u);
   for (const Candidate& x : c->invalid) EXPECT_FALSE(x.reason.empty());
   EXPECT_EQ(c->why.rfind(strategy_text(c->ranked[0].strategy) + " is fastest", 0), 0u) << c->why;
+}
+
+// The paths are registered by name, one model each, in the order compare lists them; which ones PyTorch ships.
+TEST(PathRegistry, OneModelPerPathInCompareOrder) {
+  ASSERT_EQ(path_registry().size(), all_paths().size());
+  for (std::size_t i = 0; i < all_paths().size(); ++i) {
+    EXPECT_EQ(path_registry()[i]->path(), all_paths()[i]);
+    EXPECT_EQ(path_registry()[i]->name(), path_name(all_paths()[i]));
+    EXPECT_EQ(&path_model(all_paths()[i]), path_registry()[i].get());
+  }
+  EXPECT_TRUE(path_model(AttentionPath::kSdpaRing).from_pytorch());
+  EXPECT_TRUE(path_model(AttentionPath::kFlexAllgather).from_pytorch());
+  EXPECT_FALSE(path_model(AttentionPath::kSparseRing).from_pytorch());
+  EXPECT_FALSE(path_model(AttentionPath::kSparseGather).from_pytorch());
+  EXPECT_EQ(path_model(AttentionPath::kSparseGather).max_stages(8), 7);
+  EXPECT_EQ(path_model(AttentionPath::kSparseRing).max_stages(8), 0);
+  EXPECT_EQ(ring_strategies("ptrr").size(), 5u);  // sdpa_ring x 2, flex_allgather, sparse_ring, sparse_gather
+}
+
+// Every ranked row, written as PLAN.json with its simulation attached and read back, simulates to the row's step time.
+TEST(Compare, EveryRowRoundTripsThroughAPlanFile) {
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  const Workload w = testing::make_workload(16384, MaskKind::kDocumentCausal, {{2048, 8192, 4096, 2048}});
+  const Comparison c = compare_strategies(w, "w.json", 8, 128, hw, true).value();
+  std::size_t ulysses = 0;
+  for (const Candidate& row : c.ranked) {
+    Plan plan = make_plan(w, "w.json", row.strategy.balancer, row.strategy.plan_world_size(8), 128).value();
+    attach_simulation(plan, simulate(plan, row.strategy, hw, true).value(), hw);
+    auto back = plan_from_json(parse_json_text(plan_to_json_text(plan), "p.json").value(), "p.json");
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    ASSERT_TRUE(back->strategy.has_value());
+    EXPECT_EQ(*back->strategy, row.strategy) << strategy_text(row.strategy);
+    EXPECT_EQ(back->world_size, row.plan_world_size);
+    EXPECT_EQ(simulate(*back, *back->strategy, hw, true).value().metrics.step_us, row.metrics.step_us) << strategy_text(row.strategy);
+    ulysses += row.strategy.ulysses > 1;
+  }
+  EXPECT_GT(ulysses, 8u);
 }
 
 }  // namespace
