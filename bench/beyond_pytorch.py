@@ -22,13 +22,13 @@ def compare(cpsim, workload, world):
 
 
 def strategy(c):
-    """The strategy, with the stage count a sparse gather was simulated with when more than one."""
-    stages = c.get("gather_stages", 0)
-    return c["strategy"] + (f" ({stages} stages)" if stages > 1 else "")
+    """The row's path part ("ulysses4 x sparse_gather/allgather (2 stages)"): its strategy text after the balancer."""
+    return c["strategy"].split(" + ", 1)[-1]
 
 
 def label(c):
-    return strategy(c) if c["strategy"].startswith("ulysses") and c["ulysses"] == c.get("world", 0) else f'{c["balancer"]} + {strategy(c)}'
+    """The row's whole strategy, as `cpsim plan --strategy` reads it."""
+    return c["strategy"]
 
 
 def ms(us):

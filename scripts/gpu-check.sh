@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one prepared check for a lent GPU machine (H100/H200), within 8 minutes:
-#   1. the GPU tests (CUDA executor against its GPU reference, every balancer and rotate method);
+#   1. the GPU tests (CUDA executor against the fp64 CPU reference, every balancer and rotate method, and an
+#      injected wrong output failing that check);
 #   2. three shipped-style plans at 131,072 tokens, W = 8 emulated on one GPU: causal head_tail,
 #      document_causal ptrr, document_causal per_document_head_tail -> MEASURED.json each, printed beside
 #      their prediction;

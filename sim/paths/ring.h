@@ -16,4 +16,11 @@ std::vector<Op> ring_schedule(const SimContext& in, KernelKind kernel, bool back
 // K/V buffers: current + incoming shard (alltoall) or all of K/V (allgather); fp32 merge and accumulators.
 double ring_memory_bytes(const SimContext& in, bool backward);
 
+// A ring path: the ring's schedule and memory, with the kernel of each (rank, step) from ring_steps().
+class RingPath : public PathModel {
+ public:
+  std::vector<Op> schedule(const SimContext& in, bool backward, std::int64_t) const final { return ring_schedule(in, kernel(), backward); }
+  double peak_memory_bytes(const SimContext& in, bool backward) const final { return ring_memory_bytes(in, backward); }
+};
+
 }  // namespace cpsim

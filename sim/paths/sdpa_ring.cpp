@@ -20,7 +20,7 @@ KernelWork causal_square(std::int64_t m, std::int64_t tile, std::int64_t rows) {
   return {t * (t - 1) / 2 * rows, t * rows, t * rows, t};
 }
 
-class SdpaRing final : public PathModel {
+class SdpaRing final : public RingPath {
  public:
   AttentionPath path() const override { return AttentionPath::kSdpaRing; }
   bool from_pytorch() const override { return true; }
@@ -74,11 +74,6 @@ class SdpaRing final : public PathModel {
     }
     return out;
   }
-
-  std::vector<Op> schedule(const SimContext& in, bool backward, std::int64_t) const override {
-    return ring_schedule(in, kernel(), backward);
-  }
-  double peak_memory_bytes(const SimContext& in, bool backward) const override { return ring_memory_bytes(in, backward); }
 };
 
 }  // namespace

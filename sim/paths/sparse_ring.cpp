@@ -7,7 +7,7 @@
 namespace cpsim {
 namespace {
 
-class SparseRing final : public PathModel {
+class SparseRing final : public RingPath {
  public:
   AttentionPath path() const override { return AttentionPath::kSparseRing; }
   KernelKind kernel() const override { return KernelKind::kBlockSparse; }
@@ -33,11 +33,6 @@ class SparseRing final : public PathModel {
     }
     return out;
   }
-
-  std::vector<Op> schedule(const SimContext& in, bool backward, std::int64_t) const override {
-    return ring_schedule(in, kernel(), backward);
-  }
-  double peak_memory_bytes(const SimContext& in, bool backward) const override { return ring_memory_bytes(in, backward); }
 };
 
 }  // namespace
