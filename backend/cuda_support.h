@@ -35,7 +35,7 @@ Result<int> gpu_count();
 
 // The run's shape and strategy for the CUDA kernels: forward only, all K/V gathered (no sparse exchange on the
 // GPU yet; the mask hides what it would not send), head dim a multiple of 16 up to kFlashMaxHeadDim.
-Result<RankOptions> cuda_rank_options(const Plan& plan, const ExecuteOptions& options);
+Result<RankOptions> cuda_rank_options(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options);
 
 std::vector<int> to_int(const std::vector<std::int64_t>& v);
 

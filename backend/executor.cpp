@@ -39,7 +39,7 @@ Result<Strategy> executed_strategy(const Plan& plan, std::optional<RotateMethod>
   return s;
 }
 
-Result<RankOptions> rank_options(const Plan& plan, const ExecuteOptions& o, bool sparse_exchange) {
+Result<RankOptions> rank_options(const Plan& plan, const std::string& plan_path, const ExecuteOptions& o, bool sparse_exchange) {
   RankOptions r;
   const ModelShape& m = plan.workload.model;
   r.shape.rows = plan.workload.rows();
@@ -53,7 +53,7 @@ Result<RankOptions> rank_options(const Plan& plan, const ExecuteOptions& o, bool
   }
   if (r.shape.head_dim <= 0) return bad_input("--head-dim: must be positive, got " + std::to_string(r.shape.head_dim));
   if (plan.strategy && plan.strategy->ulysses > 1) {
-    return bad_input(plan.workload_source + ": strategy: " + strategy_text(*plan.strategy) +
+    return bad_input(plan_path + ": strategy: " + strategy_text(*plan.strategy) +
                      " (Ulysses) is simulated only; the executors run plans without Ulysses");
   }
   CPSIM_ASSIGN_OR_RETURN(r.strategy, executed_strategy(plan, o.rotate, sparse_exchange));

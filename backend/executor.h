@@ -50,8 +50,9 @@ Result<std::unique_ptr<Executor>> choose_executor(std::string_view device, const
 // method and none is given.
 Result<Strategy> executed_strategy(const Plan& plan, std::optional<RotateMethod> rotate, bool sparse_exchange);
 
-// The shape and strategy a run uses, with the overrides checked (exit 2 on bad values); Ulysses plans are refused.
-Result<RankOptions> rank_options(const Plan& plan, const ExecuteOptions& options, bool sparse_exchange);
+// The shape and strategy a run uses, with the overrides checked (exit 2 on bad values); Ulysses plans are refused
+// (errors name `plan_path`).
+Result<RankOptions> rank_options(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options, bool sparse_exchange);
 
 // Steps the progress callback counts: W per rank and pass.
 inline std::int64_t progress_steps(const Plan& plan, const RankOptions& options) {

@@ -1,11 +1,13 @@
 // libFuzzer targets for every parser of user files. One source, one target per parser, chosen at compile
-// time (CPSIM_FUZZ_TARGET): workload files, PLAN.json, hardware profiles and batch lines. A parser may reject
+// time (CPSIM_FUZZ_TARGET): workload files, PLAN.json, hardware profiles, batch lines and strategy texts
+// (`--strategy`, and the JSON form through PLAN.json). A parser may reject
 // its input (that is a bad-input error); it must never crash, hang, leak or trip a sanitizer.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "core/plan.h"
+#include "core/strategy.h"
 #include "core/workload_json.h"
 #include "dataset/batch_file.h"
 #include "sim/hardware.h"
@@ -29,8 +31,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto doc = parse_json_text(text, "fuzz.json")) (void)hardware_profile_from_json(*doc, "fuzz.json");
 #elif CPSIM_FUZZ_TARGET == 4
   (void)parse_batch_line(text, "fuzz.jsonl:1");
+#elif CPSIM_FUZZ_TARGET == 5
+  if (auto s = parse_strategy_text(text, "--strategy")) {
+    // Whatever parses prints back to text that parses to the same strategy.
+    if (!(parse_strategy_text(strategy_text(*s), "--strategy").value() == *s)) __builtin_trap();
+  }
 #else
-#error "CPSIM_FUZZ_TARGET must be 1 (workload), 2 (plan), 3 (profile) or 4 (batch line)"
+#error "CPSIM_FUZZ_TARGET must be 1 (workload), 2 (plan), 3 (profile), 4 (batch line) or 5 (strategy text)"
 #endif
   return 0;
 }

@@ -280,7 +280,7 @@ class NcclExecutor final : public Executor {
 
   Result<std::optional<Measurement>> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) override {
     CPSIM_RETURN_IF_ERROR(mpi_.check_world_size(plan, plan_path));
-    CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, cuda_rank_options(plan, options));
+    CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, cuda_rank_options(plan, plan_path, options));
     // Bad input (no GPU, two ranks on one GPU) is seen alike by every rank, so each returns it (exit 2); any other
     // failure may hit one rank only and ends the job (MPI_Abort), so that no rank waits for it.
     auto prop = choose_gpu(mpi_, options.timeout_s);

@@ -16,7 +16,7 @@ class CudaExecutor final : public Executor {
   std::string_view name() const override { return "cuda"; }
 
   Result<std::optional<Measurement>> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) override {
-    CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, cuda_rank_options(plan, options));
+    CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, cuda_rank_options(plan, plan_path, options));
     CPSIM_ASSIGN_OR_RETURN(const int gpus, gpu_count());
     CPSIM_CUDA_TRY("cudaSetDevice", cudaSetDevice(0));
     cudaDeviceProp prop{};

@@ -13,7 +13,7 @@ class MpiExecutor final : public Executor {
 
   Result<std::optional<Measurement>> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) override {
     CPSIM_RETURN_IF_ERROR(mpi_.check_world_size(plan, plan_path));
-    CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, rank_options(plan, options, true));
+    CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, rank_options(plan, plan_path, options, true));
     const auto comm = mpi_.communicator(options.timeout_s);
     auto started = rank_fault(faults_, mpi_.rank());
     if (!started) mpi_.abort(started.error().message);  // ends every process: no rank waits for a dead one

@@ -15,7 +15,7 @@ class ThreadExecutor final : public Executor {
   std::string_view name() const override { return "cpu"; }
 
   Result<std::optional<Measurement>> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) override {
-    CPSIM_ASSIGN_OR_RETURN(RankOptions ro, rank_options(plan, options, true));
+    CPSIM_ASSIGN_OR_RETURN(RankOptions ro, rank_options(plan, plan_path, options, true));
     const std::int64_t w = plan.world_size;
     std::atomic<std::int64_t> steps_done{0};
     ro.steps_done = &steps_done;

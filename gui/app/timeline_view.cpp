@@ -41,10 +41,11 @@ void TimelineView::paintEvent(QPaintEvent*) {
   const Simulation& sim = snap_->simulation;
   const QRect plot = plot_rect();
   p.fillRect(plot, QColor(252, 252, 252));
-  p.drawText(QRect(0, 0, width(), 20), Qt::AlignCenter,
-             QString("%1: step %2 ms  (blue forward, purple backward, orange communication)")
-                 .arg(QString::fromStdString(strategy_text(sim.strategy)))
-                 .arg(sim.metrics.step_us / 1000.0, 0, 'f', 3));
+  // The strategy first: where the view is narrow the colour key is what gets cut ("...").
+  const QString title = QString("%1: step %2 ms  (blue forward, purple backward, orange communication)")
+                            .arg(QString::fromStdString(strategy_text(sim.strategy)))
+                            .arg(sim.metrics.step_us / 1000.0, 0, 'f', 3);
+  p.drawText(QRect(0, 0, width(), 20), Qt::AlignCenter, p.fontMetrics().elidedText(title, Qt::ElideRight, width() - 8));
   const std::size_t ranks = sim.timeline.ranks.size();
   const double lane = static_cast<double>(plot.height()) / static_cast<double>(ranks);
   for (std::size_t r = 0; r < ranks; ++r) {

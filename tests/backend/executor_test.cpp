@@ -144,7 +144,7 @@ TEST(CpuExecutor, AWrongResultFailsVerification) {
   auto plan_a = make_plan(a, "a.json", "head_tail", 2, 16);
   auto plan_b = make_plan(b, "b.json", "head_tail", 2, 16);
   ASSERT_TRUE(plan_a.ok() && plan_b.ok());
-  auto options = rank_options(*plan_a, small_options("alltoall"), true);
+  auto options = rank_options(*plan_a, "a.json", small_options("alltoall"), true);
   ASSERT_TRUE(options.ok());
   const std::vector<RankRun> runs = run_ranks(*plan_a, *options);
   EXPECT_TRUE(verify_against_reference(*plan_a, *options, runs).output.passed);
@@ -294,7 +294,7 @@ TEST(GpuCheck, SampledPositionsCoverEveryRankAndMatchTheWholeReference) {
 TEST(GpuCheck, PassesRightResultsAndFailsAWrongOne) {
   const Workload w = testing::make_workload(512, MaskKind::kDocumentSlidingWindow, {{200, 312}}, 96);
   const Plan plan = make_plan(w, "t.json", "ptrr", 4, 32).value();
-  const RankOptions options = rank_options(plan, small_options("allgather"), true).value();
+  const RankOptions options = rank_options(plan, "t.json", small_options("allgather"), true).value();
   ReferenceCheck check = gpu_reference_check(plan.world_size);
   EXPECT_EQ(check.inputs, InputPrecision::kBf16);
   EXPECT_DOUBLE_EQ(check.output_tolerance, 8e-3 * 4);
