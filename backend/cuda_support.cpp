@@ -45,9 +45,7 @@ Result<int> gpu_count() {
 }
 
 Result<RankOptions> cuda_rank_options(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) {
-  if (options.backward) {
-    return bad_input("--backward: the CUDA executor runs the forward pass only (backward runs on --device cpu, threads or MPI processes)");
-  }
+  CPSIM_RETURN_IF_ERROR(check_device_options("cuda", options));
   CPSIM_ASSIGN_OR_RETURN(RankOptions ro, rank_options(plan, plan_path, options, false));
   if (ro.shape.head_dim % 16 != 0 || ro.shape.head_dim > cuda::kFlashMaxHeadDim) {
     return bad_input("--head-dim: the CUDA kernel takes multiples of 16 up to " + std::to_string(cuda::kFlashMaxHeadDim) + ", got " +

@@ -19,6 +19,13 @@ Result<std::unique_ptr<Executor>> choose_executor(std::string_view device, const
   return make_thread_executor(faults);
 }
 
+Status check_device_options(std::string_view device, const ExecuteOptions& o) {
+  if (device == "cuda" && o.backward) {
+    return bad_input("--backward: the CUDA executor runs the forward pass only (backward runs on --device cpu, threads or MPI processes)");
+  }
+  return Ok{};
+}
+
 Result<Strategy> executed_strategy(const Plan& plan, std::optional<RotateMethod> rotate, bool sparse_exchange) {
   if (!plan.strategy && !rotate) return bad_input("--rotate: the plan records no rotate method; pass --rotate allgather or alltoall");
   Strategy s;

@@ -44,6 +44,9 @@ class Executor {
 // when this build lacks what that needs. `faults` (tests only) are injected by whichever runs.
 Result<std::unique_ptr<Executor>> choose_executor(std::string_view device, const Faults& faults = {});
 
+// What `device` cannot do of `options`, whatever this build has: the CUDA executors run the forward pass only.
+Status check_device_options(std::string_view device, const ExecuteOptions& options);
+
 // The strategy a plan runs with on an executor: the plan's, with `rotate` overriding its rotate method; a path
 // that does not take the rotate method becomes the block-sparse path that does (flex_allgather or sparse_ring),
 // and so does sparse_gather where the executor has no sparse exchange. Fails when the plan records no rotate

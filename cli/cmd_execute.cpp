@@ -83,6 +83,7 @@ int run_execute(ExecuteCliOptions& o) {
     if (!o.exec.rotate) return report(bad_input("--rotate: unknown rotate method \"" + o.rotate + "\" (expected allgather or alltoall)"));
   }
   if (o.exec.timeout_s <= 0) return report(bad_input("--timeout-s: must be positive, got " + std::to_string(o.exec.timeout_s)));
+  if (auto ok = check_device_options(o.device, o.exec); !ok) return report(ok.error());
   auto faults = faults_from_environment();
   if (!faults) return report(faults.error());
   auto executor = choose_executor(o.device, *faults);
