@@ -1,8 +1,14 @@
 // Choosing an executor from --device and the launch, and what every executor runs with.
 #include "backend/executor.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
 #include "backend/executors/executors.h"
 #include "backend/mpi_session.h"
+#include "core/text_format.h"
 
 namespace cpsim {
 
@@ -67,6 +73,37 @@ Result<RankOptions> rank_options(const Plan& plan, const std::string& plan_path,
   r.backward = o.backward;
   r.seed = o.seed;
   return r;
+}
+
+double cpu_run_bytes(const Plan& plan, const RankOptions& o, std::int64_t local_ranks, bool checks) {
+  const double rows = static_cast<double>(plan.workload.rows()), s = static_cast<double>(plan.workload.seq_len);
+  const double n = s / static_cast<double>(plan.world_size);
+  const double hq = static_cast<double>(o.shape.q_heads), hkv = static_cast<double>(o.shape.kv_heads), d = static_cast<double>(o.shape.head_dim);
+  const double q = rows * n * hq * d, shard_kv = rows * 2 * n * hkv * d;
+  // K/V held besides the own shard: all of it gathered (or, at most, by the sparse exchange), or two ring buffers.
+  const double received = o.exchange() == KvExchange::kRing ? 2 * shard_kv : rows * 2 * s * hkv * d;
+  double rank = q + q + rows * n * hq + shard_kv + received;
+  if (o.backward) rank += 3 * q + rows * n * hq + 3 * shard_kv;  // dout, dq, delta, per-source dK/dV in flight
+  double bytes = 4.0 * rank * static_cast<double>(local_ranks);
+  if (checks) {
+    const double outputs = rows * s * hq * (d + 1) * (o.backward ? 2 : 1) + (o.backward ? rows * 2 * s * hkv * d : 0);
+    const double workers = static_cast<double>(std::max(1u, std::thread::hardware_concurrency()));
+    double reference = 4.0 * s * (hq + 2 * hkv) * d + 8.0 * s * hq * (d + 1);
+    if (o.backward) reference += 4.0 * s * hq * d + 8.0 * s * hq * d + 8.0 * (1 + workers) * 2 * s * hkv * d;
+    bytes += 4.0 * outputs * (local_ranks == plan.world_size ? 0 : 1) + reference;
+  }
+  return bytes;
+}
+
+Status check_run_fits(const Plan& plan, const std::string& plan_path, const RankOptions& o, std::int64_t local_ranks, bool checks) {
+  const double pages = static_cast<double>(::sysconf(_SC_PHYS_PAGES)), page = static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  const double limit = 0.8 * pages * page;
+  const double need = cpu_run_bytes(plan, o, local_ranks, checks);
+  if (pages <= 0 || page <= 0 || need <= limit) return Ok{};
+  auto gib = [](double b) { return format_number(b / (1024.0 * 1024.0 * 1024.0), "%.1f"); };
+  return bad_input(plan_path + ": this run needs about " + gib(need) + " GiB (" + std::to_string(local_ranks) +
+                   " ranks' Q, K/V and outputs and the fp64 reference), more than 80% of this machine's " + gib(pages * page) +
+                   " GiB; run fewer heads (--q-heads, --kv-heads, --head-dim) or the ranks as MPI processes");
 }
 
 }  // namespace cpsim

@@ -57,6 +57,13 @@ Result<Strategy> executed_strategy(const Plan& plan, std::optional<RotateMethod>
 // (errors name `plan_path`).
 Result<RankOptions> rank_options(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options, bool sparse_exchange);
 
+// Bytes a CPU run of `plan` holds at its peak in one process running `local_ranks` of its ranks (each with its Q,
+// output, LSE, own and received K/V, and after backward dout and gradients), plus, in the process that checks
+// (`checks`), every rank's output and the fp64 reference of one row with its gradients.
+double cpu_run_bytes(const Plan& plan, const RankOptions& options, std::int64_t local_ranks, bool checks);
+// Refuses (exit 2) a run whose cpu_run_bytes exceeds 80% of this machine's memory, with both numbers.
+Status check_run_fits(const Plan& plan, const std::string& plan_path, const RankOptions& options, std::int64_t local_ranks, bool checks);
+
 // Steps the progress callback counts: W per rank and pass.
 inline std::int64_t progress_steps(const Plan& plan, const RankOptions& options) {
   return plan.world_size * plan.world_size * (options.backward ? 2 : 1);

@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/table.h"
+#include "core/plan.h"
 #include "dataset/batch_report.h"
 #include "dataset/batch_run.h"
 
@@ -100,8 +102,18 @@ int run_batch_command(const BatchOptions& o) {
   if (!hw) return report(hw.error());
   auto balancers = balancer_list(o.balancers);
   if (!balancers) return report(balancers.error());
-  if (o.world_size <= 0) return report(bad_input("--world-size: must be a positive number of ranks, got " + std::to_string(o.world_size)));
-  if (o.jobs < 0) return report(bad_input("--jobs: must be 0 (all cores) or more, got " + std::to_string(o.jobs)));
+  if (o.world_size <= 0 || o.world_size > kMaxWorldSize) {
+    return report(bad_input("--world-size: must be from 1 to " + std::to_string(kMaxWorldSize) + " ranks, got " + std::to_string(o.world_size)));
+  }
+  if (o.jobs < 0 || o.jobs > kMaxJobs) {
+    return report(bad_input("--jobs: must be from 0 (all cores) to " + std::to_string(kMaxJobs) + ", got " + std::to_string(o.jobs)));
+  }
+  // Every line's block size and W are checked before anything runs, as its fields are.
+  for (const BatchLine& line : *lines) {
+    const std::string where = o.batches + ":" + std::to_string(line.line);
+    if (auto ok = check_block_size(o.block_size, line.workload, where); !ok) return report(ok.error());
+    if (auto ok = check_world_size(o.world_size, line.workload, where); !ok) return report(ok.error());
+  }
   BatchSettings s;
   s.world_size = o.world_size;
   s.profile = *hw;
@@ -112,7 +124,8 @@ int run_batch_command(const BatchOptions& o) {
   s.write_plans = !o.no_plans;
   s.jobs = o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
-  std::signal(SIGINT, on_interrupt);
+  // Ctrl-C lets the lines in progress finish (the run resumes later); the other signals still remove temporaries.
+  const auto previous = std::signal(SIGINT, on_interrupt);
   BatchProgress progress;
   const auto start = std::chrono::steady_clock::now();
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
@@ -129,7 +142,7 @@ int run_batch_command(const BatchOptions& o) {
     std::cerr << "\n";
   }
   auto results = job.get();
-  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGINT, previous);
   if (!results) {
     if (g_interrupted) {
       std::cerr << "cpsim: " << results.error().message << "\n";
@@ -151,17 +164,17 @@ int run_batch_command(const BatchOptions& o) {
 Command add_batch_command(CLI::App& root) {
   auto o = std::make_shared<BatchOptions>();
   CLI::App* sub = root.add_subcommand("batch", "Plan every workload of a JSONL file (one workload per line) on all cores");
-  sub->add_option("batches", o->batches, "BATCHES.jsonl: one workload JSON object per line")->required();
-  sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required();
-  sub->add_option("--out-dir,-o", o->out_dir, "Folder for results/, plans/, summary.csv and report.json")->required();
+  sub->add_option("batches", o->batches, "BATCHES.jsonl: one workload JSON object per line")->required()->check(non_empty_path());
+  sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required()->check(decimal());
+  sub->add_option("--out-dir,-o", o->out_dir, "Folder for results/, plans/, summary.csv and report.json")->required()->check(non_empty_path());
   sub->add_option("--hardware", o->hardware, "Profile name in data/hardware/ or a file path")->capture_default_str();
-  sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str();
+  sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str()->check(decimal());
   sub->add_flag("--backward", o->backward, "Choose by forward + backward time");
-  sub->add_option("--jobs,-j", o->jobs, "Worker threads (0: all cores)")->capture_default_str();
+  sub->add_option("--jobs,-j", o->jobs, "Worker threads (0: all cores)")->capture_default_str()->check(decimal(std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
   sub->add_option("--balancers", o->balancers, "all, pytorch, or a comma-separated list")->capture_default_str();
   sub->add_flag("--no-ulysses", o->no_ulysses, "Leave out pure Ulysses and the Ulysses x ring hybrids");
   sub->add_flag("--no-plans", o->no_plans, "Write the summary and report only, no PLAN.json per line");
-  sub->add_option("--top", o->top, "Fixed strategies to print (0: all)")->capture_default_str();
+  sub->add_option("--top", o->top, "Fixed strategies to print (0: all)")->capture_default_str()->check(decimal(0, std::numeric_limits<int>::max()));
   return {sub, [o] { return run_batch_command(*o); }};
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/table.h"
 #include "core/json_fields.h"
 #include "sim/calibrate.h"
@@ -62,9 +63,9 @@ int run_calibrate(const CalibrateOptions& o) {
 Command add_calibrate_command(CLI::App& root) {
   auto o = std::make_shared<CalibrateOptions>();
   CLI::App* sub = root.add_subcommand("calibrate", "Fit a hardware profile's constants to measurements");
-  sub->add_option("measurements", o->measurements, "MEASURED.json files from cpsim execute")->required();
+  sub->add_option("measurements", o->measurements, "MEASURED.json files from cpsim execute")->required()->check(non_empty_path());
   sub->add_option("--hardware", o->hardware, "The profile to start from (name or file)")->capture_default_str();
-  sub->add_option("--out,-o", o->out, "Where to write the calibrated profile")->required();
+  sub->add_option("--out,-o", o->out, "Where to write the calibrated profile")->required()->check(non_empty_path());
   sub->add_option("--name", o->name, "Name of the new profile (default: <profile>-calibrated)");
   return {sub, [o] { return run_calibrate(*o); }};
 }

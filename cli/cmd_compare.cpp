@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/table.h"
 #include "cli/workload_text.h"
 #include "core/json_fields.h"
@@ -127,7 +128,7 @@ int run_compare(const CompareOptions& o) {
     if (auto ok = write_file_atomically(o.csv, comparison_csv(*comparison)); !ok) return report(ok.error());
   }
   if (o.json) {
-    std::cout << comparison_json(*comparison, o).dump(2) << "\n";
+    std::cout << json_text(comparison_json(*comparison, o), 2) << "\n";
   } else {
     print_comparison(*comparison, *workload, o, *hw);
   }
@@ -139,14 +140,14 @@ int run_compare(const CompareOptions& o) {
 Command add_compare_command(CLI::App& root) {
   auto o = std::make_shared<CompareOptions>();
   CLI::App* sub = root.add_subcommand("compare", "Rank every balancer, attention path and rotate method by predicted step time");
-  sub->add_option("workload", o->workload, "WORKLOAD.json")->required();
-  sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required();
+  sub->add_option("workload", o->workload, "WORKLOAD.json")->required()->check(non_empty_path());
+  sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required()->check(decimal());
   sub->add_option("--hardware", o->hardware, "Profile name in data/hardware/ or a file path")->capture_default_str();
-  sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str();
+  sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str()->check(decimal());
   sub->add_flag("--backward", o->backward, "Rank by forward + backward time");
-  sub->add_option("--csv", o->csv, "Write the ranking as CSV");
+  sub->add_option("--csv", o->csv, "Write the ranking as CSV")->check(non_empty_path());
   sub->add_flag("--json", o->json, "Print the ranking as JSON");
-  sub->add_option("--top", o->top, "Rows of the ranking to print (0: all)")->capture_default_str();
+  sub->add_option("--top", o->top, "Rows of the ranking to print (0: all)")->capture_default_str()->check(decimal(0, std::numeric_limits<int>::max()));
   return {sub, [o] { return run_compare(*o); }};
 }
 

@@ -11,6 +11,7 @@
 
 #include "backend/executor.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/table.h"
 #include "cli/workload_text.h"
 #include "core/json_fields.h"
@@ -106,7 +107,7 @@ int run_execute(ExecuteCliOptions& o) {
   if (!*outcome) return 0;  // another MPI rank reports
   const Measurement* measured = &**outcome;
   if (!o.out.empty()) {
-    if (auto ok = write_file_atomically(o.out, measurement_to_json(*measured).dump(1) + "\n"); !ok) return report(ok.error());
+    if (auto ok = write_file_atomically(o.out, json_text(measurement_to_json(*measured), 1) + "\n"); !ok) return report(ok.error());
   }
   print_measurement(*measured, *plan);
   if (!o.out.empty()) std::cout << "measurement written to " << o.out << "\n";
@@ -128,19 +129,19 @@ int run_execute(ExecuteCliOptions& o) {
 Command add_execute_command(CLI::App& root) {
   auto o = std::make_shared<ExecuteCliOptions>();
   CLI::App* sub = root.add_subcommand("execute", "Run a plan for real, verify its output and measure it");
-  sub->add_option("plan", o->plan, "PLAN.json (from cpsim plan --out)")->required();
+  sub->add_option("plan", o->plan, "PLAN.json (from cpsim plan --out)")->required()->check(non_empty_path());
   sub->add_option("--device", o->device,
                   "cpu (threads, or processes under mpirun) or cuda (every rank in turn on one GPU, or under mpirun one GPU "
                   "per process with NCCL)")
       ->capture_default_str();
-  sub->add_option("--out,-o", o->out, "Write MEASURED.json");
+  sub->add_option("--out,-o", o->out, "Write MEASURED.json")->check(non_empty_path());
   sub->add_option("--rotate,-r", o->rotate, "Override the plan's rotate method: allgather or alltoall");
-  sub->add_option("--q-heads", o->q_heads, "Run with this many query heads instead of the plan's");
-  sub->add_option("--kv-heads", o->kv_heads, "Run with this many key/value heads instead of the plan's");
-  sub->add_option("--head-dim", o->head_dim, "Run with this head dimension instead of the plan's");
-  sub->add_option("--seed", o->exec.seed, "Seed of the random Q/K/V")->capture_default_str();
+  sub->add_option("--q-heads", o->q_heads, "Run with this many query heads instead of the plan's")->check(decimal());
+  sub->add_option("--kv-heads", o->kv_heads, "Run with this many key/value heads instead of the plan's")->check(decimal());
+  sub->add_option("--head-dim", o->head_dim, "Run with this head dimension instead of the plan's")->check(decimal());
+  sub->add_option("--seed", o->exec.seed, "Seed of the random Q/K/V")->capture_default_str()->check(decimal(0));
   sub->add_flag("--backward", o->exec.backward, "Also run the backward pass and check dQ, dK, dV (cpu and MPI)");
-  sub->add_option("--timeout-s", o->exec.timeout_s, "Longest wait for another rank before failing")->capture_default_str();
+  sub->add_option("--timeout-s", o->exec.timeout_s, "Longest wait for another rank before failing (up to a day)")->capture_default_str()->check(finite(1e-3, 86400));
   sub->add_flag("--progress", o->progress, "Print progress lines on stderr even when it is not a terminal");
   return {sub, [o] { return run_execute(*o); }};
 }

@@ -3,6 +3,8 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "core/limits.h"
+#include "cli/flags.h"
 #include "core/generator.h"
 #include "core/workload_json.h"
 
@@ -26,7 +28,11 @@ int run_generate_batches(GenerateOptions& o) {
     o.spec.seed = first_seed + static_cast<std::uint64_t>(i);
     auto workload = generate_workload(o.spec);
     if (!workload) return report(workload.error());
-    text += workload_to_json(*workload).dump() + "\n";
+    text += json_text(workload_to_json(*workload)) + "\n";
+    if (static_cast<std::int64_t>(text.size()) > kMaxInputBytes) {  // what `cpsim batch` could not read back
+      return report(bad_input("--batches: " + std::to_string(o.batches) + " workloads make more than the " +
+                              std::to_string(kMaxInputBytes >> 20) + " MiB cpsim reads (" + std::to_string(i + 1) + " fit)"));
+    }
   }
   if (o.out.empty()) {
     std::cout << text;
@@ -48,7 +54,9 @@ int run_generate(GenerateOptions& o) {
   }
   o.spec.distribution = *dist;
   o.spec.mask.kind = *kind;
-  if (o.batches < 0) return report(bad_input("--batches: must be positive, got " + std::to_string(o.batches)));
+  if (o.batches < 0 || o.batches > kMaxBatches) {
+    return report(bad_input("--batches: must be from 1 to " + std::to_string(kMaxBatches) + ", got " + std::to_string(o.batches)));
+  }
   if (o.batches > 0) return run_generate_batches(o);
   auto workload = generate_workload(o.spec);
   if (!workload) return report(workload.error());
@@ -70,26 +78,26 @@ Command add_generate_command(CLI::App& root) {
   auto o = std::make_shared<GenerateOptions>();
   CLI::App* sub = root.add_subcommand("generate", "Write a workload file from a document-length distribution");
   auto& s = o->spec;
-  sub->add_option("--seq-len", s.seq_len, "Tokens per batch row")->required();
-  sub->add_option("--rows", s.rows, "Batch rows")->capture_default_str();
+  sub->add_option("--seq-len", s.seq_len, "Tokens per batch row")->required()->check(decimal());
+  sub->add_option("--rows", s.rows, "Batch rows")->capture_default_str()->check(decimal());
   sub->add_option("--dist", o->distribution, "Document lengths: fixed, uniform, lognormal or pareto")->capture_default_str();
-  sub->add_option("--length", s.length, "fixed: the document length");
-  sub->add_option("--min-len", s.min_len, "Shortest document (uniform: lower bound; pareto: scale)")->capture_default_str();
-  sub->add_option("--max-len", s.max_len, "Longest document (uniform: upper bound; 0 = seq_len)")->capture_default_str();
-  sub->add_option("--mean", s.mean, "lognormal: mean length in tokens");
-  sub->add_option("--sigma", s.sigma, "lognormal: standard deviation of log(length)")->capture_default_str();
-  sub->add_option("--alpha", s.alpha, "pareto: shape (smaller is heavier-tailed)")->capture_default_str();
-  sub->add_option("--multiple-of", s.multiple_of, "Round lengths to a multiple (2W for per_document_head_tail)")->capture_default_str();
-  sub->add_option("--seed", s.seed, "Random seed")->capture_default_str();
+  sub->add_option("--length", s.length, "fixed: the document length")->check(decimal());
+  sub->add_option("--min-len", s.min_len, "Shortest document (uniform: lower bound; pareto: scale)")->capture_default_str()->check(decimal());
+  sub->add_option("--max-len", s.max_len, "Longest document (uniform: upper bound; 0 = seq_len)")->capture_default_str()->check(decimal());
+  sub->add_option("--mean", s.mean, "lognormal: mean length in tokens")->check(finite(0, 1e12));
+  sub->add_option("--sigma", s.sigma, "lognormal: standard deviation of log(length)")->capture_default_str()->check(finite(0, 100));
+  sub->add_option("--alpha", s.alpha, "pareto: shape (smaller is heavier-tailed)")->capture_default_str()->check(finite(0, 1e6));
+  sub->add_option("--multiple-of", s.multiple_of, "Round lengths to a multiple (2W for per_document_head_tail)")->capture_default_str()->check(decimal());
+  sub->add_option("--seed", s.seed, "Random seed")->capture_default_str()->check(decimal(0));
   sub->add_option("--mask", o->mask, "Mask kind: " + all_mask_kind_names())->capture_default_str();
-  sub->add_option("--window", s.mask.window, "Sliding-window kinds: keys each query sees, itself included");
-  sub->add_option("--prefix", s.mask.prefix, "prefix_lm: bidirectional prefix length");
-  sub->add_option("--q-heads", s.model.q_heads, "Query heads")->capture_default_str();
-  sub->add_option("--kv-heads", s.model.kv_heads, "Key/value heads")->capture_default_str();
-  sub->add_option("--head-dim", s.model.head_dim, "Head dimension")->capture_default_str();
+  sub->add_option("--window", s.mask.window, "Sliding-window kinds: keys each query sees, itself included")->check(decimal());
+  sub->add_option("--prefix", s.mask.prefix, "prefix_lm: bidirectional prefix length")->check(decimal());
+  sub->add_option("--q-heads", s.model.q_heads, "Query heads")->capture_default_str()->check(decimal());
+  sub->add_option("--kv-heads", s.model.kv_heads, "Key/value heads")->capture_default_str()->check(decimal());
+  sub->add_option("--head-dim", s.model.head_dim, "Head dimension")->capture_default_str()->check(decimal());
   sub->add_option("--dtype", s.model.dtype, "bf16, fp16 or fp32")->capture_default_str();
-  sub->add_option("--out", o->out, "Output file (default: standard output)");
-  sub->add_option("--batches", o->batches, "Write this many workloads (seeds seed, seed+1, ...) as JSONL for `cpsim batch`");
+  sub->add_option("--out", o->out, "Output file (default: standard output)")->check(non_empty_path());
+  sub->add_option("--batches", o->batches, "Write this many workloads (seeds seed, seed+1, ...) as JSONL for `cpsim batch`")->check(decimal());
   return {sub, [o] { return run_generate(*o); }};
 }
 

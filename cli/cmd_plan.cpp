@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/table.h"
 #include "cli/workload_text.h"
 #include "core/json_fields.h"
@@ -104,7 +105,7 @@ int run_compare_balancers(const PlanOptions& o, const Workload& workload) {
     results.push_back(plan_summary_json(*plan));
   }
   if (o.json) {
-    std::cout << Json{{"workload", o.workload}, {"world_size", o.world_size}, {"balancers", results}}.dump(2) << "\n";
+    std::cout << json_text(Json{{"workload", o.workload}, {"world_size", o.world_size}, {"balancers", results}}, 2) << "\n";
   } else {
     std::cout << describe_workload(workload, o.workload) << "\nworld size " << o.world_size << ", tiles " << o.block_size
               << "x" << o.block_size << "\n\n"
@@ -174,6 +175,7 @@ int run_plan(const PlanOptions& o) {
   if (balancer == "all") {
     if (!o.out.empty()) return report(bad_input("--out: exporting a plan needs one --balancer (or --strategy), not \"all\""));
     if (auto ok = check_world_size(o.world_size, *workload, o.workload); !ok) return report(ok.error());
+    if (auto ok = check_block_size(o.block_size, *workload, o.workload); !ok) return report(ok.error());
     return run_compare_balancers(o, *workload);
   }
   if (o.backward && o.out.empty() && o.rotate.empty() && !*given) {
@@ -187,7 +189,7 @@ int run_plan(const PlanOptions& o) {
     if (auto ok = attach_strategy(*plan, o, *given); !ok) return report(ok.error());
   }
   if (o.json) {
-    std::cout << plan_summary_json(*plan).dump(2) << "\n";
+    std::cout << json_text(plan_summary_json(*plan), 2) << "\n";
   } else {
     print_plan(*plan);
   }
@@ -207,11 +209,11 @@ int run_plan(const PlanOptions& o) {
 Command add_plan_command(CLI::App& root) {
   auto o = std::make_shared<PlanOptions>();
   CLI::App* sub = root.add_subcommand("plan", "Split a workload over W ranks and show each rank's work");
-  sub->add_option("workload", o->workload, "WORKLOAD.json")->required();
-  sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required();
+  sub->add_option("workload", o->workload, "WORKLOAD.json")->required()->check(non_empty_path());
+  sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required()->check(decimal());
   sub->add_option("--balancer,-b", o->balancer, "Balancer name, or \"all\" to compare every balancer")->capture_default_str();
-  sub->add_option("--block-size", o->block_size, "Tile and BlockMask block size T")->capture_default_str();
-  sub->add_option("--out,-o", o->out, "Write PLAN.json (indices and per-rank/per-step work)");
+  sub->add_option("--block-size", o->block_size, "Tile and BlockMask block size T")->capture_default_str()->check(decimal());
+  sub->add_option("--out,-o", o->out, "Write PLAN.json (indices and per-rank/per-step work)")->check(non_empty_path());
   sub->add_option("--rotate,-r", o->rotate, "Record this rotate method (default with --out: the fastest strategy)");
   sub->add_option("--path,-p", o->path, "Record this attention path (with --rotate)");
   sub->add_option("--strategy,-s", o->strategy,

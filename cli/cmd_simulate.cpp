@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/table.h"
 #include "cli/workload_text.h"
 #include "core/json_fields.h"
@@ -158,7 +159,7 @@ int run_simulate(const SimulateOptions& o) {
     if (auto ok = write_file_atomically(o.trace, chrome_trace_json(*sim, o.workload)); !ok) return report(ok.error());
   }
   if (o.json) {
-    std::cout << simulation_json(*sim, *plan, *hw).dump(2) << "\n";
+    std::cout << json_text(simulation_json(*sim, *plan, *hw), 2) << "\n";
   } else {
     print_simulation(*sim, *plan, *hw, o.strategy.empty() && o.gather_stages == 0);
     if (!o.trace.empty()) std::cout << "\ntrace written to " << o.trace << " (open it in https://ui.perfetto.dev)\n";
@@ -171,23 +172,23 @@ int run_simulate(const SimulateOptions& o) {
 Command add_simulate_command(CLI::App& root) {
   auto o = std::make_shared<SimulateOptions>();
   CLI::App* sub = root.add_subcommand("simulate", "Predict one plan's timeline and step time on a hardware profile");
-  sub->add_option("workload", o->workload, "WORKLOAD.json")->required();
-  sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required();
+  sub->add_option("workload", o->workload, "WORKLOAD.json")->required()->check(non_empty_path());
+  sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required()->check(decimal());
   sub->add_option("--balancer,-b", o->balancer, "Balancer name (see cpsim balancers); required without --strategy");
   sub->add_option("--rotate,-r", o->rotate, "How K/V move: allgather or alltoall; required without --strategy");
   sub->add_option("--path,-p", o->path, "sdpa_ring, flex_allgather, sparse_ring or sparse_gather (default: sdpa_ring where PyTorch can run it)");
   sub->add_option("--hardware", o->hardware, "Profile name in data/hardware/ or a file path")->capture_default_str();
-  sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str();
+  sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str()->check(decimal());
   sub->add_flag("--backward", o->backward, "Simulate forward and backward");
-  sub->add_option("--ulysses,-u", o->ulysses, "Ulysses degree U: a Ulysses x ring hybrid over W / U ring ranks (U = W: pure Ulysses)")
+  sub->add_option("--ulysses,-u", o->ulysses, "Ulysses degree U: a Ulysses x ring hybrid over W / U ring ranks (U = W: pure Ulysses)")->check(decimal())
       ->capture_default_str();
   sub->add_option("--gather-stages", o->gather_stages,
-                  "sparse_gather: the parts each rank's remote K/V arrives in (0: the fastest of 1 to 4)")
+                  "sparse_gather: the parts each rank's remote K/V arrives in (0: the fastest of 1 to 4)")->check(decimal())
       ->capture_default_str();
   sub->add_option("--strategy,-s", o->strategy,
                   "The whole strategy as compare prints it, instead of -b/-r/-p/-u/--gather-stages: "
                   "\"BALANCER + [ulyssesU x ]PATH/ROTATE[ (N stages)]\" or \"ulyssesU\"");
-  sub->add_option("--trace", o->trace, "Write a Chrome trace JSON (Perfetto)");
+  sub->add_option("--trace", o->trace, "Write a Chrome trace JSON (Perfetto)")->check(non_empty_path());
   sub->add_flag("--json", o->json, "Print the result as JSON");
   return {sub, [o] { return run_simulate(*o); }};
 }

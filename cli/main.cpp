@@ -1,12 +1,18 @@
-// cpsim: the command-line front end. Thin: parses flags, calls the libraries, prints and exports.
+// cpsim: the command-line front end. Thin: parses flags, calls the libraries, prints and exports. Whatever
+// escapes a command ends as one line: out of memory is exit 2, anything else an internal error (exit 70).
 #include <iostream>
+#include <new>
+#include <system_error>
 #include <vector>
 
 #include "cli/commands.h"
 #include "core/allocator.h"
+#include "core/file_io.h"
+#include "core/text_format.h"
 
 int main(int argc, char** argv) {
   cpsim::keep_freed_memory_for_reuse();
+  cpsim::remove_temporaries_on_signals();
   CLI::App app{"cpsim: plan context-parallel attention (load balancers, rotate methods) for real document masks"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "cpsim 0.1.0");
@@ -32,8 +38,17 @@ int main(int argc, char** argv) {
     std::cerr << "cpsim: error: command line: " << e.what() << " (see cpsim --help)\n";
     return 2;
   }
-  for (const auto& command : commands) {
-    if (command.app->parsed()) return command.run();
+  try {
+    for (const auto& command : commands) {
+      if (command.app->parsed()) return command.run();
+    }
+  } catch (const std::bad_alloc&) {
+    return cpsim::cli::report(cpsim::bad_input("out of memory: this request needs more memory than the machine has (see docs/reliability.md, Limits)"));
+  } catch (const std::system_error& e) {
+    return cpsim::cli::report(cpsim::bad_input(std::string("the system refused a resource: ") + e.what()));
+  } catch (const std::exception& e) {
+    std::cerr << "cpsim: internal error: " << cpsim::printable(e.what()) << " (please report it)\n";
+    return 70;
   }
   return 2;
 }

@@ -42,10 +42,12 @@ constexpr NamedDistribution kDistributions[] = {{LengthDistribution::kFixed, "fi
 
 Status check_spec(const GeneratorSpec& s) {
   auto fail = [](const std::string& flag, const std::string& what) { return bad_input(flag + ": " + what); };
-  if (s.seq_len <= 0 || s.seq_len > kMaxSeqLen) {
-    return fail("--seq-len", "must be in [1, 2^30], got " + std::to_string(s.seq_len));
+  if (s.seq_len <= 0 || s.seq_len > kMaxTokens) {
+    return fail("--seq-len", "must be in [1, 2^24], got " + std::to_string(s.seq_len));
   }
-  if (s.rows <= 0) return fail("--rows", "must be positive, got " + std::to_string(s.rows));
+  if (s.rows <= 0 || s.rows > kMaxTokens / s.seq_len) {
+    return fail("--rows", "must be from 1 to " + std::to_string(kMaxTokens / s.seq_len) + " (2^24 tokens in all), got " + std::to_string(s.rows));
+  }
   if (s.multiple_of <= 0) return fail("--multiple-of", "must be positive, got " + std::to_string(s.multiple_of));
   if (s.seq_len % s.multiple_of != 0) {
     return fail("--multiple-of", std::to_string(s.multiple_of) + " does not divide --seq-len " + std::to_string(s.seq_len));

@@ -1,14 +1,11 @@
-// JSON reading helpers with file/field/value error messages, and atomic file writes.
+// JSON reading helpers with file/field/value error messages.
 #include "json_fields.h"
 
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <unistd.h>
+#include <vector>
 
 namespace cpsim {
 
@@ -30,11 +27,67 @@ std::string field_before_literal(std::string_view text, const std::string& what)
   return std::string(text.substr(key_start + 1, key_end - key_start - 1)) + ": ";
 }
 
+// Line and column of `at` in `text`, as the parser reports them.
+std::string position(std::string_view text, std::size_t at) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < at && i < text.size(); ++i) {
+    if (text[i] == '\n') ++line, column = 1; else ++column;
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+// Where `text` nests deeper than `limit` (outside strings), or npos.
+std::size_t too_deep(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) escaped = false; else if (c == '\\') escaped = true; else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
+struct DuplicateKey {
+  std::string key;
+};
+
 }  // namespace
 
 Result<Json> parse_json_text(std::string_view text, const std::string& source) {
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    return bad_input(source + ": " + position(text, nul) + ": a NUL byte; a JSON file is text");
+  }
+  if (const auto deep = too_deep(text, kMaxJsonDepth); deep != std::string_view::npos) {
+    return bad_input(source + ": " + position(text, deep) + ": nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
+  // Keys of the objects being read, innermost last: a second one of a name would silently win.
+  std::vector<std::vector<std::string>> keys;
+  const Json::parser_callback_t no_duplicates = [&keys](int, Json::parse_event_t event, Json& parsed) {
+    if (event == Json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == Json::parse_event_t::object_end) {
+      if (!keys.empty()) keys.pop_back();
+    } else if (event == Json::parse_event_t::key && !keys.empty()) {
+      std::string key = parsed.get<std::string>();
+      for (const std::string& k : keys.back()) {
+        if (k == key) throw DuplicateKey{std::move(key)};
+      }
+      keys.back().push_back(std::move(key));
+    }
+    return true;
+  };
   try {
-    return Json::parse(text);
+    return Json::parse(text, no_duplicates);
+  } catch (const DuplicateKey& d) {
+    return bad_input(source + ": " + d.key + ": appears twice in one object (the second would silently win)");
   } catch (const Json::parse_error& e) {
     // nlohmann's text is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."; keep the useful part.
     std::string what = e.what();
@@ -50,36 +103,11 @@ Result<Json> parse_json_text(std::string_view text, const std::string& source) {
 }
 
 Result<Json> read_json_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return bad_input(path + ": cannot open: is a directory, expected a JSON file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return bad_input(path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return bad_input(path + ": cannot read: " + std::strerror(errno));
-  return parse_json_text(buffer.str(), path);
+  CPSIM_ASSIGN_OR_RETURN(const std::string text, read_input_file(path));
+  return parse_json_text(text, path);
 }
 
-Status write_file_atomically(const std::string& path, std::string_view text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return bad_input(path + ": cannot write: " + std::strerror(errno));
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out) {
-      const std::string reason = std::strerror(errno);
-      std::remove(tmp.c_str());
-      return bad_input(path + ": cannot write: " + reason);
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return bad_input(path + ": cannot write: " + reason);
-  }
-  return Ok{};
-}
+std::string json_text(const Json& value, int indent) { return value.dump(indent, ' ', false, Json::error_handler_t::replace); }
 
 std::string dump_members_per_line(const Json& object) {
   std::string out = "{";
@@ -87,9 +115,9 @@ std::string dump_members_per_line(const Json& object) {
   for (const auto& [key, value] : object.items()) {
     out += first ? "\n  " : ",\n  ";
     first = false;
-    out += Json(key).dump();
+    out += json_text(Json(key));
     out += ": ";
-    out += value.dump();
+    out += json_text(value);
   }
   out += "\n}\n";
   return out;
@@ -107,7 +135,7 @@ std::string content_digest(std::string_view text) {
 }
 
 std::string describe_value(const Json& value) {
-  std::string text = value.dump();
+  std::string text = json_text(value);
   if (text.size() > 40) text = text.substr(0, 37) + "...";
   return text;
 }
@@ -146,7 +174,7 @@ Result<std::int64_t> FieldReader::integer(const Json& value, const std::string& 
   if (value.is_number_unsigned()) {
     const auto v = value.get<std::uint64_t>();
     if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return error(field, "integer " + value.dump() + " is too large");
+      return error(field, "integer " + json_text(value) + " is too large");
     }
     return static_cast<std::int64_t>(v);
   }
@@ -154,9 +182,9 @@ Result<std::int64_t> FieldReader::integer(const Json& value, const std::string& 
   if (value.is_number_float()) {
     const double d = value.get<double>();
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) {
-      return error(field, "expected an integer, got " + value.dump() + " (write it without a decimal point)");
+      return error(field, "expected an integer, got " + json_text(value) + " (write it without a decimal point)");
     }
-    return error(field, "expected an integer, got " + value.dump());
+    return error(field, "expected an integer, got " + json_text(value));
   }
   return error(field, "expected an integer, got " + describe_value(value));
 }

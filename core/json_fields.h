@@ -1,5 +1,6 @@
 // Reading JSON documents with errors that name the file, the field and the value:
-// "<file>: <field>: <what is wrong, and the value>". Used by every parser in core.
+// "<file>: <field>: <what is wrong, and the value>". Used by every parser in core. Documents are bounded:
+// at most kMaxJsonDepth levels of nesting, no NUL byte, no key twice in one object.
 #pragma once
 
 #include <cstdint>
@@ -9,18 +10,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "file_io.h"
 #include "result.h"
 
 namespace cpsim {
 
 using Json = nlohmann::ordered_json;
 
-// Reads and parses a whole file; syntax errors report line and column.
+// Reads (read_input_file) and parses a whole file; syntax errors report line and column.
 Result<Json> read_json_file(const std::string& path);
 Result<Json> parse_json_text(std::string_view text, const std::string& source);
 
-// Writes `text` to `path` through a temporary file and a rename, so that no half-written file is left.
-Status write_file_atomically(const std::string& path, std::string_view text);
+// A document as text (indent < 0: compact). Strings that are not UTF-8 (a file name from the command line may be
+// any bytes) are written with U+FFFD in place of the bad bytes instead of throwing.
+std::string json_text(const Json& value, int indent = -1);
 
 // One top-level member per line, values compact: readable, diffable, and small for long arrays.
 std::string dump_members_per_line(const Json& object);

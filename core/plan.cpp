@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "json_fields.h"
+#include "mask.h"
 #include "workload_json.h"
 
 namespace cpsim {
@@ -22,6 +23,32 @@ Status check_world_size(std::int64_t world_size, const Workload& workload, const
   return Ok{};
 }
 
+namespace {
+
+// What is wrong with block size T for this workload, or nothing.
+std::optional<std::string> block_size_problem(std::int64_t block_size, const Workload& workload, const std::string& source) {
+  if (block_size <= 0 || block_size > kMaxBlockSize) {
+    return "must be from 1 to " + std::to_string(kMaxBlockSize) + ", got " + std::to_string(block_size);
+  }
+  std::int64_t tiles = 0;
+  for (const auto& docs : workload.documents) {
+    const RowMask mask(workload.mask, workload.seq_len, docs);
+    for (const std::int64_t n : nonempty_kv_blocks(mask, workload.seq_len, block_size)) tiles += n;
+    if (tiles > kMaxTiles) {
+      return std::to_string(block_size) + " cuts " + source + " into more than " + std::to_string(kMaxTiles) +
+             " non-empty tiles (2^30) to account; use a larger block size";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Status check_block_size(std::int64_t block_size, const Workload& workload, const std::string& source) {
+  if (const auto why = block_size_problem(block_size, workload, source)) return bad_input("--block-size: " + *why);
+  return Ok{};
+}
+
 Result<Plan> make_plan(const Workload& workload, const std::string& source, std::string_view balancer_name,
                        std::int64_t world_size, std::int64_t block_size) {
   const Balancer* balancer = find_balancer(balancer_name);
@@ -30,6 +57,7 @@ Result<Plan> make_plan(const Workload& workload, const std::string& source, std:
                      balancer_names() + ")");
   }
   CPSIM_RETURN_IF_ERROR(check_world_size(world_size, workload, source));
+  CPSIM_RETURN_IF_ERROR(check_block_size(block_size, workload, source));
   auto perms = balancer->rearrange({workload, world_size, block_size, source});
   if (!perms) return perms.error();
   Plan plan;
@@ -231,12 +259,12 @@ Result<Plan> plan_from_json(const Json& doc, const std::string& path) {
   }
   CPSIM_ASSIGN_OR_RETURN(const Json* wl, rd.member(doc, "", "workload"));
   CPSIM_ASSIGN_OR_RETURN(Workload workload, workload_from_json(*wl, path + ": workload"));
-  if (doc.contains("workload_digest")) {
-    CPSIM_ASSIGN_OR_RETURN(const std::string digest, rd.string(doc["workload_digest"], "workload_digest"));
-    if (digest != workload_digest(workload)) {
-      return rd.error("workload_digest", digest + " does not match the embedded workload (" + workload_digest(workload) +
-                                             "); the plan was edited after it was made");
-    }
+  // The digest is what tells an edited workload from the one the indices were made for: required.
+  CPSIM_ASSIGN_OR_RETURN(const Json* digest_node, rd.member(doc, "", "workload_digest"));
+  CPSIM_ASSIGN_OR_RETURN(const std::string digest, rd.string(*digest_node, "workload_digest"));
+  if (digest != workload_digest(workload)) {
+    return rd.error("workload_digest", digest + " does not match the embedded workload (" + workload_digest(workload) +
+                                           "); the plan was edited after it was made");
   }
   Plan plan;
   plan.workload = workload;
@@ -251,7 +279,7 @@ Result<Plan> plan_from_json(const Json& doc, const std::string& path) {
   CPSIM_ASSIGN_OR_RETURN(plan.balancer, rd.string(*balancer, "balancer"));
   CPSIM_ASSIGN_OR_RETURN(const Json* block, rd.member(doc, "", "block_size"));
   CPSIM_ASSIGN_OR_RETURN(plan.block_size, rd.integer(*block, "block_size"));
-  if (plan.block_size <= 0) return rd.error("block_size", "must be positive, got " + std::to_string(plan.block_size));
+  if (const auto why = block_size_problem(plan.block_size, workload, "the workload")) return rd.error("block_size", *why);
   CPSIM_ASSIGN_OR_RETURN(plan.strategy, read_strategy(doc, rd, plan.balancer));
   CPSIM_ASSIGN_OR_RETURN(plan.hardware, rd.optional_string(doc, "", "hardware", ""));
   if (doc.contains("predicted")) plan.predicted = doc["predicted"];

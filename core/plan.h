@@ -35,6 +35,10 @@ struct Plan {
 // The checks on W every command shares: 1 <= W <= kMaxWorldSize and no more ranks than tokens.
 Status check_world_size(std::int64_t world_size, const Workload& workload, const std::string& source);
 
+// The checks on the block size T every command shares: 1 <= T <= kMaxBlockSize, and at most kMaxTiles
+// non-empty tiles to account.
+Status check_block_size(std::int64_t block_size, const Workload& workload, const std::string& source);
+
 // Runs the balancer and the work accounting. Errors name the file, field and value.
 Result<Plan> make_plan(const Workload& workload, const std::string& source, std::string_view balancer,
                        std::int64_t world_size, std::int64_t block_size);

@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "layout.h"
+#include "limits.h"
 #include "workload.h"
 
 namespace cpsim {
 
 // Ranks above this make per-(rank, step) tables too large to be useful (W^2 entries).
-inline constexpr std::int64_t kMaxWorldSize = 1024;
 
 // The ring's source: at step i rank r holds the K/V of rank (r - i) mod W.
 inline std::int64_t ring_source(std::int64_t rank, std::int64_t step, std::int64_t world_size) {

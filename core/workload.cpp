@@ -78,16 +78,15 @@ Status validate_workload(const Workload& w, const std::string& source) {
   if (w.seq_len <= 0) {
     return bad_input(at + "seq_len: must be positive, got " + std::to_string(w.seq_len));
   }
-  if (w.seq_len > kMaxSeqLen) {
-    return bad_input(at + "seq_len: " + std::to_string(w.seq_len) + " exceeds the maximum " +
-                     std::to_string(kMaxSeqLen) + " (2^30)");
+  if (w.seq_len > kMaxTokens) {
+    return bad_input(at + "seq_len: " + std::to_string(w.seq_len) + " exceeds the maximum " + std::to_string(kMaxTokens) +
+                     " tokens (2^24)");
   }
   if (w.documents.empty()) return bad_input(at + "documents: needs at least one batch row, got []");
-  // Work counts are summed over rows: rows * S^2 must fit in a signed 64-bit integer (S^2 <= 2^60 here).
-  const std::int64_t row_pairs = w.seq_len * w.seq_len;
-  if (static_cast<std::int64_t>(w.documents.size()) > std::numeric_limits<std::int64_t>::max() / row_pairs) {
-    return bad_input(at + "documents: " + std::to_string(w.documents.size()) + " rows of seq_len " +
-                     std::to_string(w.seq_len) + " overflow 64-bit work counts (rows * seq_len^2 > 2^63)");
+  // rows x seq_len <= 2^24: every count of pairs (<= tokens x seq_len <= 2^48) fits in 64 bits.
+  if (static_cast<std::int64_t>(w.documents.size()) > kMaxTokens / w.seq_len) {
+    return bad_input(at + "documents: " + std::to_string(w.documents.size()) + " rows of seq_len " + std::to_string(w.seq_len) +
+                     " are more than the " + std::to_string(kMaxTokens) + " tokens (2^24) a workload may have");
   }
   for (std::size_t row = 0; row < w.documents.size(); ++row) {
     const auto& docs = w.documents[row];
@@ -119,13 +118,19 @@ Status validate_workload(const Workload& w, const std::string& source) {
                      std::to_string(w.mask.prefix));
   }
   const auto& m = w.model;
-  if (m.q_heads <= 0) return bad_input(at + "model.q_heads: must be positive, got " + std::to_string(m.q_heads));
-  if (m.kv_heads <= 0) return bad_input(at + "model.kv_heads: must be positive, got " + std::to_string(m.kv_heads));
+  if (m.q_heads <= 0 || m.q_heads > kMaxHeads) {
+    return bad_input(at + "model.q_heads: must be from 1 to " + std::to_string(kMaxHeads) + ", got " + std::to_string(m.q_heads));
+  }
+  if (m.kv_heads <= 0 || m.kv_heads > kMaxHeads) {
+    return bad_input(at + "model.kv_heads: must be from 1 to " + std::to_string(kMaxHeads) + ", got " + std::to_string(m.kv_heads));
+  }
   if (m.q_heads % m.kv_heads != 0) {
     return bad_input(at + "model.kv_heads: " + std::to_string(m.kv_heads) + " does not divide q_heads " +
                      std::to_string(m.q_heads));
   }
-  if (m.head_dim <= 0) return bad_input(at + "model.head_dim: must be positive, got " + std::to_string(m.head_dim));
+  if (m.head_dim <= 0 || m.head_dim > kMaxHeadDim) {
+    return bad_input(at + "model.head_dim: must be from 1 to " + std::to_string(kMaxHeadDim) + ", got " + std::to_string(m.head_dim));
+  }
   if (dtype_bytes(m.dtype) == 0) {
     return bad_input(at + "model.dtype: unknown dtype \"" + m.dtype + "\" (expected bf16, fp16 or fp32)");
   }

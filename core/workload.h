@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "limits.h"
 #include "result.h"
 
 namespace cpsim {
@@ -60,9 +61,6 @@ struct Workload {
 
   std::int64_t rows() const { return static_cast<std::int64_t>(documents.size()); }
 };
-
-// The largest seq_len cpsim accepts: positions and slots are 32-bit safe and S^2 work fits in 64 bits.
-inline constexpr std::int64_t kMaxSeqLen = std::int64_t{1} << 30;
 
 // Checks every invariant of a workload; `source` names the file in error messages.
 Status validate_workload(const Workload& workload, const std::string& source);

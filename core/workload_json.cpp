@@ -156,7 +156,7 @@ Status save_workload(const Workload& workload, const std::string& path) {
 std::string workload_digest(const Workload& workload) {
   Json canonical = workload_to_json(workload);
   canonical.erase("description");
-  return content_digest(canonical.dump());
+  return content_digest(json_text(canonical));
 }
 
 }  // namespace cpsim

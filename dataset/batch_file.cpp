@@ -1,10 +1,9 @@
 // Reads BATCHES.jsonl line by line with the workload parser, so a bad line names its file, line and field.
 #include "dataset/batch_file.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include <algorithm>
 
+#include "core/file_io.h"
 #include "core/json_fields.h"
 #include "core/workload_json.h"
 
@@ -16,16 +15,18 @@ Result<Workload> parse_batch_line(std::string_view text, const std::string& wher
 }
 
 Result<std::vector<BatchLine>> read_batch_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return bad_input(path + ": cannot open: " + std::strerror(errno));
+  CPSIM_ASSIGN_OR_RETURN(const std::string text, read_input_file(path));
   std::vector<BatchLine> lines;
-  std::string text;
-  for (std::int64_t number = 1; std::getline(in, text); ++number) {
-    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
-    CPSIM_ASSIGN_OR_RETURN(Workload w, parse_batch_line(text, path + ":" + std::to_string(number)));
+  std::int64_t number = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    const std::string_view line = std::string_view(text).substr(at, end - at);
+    ++number;
+    at = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    CPSIM_ASSIGN_OR_RETURN(Workload w, parse_batch_line(line, path + ":" + std::to_string(number)));
     lines.push_back({number, std::move(w)});
   }
-  if (in.bad()) return bad_input(path + ": cannot read: " + std::strerror(errno));
   if (lines.empty()) return bad_input(path + ": no workloads: expected one workload JSON object per line");
   return lines;
 }

@@ -7,9 +7,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <new>
+#include <system_error>
 #include <optional>
 #include <thread>
 
+#include "core/file_io.h"
 #include "core/plan.h"
 #include "core/workload_json.h"
 #include "dataset/batch_report.h"
@@ -53,6 +56,16 @@ std::optional<BatchResult> read_result(const std::string& path, const std::strin
   auto r = batch_result_from_json(*doc, path);
   if (!r || r->digest != digest) return std::nullopt;  // from another version, or for another workload
   return std::move(*r);
+}
+
+// A plan file an earlier run finished: it loads and is for this line's workload (a truncated or empty one, left
+// by a killed run or a full disk, is planned again).
+bool plan_is_whole(const std::string& out_dir, std::int64_t line, const std::string& digest) {
+  const std::string path = (fs::path(out_dir) / "plans" / batch_line_file(line)).string();
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return false;
+  auto plan = load_plan(path);
+  return plan && workload_digest(plan->workload) == digest;
 }
 
 std::int64_t document_count(const Workload& w) {
@@ -163,6 +176,8 @@ Result<std::vector<BatchResult>> run_batch(const std::vector<BatchLine>& lines, 
     fs::create_directories(fs::path(out_dir) / sub, ec);
     if (ec) return bad_input(out_dir + ": --out-dir: cannot create " + sub + "/: " + ec.message());
   }
+  // What a killed run was writing: never a result, only in the way.
+  for (const char* sub : {"", "results", "plans"}) remove_stale_temporaries((fs::path(out_dir) / sub).string());
   // Resuming is only safe with the same settings; anything else would mix two experiments in one folder.
   const std::string settings_path = (fs::path(out_dir) / "batch.json").string();
   const Json settings_doc = settings_json(source, settings);
@@ -173,15 +188,15 @@ Result<std::vector<BatchResult>> run_batch(const std::vector<BatchLine>& lines, 
                        "); use a new folder or remove it");
     }
   } else {
-    CPSIM_RETURN_IF_ERROR(write_file_atomically(settings_path, settings_doc.dump(2) + "\n"));
+    CPSIM_RETURN_IF_ERROR(write_file_atomically(settings_path, json_text(settings_doc, 2) + "\n"));
   }
 
   std::vector<std::optional<BatchResult>> results(lines.size());
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const std::string file = (fs::path(out_dir) / "results" / batch_line_file(lines[i].line)).string();
-    const bool plan_there = !settings.write_plans || fs::exists(fs::path(out_dir) / "plans" / batch_line_file(lines[i].line));
-    if (auto done = read_result(file, workload_digest(lines[i].workload)); done && plan_there) {
+    const std::string digest = workload_digest(lines[i].workload);
+    if (auto done = read_result(file, digest); done && (!settings.write_plans || plan_is_whole(out_dir, lines[i].line, digest))) {
       results[i] = std::move(done);
       ++progress.resumed;
     } else {
@@ -201,9 +216,16 @@ Result<std::vector<BatchResult>> run_batch(const std::vector<BatchLine>& lines, 
       if (cancelled && cancelled()) return;
       const BatchLine& line = lines[todo[k]];
       const std::string where = source + ":" + std::to_string(line.line);
-      auto r = plan_line(line, where, settings, out_dir);
+      Result<BatchResult> r = Error{};
+      try {
+        r = plan_line(line, where, settings, out_dir);
+      } catch (const std::bad_alloc&) {
+        r = bad_input(where + ": out of memory while planning this line");
+      } catch (const std::exception& e) {
+        r = Error{ErrorCode::kExecutionFailed, where + ": internal error: " + e.what()};
+      }
       Status written = r ? write_file_atomically((fs::path(out_dir) / "results" / batch_line_file(line.line)).string(),
-                                                 batch_result_json(*r).dump() + "\n")
+                                                 json_text(batch_result_json(*r)) + "\n")
                          : Status(r.error());
       if (!written) {
         std::lock_guard<std::mutex> lock(failure_mutex);
@@ -216,7 +238,12 @@ Result<std::vector<BatchResult>> run_batch(const std::vector<BatchLine>& lines, 
   };
   const int jobs = std::max(1, std::min<int>(settings.jobs, static_cast<int>(std::max<std::size_t>(todo.size(), 1))));
   std::vector<std::thread> threads;
-  for (int j = 1; j < jobs; ++j) threads.emplace_back(worker);
+  try {
+    for (int j = 1; j < jobs; ++j) threads.emplace_back(worker);
+  } catch (const std::system_error& e) {  // fewer threads than asked for: the ones started share the lines
+    std::lock_guard<std::mutex> lock(failure_mutex);
+    if (threads.empty()) failure = bad_input("--jobs: cannot start " + std::to_string(jobs) + " threads: " + e.what());
+  }
   worker();
   for (auto& t : threads) t.join();
   if (failure) return *failure;
@@ -229,7 +256,7 @@ Result<std::vector<BatchResult>> run_batch(const std::vector<BatchLine>& lines, 
   out.reserve(results.size());
   for (auto& r : results) out.push_back(std::move(*r));
   CPSIM_RETURN_IF_ERROR(write_file_atomically((fs::path(out_dir) / "summary.csv").string(), summary_csv(out, settings.write_plans)));
-  CPSIM_RETURN_IF_ERROR(write_file_atomically((fs::path(out_dir) / "report.json").string(), report_json(aggregate(out)).dump(2) + "\n"));
+  CPSIM_RETURN_IF_ERROR(write_file_atomically((fs::path(out_dir) / "report.json").string(), json_text(report_json(aggregate(out)), 2) + "\n"));
   return out;
 }
 

@@ -29,11 +29,13 @@ double rms_relative(const Samples& s, const std::vector<double>& c) {
   return std::sqrt(sum / static_cast<double>(s.y.size()));
 }
 
-// Solves min |A c - y|^2 with rows weighted by 1/y, so that small and large samples count alike
-// (the errors we report are relative).
-Result<LinearFit> fit(const Samples& s, const std::string& what) {
-  const std::size_t n = s.y.size(), k = s.x.empty() ? 0 : s.x[0].size();
-  if (n < k) return bad_input("MEASURED.json: steps: " + std::to_string(n) + " " + what + " samples cannot determine " + std::to_string(k) + " constants");
+// Solves min |A c - y|^2 with rows weighted by 1/y, so that small and large samples count alike (the errors
+// we report are relative). `where` names the measurements in errors; `k` is the number of constants.
+Result<LinearFit> fit(const Samples& s, std::size_t k, const std::string& what, const std::string& where) {
+  const std::size_t n = s.y.size();
+  if (n < k || n == 0) {
+    return bad_input(where + ": steps: " + std::to_string(n) + " " + what + " samples cannot determine " + std::to_string(k) + " constants");
+  }
   Eigen::MatrixXd a(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(k));
   Eigen::VectorXd y(static_cast<Eigen::Index>(n));
   for (std::size_t i = 0; i < n; ++i) {
@@ -43,7 +45,7 @@ Result<LinearFit> fit(const Samples& s, const std::string& what) {
   }
   const auto qr = a.colPivHouseholderQr();
   if (qr.rank() < static_cast<Eigen::Index>(k)) {
-    return bad_input("MEASURED.json: steps: the " + what + " samples do not vary enough to fit " + std::to_string(k) +
+    return bad_input(where + ": steps: the " + what + " samples do not vary enough to fit " + std::to_string(k) +
                      " constants (measure plans with different tile counts or message sizes)");
   }
   const Eigen::VectorXd c = qr.solve(y);
@@ -59,6 +61,8 @@ Result<LinearFit> fit(const Samples& s, const std::string& what) {
 Result<Calibration> calibrate(const std::vector<Measurement>& measurements, const HardwareProfile& p, const std::vector<std::string>& names) {
   if (measurements.empty()) return bad_input("calibrate: no measurements");
   auto name = [&](std::size_t i) { return i < names.size() ? names[i] : "measurement " + std::to_string(i + 1); };
+  // The measurements as a whole, in errors about what they hold together.
+  const std::string where = measurements.size() == 1 ? name(0) : name(0) + " and " + std::to_string(measurements.size() - 1) + " more";
   const Measurement& first = measurements.front();
   for (std::size_t i = 1; i < measurements.size(); ++i) {
     const Measurement& m = measurements[i];
@@ -66,6 +70,12 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
       return bad_input(name(i) + ": tile_size " + std::to_string(m.tile_size) + ", head_dim " + std::to_string(m.head_dim) + " differ from " +
                        name(0) + "'s " + std::to_string(first.tile_size) + ", " + std::to_string(first.head_dim) +
                        ": a tile's cost depends on both, so calibrate measurements of one shape together");
+    }
+  }
+  for (std::size_t i = 1; i < measurements.size(); ++i) {
+    if (measurements[i].device_kind != first.device_kind) {
+      return bad_input(name(i) + ": device_kind: " + std::string(device_kind_name(measurements[i].device_kind)) + " differs from " + name(0) +
+                       "'s " + std::string(device_kind_name(first.device_kind)) + ": a profile describes one kind of device");
     }
   }
   Samples compute, backward, comm;
@@ -94,12 +104,17 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
     }
   }
   Calibration c;
-  CPSIM_ASSIGN_OR_RETURN(c.compute, fit(compute, "compute"));
-  // Hops of a single size cannot separate latency from bandwidth: keep the profile's link then.
-  if (auto fitted = fit(comm, "communication")) {
+  c.device_kind = first.device_kind;
+  CPSIM_ASSIGN_OR_RETURN(c.compute, fit(compute, 3, "compute", where));
+  // No hops (W = 1 runs), or hops of a single size, cannot separate latency from bandwidth: keep the profile's
+  // link then, and say so.
+  if (comm.y.empty()) {
+    c.comm_note = "no communication was measured (W = 1 runs move no K/V); link constants kept";
+  } else if (auto fitted = fit(comm, 2, "communication", where)) {
     c.comm = *fitted;
   } else {
-    c.comm_note = fitted.error().message.substr(fitted.error().message.find("the ") ) + "; link constants kept";
+    c.comm_note = "the " + std::to_string(comm.y.size()) + " communication samples do not determine latency and bandwidth "
+                  "(hops of one size); link constants kept";
   }
   // The input profile's constants in the same linear form, for the error before.
   ModelShape shape;
@@ -112,7 +127,7 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
 
   const double t_full = c.compute.coefficients[1], t_partial = c.compute.coefficients[2];
   if (!(t_full > 0) || !(t_partial > 0) || (!c.comm.coefficients.empty() && !(c.comm.coefficients[1] > 0))) {
-    return bad_input("MEASURED.json: steps: the fit gives non-positive costs (t_full " + std::to_string(t_full) + " us, t_partial " +
+    return bad_input(where + ": steps: the fit gives non-positive costs (t_full " + std::to_string(t_full) + " us, t_partial " +
                      std::to_string(t_partial) + " us); measure more varied plans");
   }
   c.fwd_efficiency_scale = old_full / t_full;  // efficiency is inverse to tile time
@@ -132,7 +147,7 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
       den += x * x * w * w;
     }
     const double t_bwd = num / den;
-    if (!(t_bwd > 0)) return bad_input("MEASURED.json: backward.steps: the fit gives a non-positive backward tile time; measure more varied plans");
+    if (!(t_bwd > 0)) return bad_input(where + ": backward.steps: the fit gives a non-positive backward tile time; measure more varied plans");
     c.backward_samples = backward.y.size();
     c.bwd_efficiency_scale = old_bwd / t_bwd;
     c.rms_error_after_backward = rms_relative(backward, {c.kernel_launch_us, t_bwd, t_bwd * overhead});
@@ -151,6 +166,7 @@ Result<Json> calibrated_profile_json(const HardwareProfile& p, const Calibration
                                      const std::string& provenance) {
   CPSIM_ASSIGN_OR_RETURN(Json doc, read_json_file(p.source));
   doc["name"] = name;
+  doc["device_kind"] = device_kind_name(c.device_kind);  // what was measured, whatever the starting profile described
   doc["description"] = doc.value("description", "") + " Calibrated: " + provenance;
   auto set = [&](Json& entry, double value) {
     entry["value"] = value;

@@ -39,6 +39,8 @@ struct Calibration {
   double bwd_efficiency_scale = 1;
   double rms_error_before_backward = 0;
   double rms_error_after_backward = 0;
+  // The kind of device the measurements ran on: the calibrated profile describes that device.
+  DeviceKind device_kind = DeviceKind::kCpu;
 };
 
 // Fails (exit 2) when the measurements have too few distinct samples to determine the constants, or mix tile

@@ -45,6 +45,7 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
                                       std::int64_t block_size, const HardwareProfile& profile, bool backward,
                                       const std::function<bool()>& cancelled, const CompareScope& scope) {
   CPSIM_RETURN_IF_ERROR(check_world_size(world_size, workload, source));
+  CPSIM_RETURN_IF_ERROR(check_block_size(block_size, workload, source));
   Simulator simulator(profile);
   CPSIM_RETURN_IF_ERROR(simulator.topology(world_size, 1));
   std::vector<const Balancer*> balancers;

@@ -28,9 +28,9 @@ class ProfileReader {
  public:
   explicit ProfileReader(const std::string& source) : rd_(source) {}
 
-  // A {"value": number, "source": "...", "estimate": bool} entry, above `above` (positive by default). max < 0
-  // means unbounded.
-  Result<double> number(const Json& object, const std::string& field, std::string_view key, double max = -1, double above = 0) const {
+  // A {"value": number, "source": "...", "estimate": bool} entry above `above` (positive by default) and at most
+  // `max`: every number has a range, so that no profile gives an infinite or NaN time.
+  Result<double> number(const Json& object, const std::string& field, std::string_view key, double max, double above = 0) const {
     auto node = rd_.member(object, field, key);
     if (!node) return node.error();
     const std::string path = FieldReader::join(field, key);
@@ -42,22 +42,24 @@ class ProfileReader {
     const double v = (*value)->get<double>();
     if (!std::isfinite(v) || v <= above) {
       return rd_.error(path + ".value", (above == 0 ? std::string("must be a positive number") : "must be a number above " + format_number(above, "%g")) +
-                                            ", got " + (*value)->dump());
+                                            ", got " + json_text(**value));
     }
-    if (max > 0 && v > max) return rd_.error(path + ".value", "must be at most " + Json(max).dump() + ", got " + (*value)->dump());
+    if (v > max) return rd_.error(path + ".value", "must be at most " + format_number(max, "%g") + ", got " + json_text(**value));
     auto src = rd_.member(**node, path, "source");
     if (!src) return rd_.error(path + ".source", "missing: every number in a profile needs a source");
     auto text = rd_.string(**src, path + ".source");
     if (!text) return text.error();
-    if (text->empty()) return rd_.error(path + ".source", "empty: every number in a profile needs a source");
+    if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
+      return rd_.error(path + ".source", "blank: every number in a profile needs a source");
+    }
     return v;
   }
 
-  Result<std::int64_t> count(const Json& object, const std::string& field, std::string_view key) const {
-    auto v = number(object, field, key);
+  Result<std::int64_t> count(const Json& object, const std::string& field, std::string_view key, double max) const {
+    auto v = number(object, field, key, max);
     if (!v) return v.error();
     if (*v != std::floor(*v)) {
-      return rd_.error(FieldReader::join(field, key) + ".value", "must be a whole number, got " + Json(*v).dump());
+      return rd_.error(FieldReader::join(field, key) + ".value", "must be a whole number, got " + json_text(Json(*v)));
     }
     return static_cast<std::int64_t>(*v);
   }
@@ -79,9 +81,9 @@ Result<LinkSpec> read_link(const ProfileReader& pr, const Json& links, std::stri
   LinkSpec link;
   const std::string field = FieldReader::join("links", key);
   CPSIM_ASSIGN_OR_RETURN(const Json* node, pr.object(links, "links", key));
-  CPSIM_ASSIGN_OR_RETURN(link.p2p_bandwidth_gb_s, pr.number(*node, field, "p2p_bandwidth_gb_s"));
-  CPSIM_ASSIGN_OR_RETURN(link.collective_busbw_gb_s, pr.number(*node, field, "collective_busbw_gb_s"));
-  CPSIM_ASSIGN_OR_RETURN(link.latency_us, pr.number(*node, field, "latency_us"));
+  CPSIM_ASSIGN_OR_RETURN(link.p2p_bandwidth_gb_s, pr.number(*node, field, "p2p_bandwidth_gb_s", 1e6, 1e-3));
+  CPSIM_ASSIGN_OR_RETURN(link.collective_busbw_gb_s, pr.number(*node, field, "collective_busbw_gb_s", 1e6, 1e-3));
+  CPSIM_ASSIGN_OR_RETURN(link.latency_us, pr.number(*node, field, "latency_us", 1e6));
   link.present = true;
   return link;
 }
@@ -106,7 +108,7 @@ Result<HardwareProfile> hardware_profile_from_json(const Json& d, const std::str
   }
   HardwareProfile p;
   p.source = path;
-  p.digest = content_digest(d.dump());
+  p.digest = content_digest(json_text(d));
   CPSIM_ASSIGN_OR_RETURN(const std::string kind, rd.optional_string(d, "", "device_kind", "gpu"));
   const auto parsed_kind = parse_device_kind(kind);
   if (!parsed_kind) return rd.error("device_kind", "expected \"gpu\" or \"cpu\", got " + describe_value(Json(kind)));
@@ -121,25 +123,25 @@ Result<HardwareProfile> hardware_profile_from_json(const Json& d, const std::str
   CPSIM_ASSIGN_OR_RETURN(const Json* gpu, pr.object(d, "", "gpu"));
   CPSIM_ASSIGN_OR_RETURN(const Json* model, rd.member(*gpu, "gpu", "model"));
   CPSIM_ASSIGN_OR_RETURN(p.gpu_model, rd.string(*model, "gpu.model"));
-  CPSIM_ASSIGN_OR_RETURN(p.sm_count, pr.count(*gpu, "gpu", "sm_count"));
-  CPSIM_ASSIGN_OR_RETURN(p.peak_bf16_tflops, pr.number(*gpu, "gpu", "peak_bf16_tflops"));
-  CPSIM_ASSIGN_OR_RETURN(p.hbm_gb, pr.number(*gpu, "gpu", "hbm_gb"));
-  CPSIM_ASSIGN_OR_RETURN(p.hbm_bandwidth_tb_s, pr.number(*gpu, "gpu", "hbm_bandwidth_tb_s"));
+  CPSIM_ASSIGN_OR_RETURN(p.sm_count, pr.count(*gpu, "gpu", "sm_count", 100000));
+  CPSIM_ASSIGN_OR_RETURN(p.peak_bf16_tflops, pr.number(*gpu, "gpu", "peak_bf16_tflops", 1e6, 1e-6));
+  CPSIM_ASSIGN_OR_RETURN(p.hbm_gb, pr.number(*gpu, "gpu", "hbm_gb", 1e6, 1e-6));
+  CPSIM_ASSIGN_OR_RETURN(p.hbm_bandwidth_tb_s, pr.number(*gpu, "gpu", "hbm_bandwidth_tb_s", 1e4, 1e-6));
   const char* const hdims[] = {"64", "128", "256"};
   for (int i = 0; i < 3; ++i) {
-    CPSIM_ASSIGN_OR_RETURN(p.fwd_efficiency_by_hdim[i], pr.number(*gpu, "gpu", std::string("attn_fwd_efficiency_hdim") + hdims[i], 1.0));
-    CPSIM_ASSIGN_OR_RETURN(p.bwd_efficiency_by_hdim[i], pr.number(*gpu, "gpu", std::string("attn_bwd_efficiency_hdim") + hdims[i], 1.0));
+    CPSIM_ASSIGN_OR_RETURN(p.fwd_efficiency_by_hdim[i], pr.number(*gpu, "gpu", std::string("attn_fwd_efficiency_hdim") + hdims[i], 1.0, 1e-4));
+    CPSIM_ASSIGN_OR_RETURN(p.bwd_efficiency_by_hdim[i], pr.number(*gpu, "gpu", std::string("attn_bwd_efficiency_hdim") + hdims[i], 1.0, 1e-4));
   }
-  CPSIM_ASSIGN_OR_RETURN(p.block_sparse_efficiency_factor, pr.number(*gpu, "gpu", "block_sparse_efficiency_factor", 1.0));
+  CPSIM_ASSIGN_OR_RETURN(p.block_sparse_efficiency_factor, pr.number(*gpu, "gpu", "block_sparse_efficiency_factor", 1.0, 1e-4));
   // Positive on GPUs (per-element masking costs extra); negative, down to -1, where a kernel skips masked pairs.
-  CPSIM_ASSIGN_OR_RETURN(p.partial_tile_overhead_fraction, pr.number(*gpu, "gpu", "partial_tile_overhead_fraction", -1, -1));
-  CPSIM_ASSIGN_OR_RETURN(p.tile_tokens, pr.count(*gpu, "gpu", "tile_tokens"));
-  CPSIM_ASSIGN_OR_RETURN(p.ctas_per_sm, pr.count(*gpu, "gpu", "ctas_per_sm"));
-  CPSIM_ASSIGN_OR_RETURN(p.kernel_launch_us, pr.number(*gpu, "gpu", "kernel_launch_us"));
-  CPSIM_ASSIGN_OR_RETURN(p.backward_flops_factor, pr.number(*gpu, "gpu", "backward_flops_factor"));
+  CPSIM_ASSIGN_OR_RETURN(p.partial_tile_overhead_fraction, pr.number(*gpu, "gpu", "partial_tile_overhead_fraction", 100, -1));
+  CPSIM_ASSIGN_OR_RETURN(p.tile_tokens, pr.count(*gpu, "gpu", "tile_tokens", 65536));
+  CPSIM_ASSIGN_OR_RETURN(p.ctas_per_sm, pr.count(*gpu, "gpu", "ctas_per_sm", 64));
+  CPSIM_ASSIGN_OR_RETURN(p.kernel_launch_us, pr.number(*gpu, "gpu", "kernel_launch_us", 1e6));
+  CPSIM_ASSIGN_OR_RETURN(p.backward_flops_factor, pr.number(*gpu, "gpu", "backward_flops_factor", 100));
   CPSIM_ASSIGN_OR_RETURN(const Json* node, pr.object(d, "", "node"));
-  CPSIM_ASSIGN_OR_RETURN(p.gpus_per_node, pr.count(*node, "node", "gpus_per_node"));
-  CPSIM_ASSIGN_OR_RETURN(p.nodes, pr.count(*node, "node", "nodes"));
+  CPSIM_ASSIGN_OR_RETURN(p.gpus_per_node, pr.count(*node, "node", "gpus_per_node", 1024));
+  CPSIM_ASSIGN_OR_RETURN(p.nodes, pr.count(*node, "node", "nodes", 65536));
   CPSIM_ASSIGN_OR_RETURN(const Json* links, pr.object(d, "", "links"));
   CPSIM_ASSIGN_OR_RETURN(p.nvlink, read_link(pr, *links, "nvlink"));
   if (p.nodes > 1) {
@@ -147,6 +149,9 @@ Result<HardwareProfile> hardware_profile_from_json(const Json& d, const std::str
     CPSIM_ASSIGN_OR_RETURN(p.infiniband, read_link(pr, *links, "infiniband"));
   }
   CPSIM_ASSIGN_OR_RETURN(p.overlap_compute_slowdown_fraction, pr.number(d, "", "overlap_compute_slowdown_fraction", 1.0));
+  if (p.total_gpus() > (std::int64_t{1} << 20)) {
+    return rd.error("node.nodes", std::to_string(p.nodes) + " nodes of " + std::to_string(p.gpus_per_node) + " GPUs are more than 2^20 GPUs");
+  }
   return p;
 }
 

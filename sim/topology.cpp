@@ -91,9 +91,10 @@ Result<Topology> Topology::build(const HardwareProfile& profile, std::int64_t wo
                        " ring ranks x Ulysses " + std::to_string(stride) + ") exceed profile " + profile.name + "'s " +
                        std::to_string(profile.total_gpus()));
     }
+    // Either side may be the mistake: name the profile's file and both of its numbers.
     return bad_input("--world-size: " + std::to_string(world_size) + " ranks need more GPUs than profile " + profile.name +
                      " has (" + std::to_string(profile.nodes) + " node(s) x " + std::to_string(profile.gpus_per_node) +
-                     " = " + std::to_string(profile.total_gpus()) + ")");
+                     " = " + std::to_string(profile.total_gpus()) + ": node.nodes x node.gpus_per_node in " + profile.source + ")");
   }
   Topology t;
   t.world_size_ = world_size;

@@ -33,7 +33,7 @@ std::string chrome_trace_json(const Simulation& sim, const std::string& title) {
   Json doc = {{"displayTimeUnit", "ms"},
               {"otherData", {{"title", title}, {"strategy", strategy_text(sim.strategy)}, {"step_us", sim.metrics.step_us}}},
               {"traceEvents", std::move(events)}};
-  return doc.dump() + "\n";
+  return json_text(doc) + "\n";
 }
 
 }  // namespace cpsim

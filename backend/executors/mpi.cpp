@@ -14,6 +14,8 @@ class MpiExecutor final : public Executor {
   Result<std::optional<Measurement>> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) override {
     CPSIM_RETURN_IF_ERROR(mpi_.check_world_size(plan, plan_path));
     CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, rank_options(plan, plan_path, options, true));
+    // Every rank checks as rank 0 does (which also holds the reference), so that they all refuse alike.
+    CPSIM_RETURN_IF_ERROR(check_run_fits(plan, plan_path, ro, 1, true));
     const auto comm = mpi_.communicator(options.timeout_s);
     auto started = rank_fault(faults_, mpi_.rank());
     if (!started) mpi_.abort(started.error().message);  // ends every process: no rank waits for a dead one

@@ -1,10 +1,13 @@
 // CPU threads as ranks, in this process: the exact oracle every plan can be checked with, in CI.
 #include <chrono>
+#include <new>
+#include <system_error>
 #include <thread>
 
 #include "backend/executors/executors.h"
 #include "backend/thread_communicator.h"
 #include "backend/verify.h"
+#include "core/limits.h"
 
 namespace cpsim {
 namespace {
@@ -17,21 +20,36 @@ class ThreadExecutor final : public Executor {
   Result<std::optional<Measurement>> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) override {
     CPSIM_ASSIGN_OR_RETURN(RankOptions ro, rank_options(plan, plan_path, options, true));
     const std::int64_t w = plan.world_size;
+    if (w > kMaxThreadRanks) {
+      return bad_input(plan_path + ": world_size: " + std::to_string(w) + " ranks are more than the " + std::to_string(kMaxThreadRanks) +
+                       " the CPU executor runs as threads of one process; run them as MPI processes (mpirun -np " + std::to_string(w) + ")");
+    }
+    CPSIM_RETURN_IF_ERROR(check_run_fits(plan, plan_path, ro, w, true));
     std::atomic<std::int64_t> steps_done{0};
     ro.steps_done = &steps_done;
     ThreadFabric fabric(w, options.timeout_s);
     std::vector<std::optional<Result<RankRun>>> results(static_cast<std::size_t>(w));
     std::vector<std::thread> threads;
     std::atomic<std::int64_t> finished_ranks{0};
-    for (std::int64_t r = 0; r < w; ++r) {
-      threads.emplace_back([&, r] {
-        ThreadCommunicator comm(fabric, r);
-        Status started = rank_fault(faults_, r);
-        auto result = started ? run_rank(plan, ro, comm) : Result<RankRun>(started.error());
-        if (!result) comm.abort(result.error().message);
-        results[static_cast<std::size_t>(r)].emplace(std::move(result));
-        ++finished_ranks;
-      });
+    auto rank_thread = [&](std::int64_t r) {
+      ThreadCommunicator comm(fabric, r);
+      Status started = rank_fault(faults_, r);
+      Result<RankRun> result = Error{};
+      try {
+        result = started ? run_rank(plan, ro, comm) : Result<RankRun>(started.error());
+      } catch (const std::bad_alloc&) {
+        result = bad_input(plan_path + ": rank " + std::to_string(r) + " ran out of memory");
+      }
+      if (!result) comm.abort(result.error().message);
+      results[static_cast<std::size_t>(r)].emplace(std::move(result));
+      ++finished_ranks;
+    };
+    try {
+      for (std::int64_t r = 0; r < w; ++r) threads.emplace_back(rank_thread, r);
+    } catch (const std::system_error& e) {  // the started ranks wait for the others: end them, then say why
+      ThreadCommunicator(fabric, 0).abort("the system refused a thread");
+      for (auto& t : threads) t.join();
+      return bad_input(plan_path + ": cannot start " + std::to_string(w) + " rank threads: " + e.what());
     }
     const std::int64_t total_steps = progress_steps(plan, ro);
     if (options.progress) {

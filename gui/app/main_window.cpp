@@ -23,6 +23,7 @@
 #include <QVBoxLayout>
 
 #include "core/json_fields.h"
+#include "core/text_format.h"
 #include "core/workload_json.h"
 #include "gui/app/execute_panel.h"
 #include "gui/app/generate_dialog.h"
@@ -214,10 +215,12 @@ void MainWindow::show_only(int view) {
   for (int i = 0; i < 4; ++i) view_boxes_[i]->setVisible(view < 0 || view == i);
 }
 
-void MainWindow::show_error(const QString& message) {
+void MainWindow::show_error(const QString& raw) {
+  // Messages quote file names, keys and values: control characters are shown escaped, never acted on.
+  const QString message = QString::fromStdString(printable(raw.toStdString()));
   last_error_ = message;
   status_label_->setText(message);
-  statusBar()->showMessage(message.section('\n', 0, 0));
+  statusBar()->showMessage(message);
 }
 
 bool MainWindow::open_workload(const QString& path) {

@@ -3,6 +3,7 @@
 
 #include <QtConcurrent/QtConcurrent>
 #include <chrono>
+#include <new>
 
 #include "sim/simulate.h"
 
@@ -64,9 +65,16 @@ void Planner::launch(std::function<Result<std::shared_ptr<Snapshot>>(const std::
     }
   });
   watcher->setFuture(QtConcurrent::run([this, mine, job]() -> JobResult {
-    auto r = job([this, mine] { return mine != generation_.load(); });
-    if (!r) return {nullptr, r.error().message};
-    return {r.value(), ""};
+    // Nothing escapes a background job: out of memory, or any other exception, is shown as its error.
+    try {
+      auto r = job([this, mine] { return mine != generation_.load(); });
+      if (!r) return {nullptr, r.error().message};
+      return {r.value(), ""};
+    } catch (const std::bad_alloc&) {
+      return {nullptr, "out of memory: this workload and world size need more memory than the machine has"};
+    } catch (const std::exception& e) {
+      return {nullptr, std::string("internal error: ") + e.what()};
+    }
   }));
 }
 

@@ -127,7 +127,7 @@ std::vector<Case> catalogue() {
       // Hardware profiles.
       {"truncated profile", {good, {"hw.json", R"({"name": "x", "gpu": {)"}}, "", nullptr, "compare {d}/w.json -w 2 --hardware {d}/hw.json", "hw.json: line 1"},
       {"negative bandwidth", {good, {"hw.json", profile_with([](Json& p) { p["links"]["nvlink"]["p2p_bandwidth_gb_s"]["value"] = -250; })}}, "", nullptr,
-       "compare {d}/w.json -w 2 --hardware {d}/hw.json", "links.nvlink.p2p_bandwidth_gb_s.value: must be a positive number, got -250"},
+       "compare {d}/w.json -w 2 --hardware {d}/hw.json", "links.nvlink.p2p_bandwidth_gb_s.value: must be a number above 0.001, got -250"},
       {"bandwidth as text", {good, {"hw.json", profile_with([](Json& p) { p["links"]["nvlink"]["p2p_bandwidth_gb_s"]["value"] = "fast"; })}}, "", nullptr,
        "compare {d}/w.json -w 2 --hardware {d}/hw.json", "links.nvlink.p2p_bandwidth_gb_s.value"},
       {"unsourced number", {good, {"hw.json", profile_with([](Json& p) { p["gpu"]["sm_count"].erase("source"); })}}, "", nullptr,

@@ -67,7 +67,10 @@ TEST(WorkAccount, WorldSizeLimits) {
   ASSERT_FALSE(negative.ok());
   auto block = make_plan(w, "t", "ptrr", 2, 0);
   ASSERT_FALSE(block.ok());
-  EXPECT_EQ(block.error().message, "--block-size: must be a positive number of tokens, got 0");
+  EXPECT_EQ(block.error().message, "--block-size: must be from 1 to 1048576, got 0");
+  auto huge = make_plan(w, "t", "striped_block", 2, std::int64_t{1} << 62);  // W x T once wrapped to 0: SIGFPE
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.error().message.rfind("--block-size: must be from 1 to 1048576", 0), 0u);
 }
 
 }  // namespace

@@ -81,17 +81,27 @@ TEST(WorkloadJson, BadInputsNameFileFieldAndValue) {
             "w.json: seq_length: unknown field (expec");
 }
 
-TEST(WorkloadJson, RowsThatOverflow64BitWorkAreRejected) {
-  // 2^30 tokens per row: 9 rows make 9 * 2^60 > 2^63 pairs.
+TEST(WorkloadJson, TokensAndShapesAreBounded) {
+  // 2^24 tokens in all: one row of 2^24, or 2^14 rows of 2^10, but not one more.
   Workload w;
-  w.seq_len = std::int64_t{1} << 30;
-  w.documents.assign(9, {w.seq_len});
-  auto ok = validate_workload(w, "big.json");
-  ASSERT_FALSE(ok.ok());
-  EXPECT_EQ(ok.error().message,
-            "big.json: documents: 9 rows of seq_len 1073741824 overflow 64-bit work counts (rows * seq_len^2 > 2^63)");
-  w.seq_len = (std::int64_t{1} << 30) + 1;
-  EXPECT_NE(validate_workload(w, "big.json").error().message.find("seq_len: 1073741825 exceeds the maximum"), std::string::npos);
+  w.seq_len = std::int64_t{1} << 24;
+  w.documents.assign(1, {w.seq_len});
+  EXPECT_TRUE(validate_workload(w, "big.json").ok());
+  w.documents.assign(2, {w.seq_len});
+  EXPECT_EQ(validate_workload(w, "big.json").error().message,
+            "big.json: documents: 2 rows of seq_len 16777216 are more than the 16777216 tokens (2^24) a workload may have");
+  w.seq_len = (std::int64_t{1} << 24) + 1;
+  w.documents.assign(1, {w.seq_len});
+  EXPECT_NE(validate_workload(w, "big.json").error().message.find("seq_len: 16777217 exceeds the maximum 16777216 tokens"), std::string::npos);
+  // Heads and head dim near 2^63 would overflow every byte count (tokens x heads x dim x bytes).
+  w.seq_len = 1024;
+  w.documents.assign(1, {1024});
+  w.model.q_heads = w.model.kv_heads = std::int64_t{1} << 62;
+  EXPECT_NE(validate_workload(w, "big.json").error().message.find("model.q_heads: must be from 1 to 16384, got 4611686018427387904"),
+            std::string::npos);
+  w.model.q_heads = w.model.kv_heads = 8;
+  w.model.head_dim = std::int64_t{1} << 40;
+  EXPECT_NE(validate_workload(w, "big.json").error().message.find("model.head_dim: must be from 1 to 16384"), std::string::npos);
 }
 
 TEST(WorkloadJson, MissingFile) {

@@ -48,12 +48,27 @@ TEST(HardwareProfile, BadFieldsNameFieldAndValue) {
   EXPECT_EQ(error_for([](Json& d) { d["gpu"]["hbm_gb"].erase("source"); }),
             "gpu.hbm_gb.source: missing: every number in a profile needs a source");
   EXPECT_EQ(error_for([](Json& d) { d["gpu"]["attn_fwd_efficiency_hdim128"]["value"] = 1.5; }),
-            "gpu.attn_fwd_efficiency_hdim128.value: must be at most 1.0, got 1.5");
+            "gpu.attn_fwd_efficiency_hdim128.value: must be at most 1, got 1.5");
   EXPECT_EQ(error_for([](Json& d) { d["links"]["nvlink"]["latency_us"]["value"] = 0; }),
             "links.nvlink.latency_us.value: must be a positive number, got 0");
   EXPECT_EQ(error_for([](Json& d) { d["node"]["nodes"]["value"] = 2; }),
             "links.infiniband: missing: a profile with more than one node needs an inter-node link");
   EXPECT_EQ(error_for([](Json& d) { d["node"]["gpus_per_node"]["value"] = 7.5; }), "node.gpus_per_node.value: must be a whole number, got 7.5");
+}
+
+// Numbers that pass as numbers but mean nothing: every field has a range, so no profile gives an infinite or NaN
+// step time; a blank source is no source; the device kind is one of two.
+TEST(HardwareProfile, EveryNumberHasARange) {
+  EXPECT_EQ(error_for([](Json& d) { d["gpu"]["sm_count"]["value"] = 1e300; }), "gpu.sm_count.value: must be at most 100000, got 1e+300");
+  EXPECT_EQ(error_for([](Json& d) { d["links"]["nvlink"]["p2p_bandwidth_gb_s"]["value"] = 5e-324; }),
+            "links.nvlink.p2p_bandwidth_gb_s.value: must be a number above 0.001, got 5e-324");
+  EXPECT_EQ(error_for([](Json& d) { d["gpu"]["peak_bf16_tflops"]["value"] = 1e300; }),
+            "gpu.peak_bf16_tflops.value: must be at most 1e+06, got 1e+300");
+  EXPECT_EQ(error_for([](Json& d) { d["gpu"]["attn_fwd_efficiency_hdim64"]["value"] = 1e-300; }),
+            "gpu.attn_fwd_efficiency_hdim64.value: must be a number above 0.0001, got 1e-300");
+  EXPECT_EQ(error_for([](Json& d) { d["gpu"]["kernel_launch_us"]["value"] = 1e12; }), "gpu.kernel_launch_us.value: must be at most 1e+06, got 1000000000000.0");
+  EXPECT_EQ(error_for([](Json& d) { d["gpu"]["hbm_gb"]["source"] = "  \t"; }), "gpu.hbm_gb.source: blank: every number in a profile needs a source");
+  EXPECT_EQ(error_for([](Json& d) { d["device_kind"] = "tpu"; }), "device_kind: expected \"gpu\" or \"cpu\", got \"tpu\"");
 }
 
 TEST(HardwareProfile, UnknownNameListsTheShippedOnes) {
