@@ -28,6 +28,7 @@ int run_calibrate(const CalibrateOptions& o) {
   }
   auto hw = find_hardware_profile(o.hardware);
   if (!hw) return report(hw.error());
+  if (auto ok = check_output_path(o.out); !ok) return report(ok.error());
   auto c = calibrate(all, *hw, o.measurements);
   if (!c) return report(c.error());
   const std::string name = o.name.empty() ? hw->name + "-calibrated" : o.name;

@@ -120,6 +120,9 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
 int run_compare(const CompareOptions& o) {
   auto workload = load_workload(o.workload);
   if (!workload) return report(workload.error());
+  if (!o.csv.empty()) {
+    if (auto ok = check_output_path(o.csv); !ok) return report(ok.error());
+  }
   auto hw = find_hardware_profile(o.hardware);
   if (!hw) return report(hw.error());
   auto comparison = compare_strategies(*workload, o.workload, o.world_size, o.block_size, *hw, o.backward);

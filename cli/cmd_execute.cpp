@@ -91,6 +91,9 @@ int run_execute(ExecuteCliOptions& o) {
   if (!executor) return report(executor.error());
   auto plan = load_plan(o.plan);
   if (!plan) return report(plan.error());
+  if (!o.out.empty()) {
+    if (auto ok = check_output_path(o.out); !ok) return report(ok.error());
+  }
   if (o.progress || ::isatty(STDERR_FILENO)) {
     // On a terminal one line rewritten in place; for a parent process (--progress) one line each time.
     const bool tty = ::isatty(STDERR_FILENO) != 0;

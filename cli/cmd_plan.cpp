@@ -169,6 +169,9 @@ Result<std::optional<Strategy>> strategy_flag(const PlanOptions& o) {
 int run_plan(const PlanOptions& o) {
   auto workload = load_workload(o.workload);
   if (!workload) return report(workload.error());
+  if (!o.out.empty()) {
+    if (auto ok = check_output_path(o.out); !ok) return report(ok.error());
+  }
   auto given = strategy_flag(o);
   if (!given) return report(given.error());
   const std::string balancer = *given ? (*given)->balancer : o.balancer;

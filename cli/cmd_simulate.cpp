@@ -126,6 +126,9 @@ int run_simulate(const SimulateOptions& o) {
   Strategy strategy = *parsed;
   auto workload = load_workload(o.workload);
   if (!workload) return report(workload.error());
+  if (!o.trace.empty()) {
+    if (auto ok = check_output_path(o.trace); !ok) return report(ok.error());
+  }
   auto hw = find_hardware_profile(o.hardware);
   if (!hw) return report(hw.error());
   if (strategy.ulysses < 1 || o.world_size % strategy.ulysses != 0 || (strategy.pure_ulysses && o.world_size != strategy.ulysses)) {

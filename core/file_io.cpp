@@ -28,34 +28,25 @@ std::string kind_of(mode_t mode) {
   return "not a regular file";
 }
 
-// Files this process read, as they were: an output must not replace one of them. The change time is part of
-// the identity, so that an inode freed and reused for another file (a long-lived GUI rewrites its own files)
-// is not taken for the input.
-struct FileId {
-  dev_t dev;
-  ino_t ino;
-  struct timespec ctime;
-  bool operator==(const FileId& o) const {
-    return dev == o.dev && ino == o.ino && ctime.tv_sec == o.ctime.tv_sec && ctime.tv_nsec == o.ctime.tv_nsec;
-  }
-};
-FileId id_of(const struct stat& st) { return {st.st_dev, st.st_ino, st.st_ctim}; }
-
+// The paths of the inputs this process read. A write compares its target with what those paths name *now*
+// (device and inode): a hard link or another spelling of an input is caught, and an input deleted since, whose
+// inode a new file may reuse, no longer counts.
 std::mutex g_inputs_mutex;
-std::vector<FileId> g_inputs;
+std::vector<std::string> g_inputs;
 
-void remember_input(const struct stat& st) {
+void remember_input(const std::string& path) {
   const std::lock_guard<std::mutex> lock(g_inputs_mutex);
-  for (const FileId& f : g_inputs) {
-    if (f == id_of(st)) return;
+  for (const std::string& p : g_inputs) {
+    if (p == path) return;
   }
-  g_inputs.push_back(id_of(st));
+  g_inputs.push_back(path);
 }
 
-bool is_input(const struct stat& st) {
+bool is_input(const struct stat& target) {
   const std::lock_guard<std::mutex> lock(g_inputs_mutex);
-  for (const FileId& f : g_inputs) {
-    if (f == id_of(st)) return true;
+  for (const std::string& p : g_inputs) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0 && st.st_dev == target.st_dev && st.st_ino == target.st_ino) return true;
   }
   return false;
 }
@@ -99,7 +90,7 @@ Status write_all(int fd, std::string_view text) {
 
 }  // namespace
 
-Result<std::string> read_input_file(const std::string& path) {
+Result<std::string> read_input_file(const std::string& path, FileRole role) {
   // O_NONBLOCK: opening a FIFO nobody writes must not hang; it is refused below.
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return bad_input(path + ": cannot open: " + std::strerror(errno));
@@ -141,11 +132,14 @@ Result<std::string> read_input_file(const std::string& path) {
     }
   }
   ::close(fd);
-  remember_input(st);
+  if (role == FileRole::kInput) remember_input(path);
   return text;
 }
 
-Status write_file_atomically(const std::string& path, std::string_view text) {
+namespace {
+
+// What an output path must be: a regular file (not an input) or a new name.
+Status check_target(const std::string& path) {
   if (path.empty()) return bad_input("(empty path): cannot write: an output needs a file name");
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
@@ -156,15 +150,38 @@ Status write_file_atomically(const std::string& path, std::string_view text) {
   } else if (errno != ENOENT) {
     return bad_input(path + ": cannot write: " + std::strerror(errno));
   }
+  return Ok{};
+}
+
+}  // namespace
+
+Status check_output_path(const std::string& path) {
+  CPSIM_RETURN_IF_ERROR(check_target(path));
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return Ok{};
+  struct stat st {};
+  if (::stat(parent.c_str(), &st) != 0) return bad_input(path + ": cannot write: " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return bad_input(path + ": cannot write: " + parent.string() + " is not a folder");
+  return Ok{};
+}
+
+Status write_file_atomically(const std::string& path, std::string_view text) {
+  CPSIM_RETURN_IF_ERROR(check_target(path));
   // A short name in the same folder (a rename stays on one file system; any legal file name still fits).
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   const std::string tmp = (parent.empty() ? std::string(".") : parent.string()) + "/.cpsim-" + std::to_string(::getpid()) + "-" +
                           std::to_string(g_counter++) + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) return bad_input(path + ": cannot write: " + std::strerror(errno));
+  // Held before the file exists, so that a signal at any moment finds it (unlinking a name not yet created, or
+  // already renamed, does nothing).
   std::vector<char> name(tmp.begin(), tmp.end());
   name.push_back('\0');
   const int slot = hold_temporary(name.data());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    const std::string why = std::strerror(errno);
+    release_temporary(slot);
+    return bad_input(path + ": cannot write: " + why);
+  }
   auto fail = [&](const std::string& why) {
     ::unlink(tmp.c_str());
     release_temporary(slot);

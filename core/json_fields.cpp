@@ -102,8 +102,8 @@ Result<Json> parse_json_text(std::string_view text, const std::string& source) {
   }
 }
 
-Result<Json> read_json_file(const std::string& path) {
-  CPSIM_ASSIGN_OR_RETURN(const std::string text, read_input_file(path));
+Result<Json> read_json_file(const std::string& path, FileRole role) {
+  CPSIM_ASSIGN_OR_RETURN(const std::string text, read_input_file(path, role));
   return parse_json_text(text, path);
 }
 

@@ -18,7 +18,7 @@ namespace cpsim {
 using Json = nlohmann::ordered_json;
 
 // Reads (read_input_file) and parses a whole file; syntax errors report line and column.
-Result<Json> read_json_file(const std::string& path);
+Result<Json> read_json_file(const std::string& path, FileRole role = FileRole::kInput);
 Result<Json> parse_json_text(std::string_view text, const std::string& source);
 
 // A document as text (indent < 0: compact). Strings that are not UTF-8 (a file name from the command line may be

@@ -51,7 +51,7 @@ Json candidate_json(const Candidate& c) {
 std::optional<BatchResult> read_result(const std::string& path, const std::string& digest) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return std::nullopt;
-  auto doc = read_json_file(path);
+  auto doc = read_json_file(path, FileRole::kOwn);
   if (!doc) return std::nullopt;  // half-written by a crash: plan the line again
   auto r = batch_result_from_json(*doc, path);
   if (!r || r->digest != digest) return std::nullopt;  // from another version, or for another workload
@@ -64,7 +64,9 @@ bool plan_is_whole(const std::string& out_dir, std::int64_t line, const std::str
   const std::string path = (fs::path(out_dir) / "plans" / batch_line_file(line)).string();
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return false;
-  auto plan = load_plan(path);
+  auto doc = read_json_file(path, FileRole::kOwn);
+  if (!doc) return false;
+  auto plan = plan_from_json(*doc, path);
   return plan && workload_digest(plan->workload) == digest;
 }
 
@@ -182,7 +184,7 @@ Result<std::vector<BatchResult>> run_batch(const std::vector<BatchLine>& lines, 
   const std::string settings_path = (fs::path(out_dir) / "batch.json").string();
   const Json settings_doc = settings_json(source, settings);
   if (fs::exists(settings_path)) {
-    auto previous = read_json_file(settings_path);
+    auto previous = read_json_file(settings_path, FileRole::kOwn);
     if (!previous || *previous != settings_doc) {
       return bad_input(out_dir + ": --out-dir: holds a batch run with other settings (" + settings_path +
                        "); use a new folder or remove it");

@@ -358,6 +358,59 @@ TEST_F(CliTest, BatchPlansEveryLineResumesAndIsTheSameForAnyJobCount) {
   }
 }
 
+// What a killed or edited earlier run leaves is not trusted: a truncated plan file or an unreadable result is
+// planned again, a stale temporary is removed, and an edited reason cannot split a summary row.
+TEST_F(CliTest, BatchResumeTrustsOnlyWholeFiles) {
+  const std::string batches = path("b.jsonl");
+  ASSERT_EQ(run("generate --seq-len 4096 --dist lognormal --mean 512 --min-len 32 --multiple-of 16 --seed 3 --batches 4 --out " + batches).status, 0);
+  ASSERT_EQ(run("batch " + batches + " -w 4 -j 1 --no-ulysses -o " + path("out")).status, 0);
+  const std::string plan2 = read_text(path("out/plans/line-000002.json"));
+  std::ofstream(path("out/plans/line-000002.json")) << plan2.substr(0, plan2.size() / 2);  // a killed write
+  std::ofstream(path("out/results/line-000003.json")) << "";                              // an empty result
+  std::ofstream(path("out/results/.cpsim-999999999-0.tmp")) << "half";                    // a killed run's temporary
+  const Outcome again = run("batch " + batches + " -w 4 -j 1 --no-ulysses -o " + path("out"));
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_NE(again.out.find("planned 2 lines (2 resumed"), std::string::npos) << again.out;
+  EXPECT_EQ(read_text(path("out/plans/line-000002.json")), plan2);
+  EXPECT_FALSE(fs::exists(path("out/results/.cpsim-999999999-0.tmp")));
+  // An edited result with a newline in its reason: the summary keeps one line per batch.
+  auto result = nlohmann::json::parse(read_text(path("out/results/line-000001.json")));
+  result["chosen"]["valid"] = false;
+  result["chosen"]["reason"] = "two\nlines";
+  std::ofstream(path("out/results/line-000001.json")) << result.dump();
+  ASSERT_EQ(run("batch " + batches + " -w 4 -j 1 --no-ulysses -o " + path("out")).status, 0);
+  const std::string summary = read_text(path("out/summary.csv"));
+  EXPECT_EQ(std::count(summary.begin(), summary.end(), '\n'), 5) << summary;
+  EXPECT_NE(summary.find("two\\nlines"), std::string::npos) << summary;
+}
+
+// Calibrating W = 1 runs (no communication at all) fits the kernel and keeps the link, saying so; it crashed.
+TEST_F(CliTest, CalibrateWorksOnSingleRankRuns) {
+  std::string files;
+  for (const int s : {256, 512, 1024, 2048}) {
+    const std::string w = path("w" + std::to_string(s) + ".json"), p = path("p" + std::to_string(s) + ".json"), m = path("m" + std::to_string(s) + ".json");
+    ASSERT_EQ(run("generate --seq-len " + std::to_string(s) + " --dist uniform --min-len 16 --max-len " + std::to_string(s / 2) + " --seed " +
+                  std::to_string(s) + " --q-heads 2 --kv-heads 1 --head-dim 16 --out " + w).status, 0);
+    ASSERT_EQ(run("plan " + w + " -w 1 -b contiguous -r alltoall --hardware cpu-threads --block-size 32 -o " + p).status, 0);
+    ASSERT_EQ(run("execute " + p + " -o " + m).status, 0);
+    files += " " + m;
+  }
+  const Outcome c = run("calibrate" + files + " --hardware cpu-threads -o " + path("fit.json"));
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_NE(c.out.find("no communication was measured (W = 1 runs move no K/V); link constants kept"), std::string::npos) << c.out;
+  const auto fitted = nlohmann::json::parse(read_text(path("fit.json")));
+  EXPECT_EQ(fitted["device_kind"], "cpu");
+}
+
+// The atomic writer's temporary name does not grow with the file's: a 255-byte name works.
+TEST_F(CliTest, TheLongestFileNameIsWritten) {
+  const std::string w = write("w.json", kWorkload);
+  const std::string name = std::string(250, 'p') + ".json";
+  const Outcome o = run("plan " + w + " -w 2 -b head_tail -r alltoall -o " + path(name));
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_TRUE(fs::exists(path(name)));
+}
+
 TEST_F(CliTest, BatchBadInputs) {
   const std::string model = R"("model":{"q_heads":32,"kv_heads":8,"head_dim":128,"dtype":"bf16"})";
   const std::string good = R"({"schema_version":1,"seq_len":1024,"mask":{"kind":"causal"},"documents":[[1024]],)" + model + "}";

@@ -3,7 +3,8 @@
 # the sparse exchange (a sparse_gather plan), forward and backward (dQ/dK/dV); an injected wrong output or
 # gradient fails the check (exit 3) and an injected failed rank ends the job naming it (CPSIM_FAULTS); a plan
 # for more ranks than mpirun started is refused with exit status 2; on a machine without a GPU, --device cuda
-# under mpirun (the NCCL executor) is refused by every rank with exit status 2.
+# under mpirun (the NCCL executor) is refused with exit status 2. No verdict depends on timing: each waits for
+# mpirun to end and reads its exit status and output.
 # Usage: run_mpi_execute.sh CPSIM WORKDIR
 set -uo pipefail
 cpsim=$1
@@ -55,8 +56,10 @@ fi
 if ! nvidia-smi -L >/dev/null 2>&1; then
   out=$(timeout 120 mpirun --oversubscribe -np 2 "$cpsim" execute "$dir/p2.json" --device cuda 2>&1)
   rc=$?
-  if [ $rc -eq 2 ] && [ "$(grep -c -- "--device cuda: no GPU available\|built without the NCCL executor\|built without CUDA" <<<"$out")" -eq 2 ]; then
-    echo "ok: --device cuda under mpirun without a GPU refused by both ranks (exit 2)"
+  # Every rank refuses alike, but mpirun may end the job as soon as the first rank exits: one message is enough
+  # (counting both made the verdict depend on timing).
+  if [ $rc -eq 2 ] && grep -q -- "--device cuda: no GPU available\|built without the NCCL executor\|built without CUDA" <<<"$out"; then
+    echo "ok: --device cuda under mpirun without a GPU refused (exit 2)"
   else
     echo "FAIL: --device cuda under mpirun without a GPU gave exit $rc"; echo "$out" | tail -5; fail=1
   fi
