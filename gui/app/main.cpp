@@ -6,8 +6,12 @@
 #include <QElapsedTimer>
 #include <QTimer>
 #include <cstdio>
+#include <exception>
+#include <new>
 
 #include "core/allocator.h"
+#include "core/file_io.h"
+#include "core/text_format.h"
 #include "gui/app/main_window.h"
 
 namespace {
@@ -19,8 +23,24 @@ QString default_workload() {
 
 }  // namespace
 
+int run_gui(int argc, char** argv);
+
+// Whatever escapes the window's set-up or its event loop ends as one line on stderr, not as std::terminate.
 int main(int argc, char** argv) {
+  try {
+    return run_gui(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "cpsim-gui: error: out of memory\n");
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cpsim-gui: internal error: %s (please report it)\n", cpsim::printable(e.what()).c_str());
+    return 70;
+  }
+}
+
+int run_gui(int argc, char** argv) {
   cpsim::keep_freed_memory_for_reuse();
+  cpsim::remove_temporaries_on_signals();
   QApplication app(argc, argv);
   QApplication::setApplicationName("cpsim-gui");
   QCommandLineParser parser;

@@ -41,8 +41,10 @@ for fault in corrupt-output corrupt-gradient; do
 done
 out=$(CPSIM_FAULTS=fail-rank=1 timeout 120 mpirun --oversubscribe -x CPSIM_FAULTS -np 2 "$cpsim" execute "$dir/p2.json" --timeout-s 30 2>&1)
 rc=$?
-if [ $rc -ne 0 ] && grep -q "rank 1: rank 1 failed (injected fault)" <<<"$out"; then
-  echo "ok: a failed rank under mpirun ends the job naming it (exit $rc)"
+# The verdict is the exit status MPI_Abort hands mpirun (4): what mpirun forwards of the aborting rank's last
+# line is best effort (once only its end arrived), so the message is reported, not required.
+if [ $rc -eq 4 ]; then
+  echo "ok: a failed rank under mpirun ends the job (exit 4; message $(grep -q "rank 1 failed (injected fault)" <<<"$out" && echo seen || echo lost))"
 else
   echo "FAIL: a failed rank under mpirun gave exit $rc"; echo "$out" | tail -5; fail=1
 fi
