@@ -29,6 +29,7 @@ struct BatchOptions {
   std::string out_dir;
   int jobs = 0;
   std::string balancers = "all";
+  std::string kernel;
   bool no_ulysses = false;
   bool no_plans = false;
   int top = 12;
@@ -121,6 +122,10 @@ int run_batch_command(const BatchOptions& o) {
   s.backward = o.backward;
   s.scope.balancers = *balancers;
   s.scope.ulysses = !o.no_ulysses;
+  s.scope.kernel = o.kernel;
+  if (!o.kernel.empty() && hw->kernel(o.kernel) == nullptr) {
+    return report(bad_input("--kernel: \"" + o.kernel + "\" is not a kernel of " + hw->name + " (it has " + hw->kernel_names() + "; see cpsim kernels)"));
+  }
   s.write_plans = !o.no_plans;
   s.jobs = o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
@@ -172,6 +177,7 @@ Command add_batch_command(CLI::App& root) {
   sub->add_flag("--backward", o->backward, "Choose by forward + backward time");
   sub->add_option("--jobs,-j", o->jobs, "Worker threads (0: all cores)")->capture_default_str()->check(decimal(std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
   sub->add_option("--balancers", o->balancers, "all, pytorch, or a comma-separated list")->capture_default_str();
+  sub->add_option("--kernel,-k", o->kernel, "Only strategies on this attention kernel (default: every kernel each path can call)");
   sub->add_flag("--no-ulysses", o->no_ulysses, "Leave out pure Ulysses and the Ulysses x ring hybrids");
   sub->add_flag("--no-plans", o->no_plans, "Write the summary and report only, no PLAN.json per line");
   sub->add_option("--top", o->top, "Fixed strategies to print (0: all)")->capture_default_str()->check(decimal(0, std::numeric_limits<int>::max()));

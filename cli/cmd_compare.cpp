@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/fidelity.h"
 #include "cli/flags.h"
 #include "cli/table.h"
 #include "cli/workload_text.h"
@@ -21,18 +22,20 @@ struct CompareOptions {
   std::string hardware = "h100-sxm-8x";
   std::int64_t block_size = 128;
   bool backward = false;
+  std::string kernel;
   std::string csv;
   bool json = false;
   int top = 15;
 };
 
 
-Json comparison_json(const Comparison& c, const CompareOptions& o) {
+Json comparison_json(const Comparison& c, const CompareOptions& o, const HardwareProfile& hw) {
   Json ranked = Json::array(), invalid = Json::array();
   for (const Candidate& x : c.ranked) {
     const Metrics& m = x.metrics;
     ranked.push_back({{"balancer", x.strategy.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
-                      {"ulysses", x.strategy.ulysses}, {"strategy", strategy_text(x.strategy)}, {"pytorch", x.pytorch},
+                      {"ulysses", x.strategy.ulysses}, {"kernel", x.strategy.kernel}, {"strategy", strategy_text(x.strategy)}, {"pytorch", x.pytorch},
+                      {"tie", x.tie},
                       {"step_us", m.step_us}, {"forward_us", m.forward_us}, {"lower_bound_us", m.lower_bound_us},
                       {"ratio_to_lower_bound", m.ratio_to_lower_bound}, {"compute_imbalance", m.compute_imbalance},
                       {"max_exposed_comm_us", m.max_exposed_comm_us}, {"peak_memory_bytes", m.peak_memory_bytes},
@@ -40,18 +43,18 @@ Json comparison_json(const Comparison& c, const CompareOptions& o) {
   }
   for (const Candidate& x : c.invalid) {
     invalid.push_back({{"balancer", x.strategy.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
-                       {"ulysses", x.strategy.ulysses}, {"strategy", strategy_text(x.strategy)},
+                       {"ulysses", x.strategy.ulysses}, {"kernel", x.strategy.kernel}, {"strategy", strategy_text(x.strategy)},
                        {"reason", x.reason}});
   }
   return {{"workload", o.workload}, {"world_size", o.world_size}, {"hardware", o.hardware}, {"backward", o.backward},
-          {"ranked", ranked}, {"invalid", invalid}, {"why", c.why}};
+          {"model_error", fidelity_json(hw)}, {"ties", c.ties}, {"ranked", ranked}, {"invalid", invalid}, {"why", c.why}};
 }
 
 void print_comparison(const Comparison& c, const Workload& w, const CompareOptions& o, const HardwareProfile& hw) {
   std::cout << describe_workload(w, o.workload) << "\nworld size " << o.world_size << " on " << hw.name << " ("
             << hw.gpu_model << "), " << (o.backward ? "forward + backward" : "forward") << "\n\n";
   const double best = c.ranked.empty() ? 0 : c.ranked.front().metrics.step_us;
-  Table table({"#", "balancer", "path/rotate", "step ms", "", "vs best", "x lower bound", "imbalance", "exposed comm ms", "memory GiB"},
+  Table table({"#", "balancer", "path/rotate on kernel", "step ms", "", "vs best", "x lower bound", "imbalance", "exposed comm ms", "memory GiB"},
               {false, true, true, false, true, false, false, false, false, false});
   double worst = 0;
   for (const Candidate& x : c.ranked) worst = std::max(worst, x.metrics.step_us);
@@ -61,11 +64,15 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
     if (o.top > 0 && rank == o.top) break;
     ++rank;
     table.add_row({std::to_string(rank), x.strategy.pure_ulysses ? "-" : x.strategy.balancer, path_text(x.strategy), millis(m.step_us),
-                   bar(m.step_us, worst, 16), fixed(m.step_us / best, 2) + "x", fixed(m.ratio_to_lower_bound, 2),
+                   bar(m.step_us, worst, 16), fixed(m.step_us / best, 2) + "x" + (x.tie ? " ≈" : ""), fixed(m.ratio_to_lower_bound, 2),
                    fixed(m.compute_imbalance, 3), millis(m.max_exposed_comm_us),
                    fixed(m.peak_memory_bytes / (1024.0 * 1024.0 * 1024.0), 2)});
   }
   std::cout << table.render();
+  if (c.ties > 0) {
+    std::cout << "≈ within the model's median error (" << percent(c.model_error) << ") of #1: " << c.ties << " candidate"
+              << (c.ties == 1 ? "" : "s") << " tie with the winner\n";
+  }
   if (o.top > 0 && c.ranked.size() > static_cast<std::size_t>(o.top)) {
     std::cout << "... " << c.ranked.size() - static_cast<std::size_t>(o.top) << " more (--top 0 shows all, --csv writes all)\n";
   }
@@ -75,18 +82,27 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
     struct Group {
       std::string reason;
       std::vector<const Candidate*> members;
+      std::vector<std::string> labels;  // each member's strategy as shown
       std::vector<std::string> balancers, strategies;
     };
     std::vector<Group> groups;
     auto add_unique = [](std::vector<std::string>& v, const std::string& s) {
       if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
     };
+    // A reason that holds for every kernel of a path is shown once for the path (its kernels are not the reason).
+    std::vector<std::pair<std::string, std::string>> seen;  // (reason + balancer, label)
     for (const Candidate& x : c.invalid) {
+      Strategy shown = x.strategy;
+      if (x.reason.find(x.strategy.kernel) == std::string::npos) shown.kernel.clear();
+      const std::pair<std::string, std::string> key{x.reason + "\n" + x.strategy.balancer, strategy_text(shown)};
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+      seen.push_back(key);
       auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.reason == x.reason; });
-      if (it == groups.end()) it = groups.insert(groups.end(), Group{x.reason, {}, {}, {}});
+      if (it == groups.end()) it = groups.insert(groups.end(), Group{x.reason, {}, {}, {}, {}});
       it->members.push_back(&x);
+      it->labels.push_back(strategy_text(shown));
       add_unique(it->balancers, x.strategy.balancer);
-      add_unique(it->strategies, path_text(x.strategy));
+      add_unique(it->strategies, path_text(shown));
     }
     auto join = [](const std::vector<std::string>& v) {
       std::string out;
@@ -99,9 +115,7 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
       if (g.members.size() > 2 && g.members.size() == g.balancers.size() * g.strategies.size()) {
         which = join(g.strategies) + (g.balancers.size() == 1 ? " with " + g.balancers[0] : " with any balancer here");
       } else {
-        std::vector<std::string> labels;
-        for (const Candidate* x : g.members) labels.push_back(strategy_text(x->strategy));
-        which = join(labels);
+        which = join(g.labels);
       }
       std::cout << "  " << which << ": " << g.reason << "\n";
     }
@@ -115,6 +129,10 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
     std::cout << "\n";
     break;
   }
+  std::cout << fidelity_line(hw) << "\n";
+  if (!c.ranked.empty()) {
+    if (const std::string note = kernel_note(hw, c.ranked.front().strategy.kernel); !note.empty()) std::cout << note << "\n";
+  }
 }
 
 int run_compare(const CompareOptions& o) {
@@ -125,13 +143,18 @@ int run_compare(const CompareOptions& o) {
   }
   auto hw = find_hardware_profile(o.hardware);
   if (!hw) return report(hw.error());
-  auto comparison = compare_strategies(*workload, o.workload, o.world_size, o.block_size, *hw, o.backward);
+  CompareScope scope;
+  scope.kernel = o.kernel;
+  if (!o.kernel.empty() && hw->kernel(o.kernel) == nullptr) {
+    return report(bad_input("--kernel: \"" + o.kernel + "\" is not a kernel of " + hw->name + " (it has " + hw->kernel_names() + "; see cpsim kernels)"));
+  }
+  auto comparison = compare_strategies(*workload, o.workload, o.world_size, o.block_size, *hw, o.backward, nullptr, scope);
   if (!comparison) return report(comparison.error());
   if (!o.csv.empty()) {
     if (auto ok = write_file_atomically(o.csv, comparison_csv(*comparison)); !ok) return report(ok.error());
   }
   if (o.json) {
-    std::cout << json_text(comparison_json(*comparison, o), 2) << "\n";
+    std::cout << json_text(comparison_json(*comparison, o, *hw), 2) << "\n";
   } else {
     print_comparison(*comparison, *workload, o, *hw);
   }
@@ -148,6 +171,7 @@ Command add_compare_command(CLI::App& root) {
   sub->add_option("--hardware", o->hardware, "Profile name in data/hardware/ or a file path")->capture_default_str();
   sub->add_option("--block-size", o->block_size, "Tile size T")->capture_default_str()->check(decimal());
   sub->add_flag("--backward", o->backward, "Rank by forward + backward time");
+  sub->add_option("--kernel,-k", o->kernel, "Only strategies on this attention kernel (see cpsim kernels; default: every kernel each path can call)");
   sub->add_option("--csv", o->csv, "Write the ranking as CSV")->check(non_empty_path());
   sub->add_flag("--json", o->json, "Print the ranking as JSON");
   sub->add_option("--top", o->top, "Rows of the ranking to print (0: all)")->capture_default_str()->check(decimal(0, std::numeric_limits<int>::max()));

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/fidelity.h"
 #include "cli/flags.h"
 #include "cli/table.h"
 #include "cli/workload_text.h"
@@ -27,6 +28,7 @@ struct PlanOptions {
   std::string path;
   std::string strategy;
   std::string hardware = "h100-sxm-8x";
+  std::string kernel;
   bool backward = false;
   bool json = false;
 };
@@ -119,17 +121,20 @@ int run_compare_balancers(const PlanOptions& o, const Workload& workload) {
 }
 
 // Records the strategy a plan runs with (given, or the fastest one for this balancer) and its prediction.
-Status attach_strategy(Plan& plan, const PlanOptions& o, const std::optional<Strategy>& given) {
+// `fidelity`: what the prediction is worth (fidelity_line), printed under it.
+Status attach_strategy(Plan& plan, const PlanOptions& o, const std::optional<Strategy>& given, std::string* fidelity) {
   CPSIM_ASSIGN_OR_RETURN(const HardwareProfile hw, find_hardware_profile(o.hardware));
   std::optional<Simulation> sim;
   if (given) {
-    if (const auto why = unsupported_reason(plan, *given)) {
-      return bad_input("--strategy: " + strategy_text(*given) + " cannot run this plan: " + *why);
+    Strategy s = *given;
+    CPSIM_RETURN_IF_ERROR(apply_kernel_flag(s, o.kernel));
+    if (const auto why = unsupported_reason(plan, s)) {
+      return bad_input("--strategy: " + strategy_text(s) + " cannot run this plan: " + *why);
     }
-    CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, *given, hw, o.backward));
+    CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, s, hw, o.backward));
   } else if (o.rotate.empty()) {
     if (!o.path.empty()) return bad_input("--path: needs --rotate as well");
-    CPSIM_ASSIGN_OR_RETURN(sim, simulate_best(plan, hw, o.backward));
+    CPSIM_ASSIGN_OR_RETURN(sim, simulate_best(plan, hw, o.backward, o.kernel));
   } else {
     const auto rotate = parse_rotate(o.rotate);
     if (!rotate) return bad_input("--rotate: unknown rotate method \"" + o.rotate + "\" (expected allgather or alltoall)");
@@ -145,9 +150,12 @@ Status attach_strategy(Plan& plan, const PlanOptions& o, const std::optional<Str
     if (const auto why = unsupported_reason(plan, s)) {
       return bad_input("--path/--rotate: " + path_text(s) + " cannot run this plan: " + *why);
     }
+    s.kernel = o.kernel;
     CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, s, hw, o.backward));
   }
   attach_simulation(plan, *sim, hw);
+  *fidelity = fidelity_line(hw);
+  if (const std::string note = kernel_note(hw, sim->strategy.kernel); !note.empty()) *fidelity += "\n" + note;
   return Ok{};
 }
 
@@ -184,12 +192,16 @@ int run_plan(const PlanOptions& o) {
   if (o.backward && o.out.empty() && o.rotate.empty() && !*given) {
     return report(bad_input("--backward: applies to the recorded prediction, so needs --out, --rotate or --strategy"));
   }
+  if (!o.kernel.empty() && o.out.empty() && o.rotate.empty() && !*given) {
+    return report(bad_input("--kernel: applies to the recorded prediction, so needs --out, --rotate or --strategy"));
+  }
   if (auto ok = check_world_size(o.world_size, *workload, o.workload); !ok) return report(ok.error());
   const std::int64_t ranks = *given ? (*given)->plan_world_size(o.world_size) : o.world_size;
   auto plan = make_plan(*workload, o.workload, balancer, ranks, o.block_size);
   if (!plan) return report(plan.error());
+  std::string fidelity;
   if (!o.out.empty() || !o.rotate.empty() || *given) {
-    if (auto ok = attach_strategy(*plan, o, *given); !ok) return report(ok.error());
+    if (auto ok = attach_strategy(*plan, o, *given, &fidelity); !ok) return report(ok.error());
   }
   if (o.json) {
     std::cout << json_text(plan_summary_json(*plan), 2) << "\n";
@@ -201,7 +213,7 @@ int run_plan(const PlanOptions& o) {
     if (!o.json) {
       std::cout << "plan written to " << o.out << " (" << path_text(*plan->strategy) << ", predicted "
                 << fixed(plan->predicted["step_us"].get<double>() / 1000.0, 3) << " ms " << (o.backward ? "forward + backward" : "forward")
-                << " on " << plan->hardware << ")\n";
+                << " on " << plan->hardware << ")\n" << fidelity << "\n";
     }
   }
   return 0;
@@ -220,9 +232,10 @@ Command add_plan_command(CLI::App& root) {
   sub->add_option("--rotate,-r", o->rotate, "Record this rotate method (default with --out: the fastest strategy)");
   sub->add_option("--path,-p", o->path, "Record this attention path (with --rotate)");
   sub->add_option("--strategy,-s", o->strategy,
-                  "Record this strategy, as compare prints it: \"BALANCER + [ulyssesU x ]PATH/ROTATE[ (N stages)]\" or \"ulyssesU\"; "
+                  "Record this strategy, as compare prints it: \"BALANCER + [ulyssesU x ]PATH/ROTATE[ on KERNEL][ (N stages)]\" or \"ulyssesU\"; "
                   "with Ulysses the plan has W / U ranks");
   sub->add_option("--hardware", o->hardware, "Hardware profile for the recorded prediction")->capture_default_str();
+  sub->add_option("--kernel,-k", o->kernel, "Attention kernel for the recorded prediction (see cpsim kernels; default: the fastest)");
   sub->add_flag("--backward", o->backward, "Predict (and choose the fastest strategy by) forward + backward");
   sub->add_flag("--json", o->json, "Print a machine-readable summary instead of the table");
   return {sub, [o] { return run_plan(*o); }};

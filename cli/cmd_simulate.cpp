@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/fidelity.h"
 #include "cli/flags.h"
 #include "cli/table.h"
 #include "cli/workload_text.h"
@@ -28,6 +29,7 @@ struct SimulateOptions {
   std::int64_t ulysses = 1;
   std::int64_t gather_stages = 0;
   std::string strategy;
+  std::string kernel;
   std::string trace;
   bool json = false;
 };
@@ -54,7 +56,7 @@ void print_simulation(const Simulation& sim, const Plan& plan, const HardwarePro
   const Metrics& m = sim.metrics;
   std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
             << "balancer " << plan.balancer << ", world size " << plan.world_size << ", " << path_text(sim.strategy)
-            << " on " << hw.name << " (" << hw.nodes << " x " << hw.gpus_per_node << " " << hw.gpu_model << ")\n\n";
+            << "; " << hw.name << " (" << hw.nodes << " x " << hw.gpus_per_node << " " << hw.gpu_model << ")\n\n";
   std::cout << "step time " << millis(m.step_us) << " ms" << (sim.backward ? " (forward " + millis(m.forward_us) + " ms + backward)" : " (forward)")
             << "; lower bound " << millis(m.lower_bound_us) << " ms (x" << fixed(m.ratio_to_lower_bound, 2) << ")\n"
             << "compute imbalance " << fixed(m.compute_imbalance, 3) << ", exposed communication up to "
@@ -76,7 +78,8 @@ void print_simulation(const Simulation& sim, const Plan& plan, const HardwarePro
     table.add_row({std::to_string(r), millis(rm.busy_us), millis(rm.idle_us), millis(rm.comm_us), millis(rm.exposed_comm_us),
                    timeline_strip(sim.timeline, r, m.step_us, 48)});
   }
-  std::cout << table.render();
+  std::cout << table.render() << "\n" << fidelity_line(hw) << "\n";
+  if (const std::string note = kernel_note(hw, sim.strategy.kernel); !note.empty()) std::cout << note << "\n";
 }
 
 Json simulation_json(const Simulation& sim, const Plan& plan, const HardwareProfile& hw) {
@@ -92,7 +95,8 @@ Json simulation_json(const Simulation& sim, const Plan& plan, const HardwareProf
           {"backward", sim.backward}, {"step_us", m.step_us}, {"forward_us", m.forward_us},
           {"lower_bound_us", m.lower_bound_us}, {"ratio_to_lower_bound", m.ratio_to_lower_bound},
           {"compute_imbalance", m.compute_imbalance}, {"max_exposed_comm_us", m.max_exposed_comm_us},
-          {"peak_memory_bytes", m.peak_memory_bytes}, {"unused_hop_share", m.unused_hop_share}, {"gather_stages", m.gather_stages}, {"per_rank", ranks}};
+          {"peak_memory_bytes", m.peak_memory_bytes}, {"unused_hop_share", m.unused_hop_share}, {"gather_stages", m.gather_stages},
+          {"model_error", fidelity_json(hw)}, {"per_rank", ranks}};
 }
 
 // The strategy of the flags: --strategy TEXT, or --balancer, --rotate, --path, --ulysses and --gather-stages.
@@ -101,7 +105,9 @@ Result<Strategy> strategy_of(const SimulateOptions& o) {
     if (!o.balancer.empty() || !o.rotate.empty() || !o.path.empty() || o.ulysses != 1 || o.gather_stages != 0) {
       return bad_input("--strategy: names the balancer, path, rotate method, Ulysses degree and stages itself; drop the other flags");
     }
-    return parse_strategy_text(o.strategy, "--strategy");
+    CPSIM_ASSIGN_OR_RETURN(Strategy s, parse_strategy_text(o.strategy, "--strategy"));
+    CPSIM_RETURN_IF_ERROR(apply_kernel_flag(s, o.kernel));
+    return s;
   }
   if (o.balancer.empty()) return bad_input("--balancer: required (or give --strategy)");
   if (o.rotate.empty()) return bad_input("--rotate: required (or give --strategy)");
@@ -117,6 +123,7 @@ Result<Strategy> strategy_of(const SimulateOptions& o) {
   }
   s.ulysses = o.ulysses;
   s.gather_stages = o.gather_stages;
+  s.kernel = o.kernel;
   return s;
 }
 
@@ -190,7 +197,8 @@ Command add_simulate_command(CLI::App& root) {
       ->capture_default_str();
   sub->add_option("--strategy,-s", o->strategy,
                   "The whole strategy as compare prints it, instead of -b/-r/-p/-u/--gather-stages: "
-                  "\"BALANCER + [ulyssesU x ]PATH/ROTATE[ (N stages)]\" or \"ulyssesU\"");
+                  "\"BALANCER + [ulyssesU x ]PATH/ROTATE[ on KERNEL][ (N stages)]\" or \"ulyssesU[ on KERNEL]\"");
+  sub->add_option("--kernel,-k", o->kernel, "Attention kernel (see cpsim kernels; default: the path's first on the profile)");
   sub->add_option("--trace", o->trace, "Write a Chrome trace JSON (Perfetto)")->check(non_empty_path());
   sub->add_flag("--json", o->json, "Print the result as JSON");
   return {sub, [o] { return run_simulate(*o); }};

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
       cpsim::cli::add_execute_command(app),
       cpsim::cli::add_calibrate_command(app),
       cpsim::cli::add_batch_command(app),
+      cpsim::cli::add_kernels_command(app),
+      cpsim::cli::add_validate_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -9,7 +9,7 @@
 namespace cpsim {
 namespace {
 
-constexpr std::string_view kTextForm = "BALANCER + [ulyssesU x ]PATH/ROTATE[ (N stages)], or ulyssesU";
+constexpr std::string_view kTextForm = "BALANCER + [ulyssesU x ]PATH/ROTATE[ on KERNEL][ (N stages)], or ulyssesU[ on KERNEL]";
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -31,6 +31,19 @@ std::optional<std::int64_t> ulysses_degree(std::string_view s) {
   constexpr std::string_view kPrefix = "ulysses";
   if (s.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
   return plain_integer(s.substr(kPrefix.size()));
+}
+
+// A kernel name as profiles spell it: 1 to 32 of a-z, 0-9 and _.
+bool kernel_name_ok(std::string_view s) {
+  return !s.empty() && s.size() <= 32 && s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string_view::npos;
+}
+
+// Splits "X on KERNEL" into X and the kernel; `kernel` is left empty without " on ".
+std::string_view split_kernel(std::string_view text, std::string_view* kernel) {
+  const auto on = text.rfind(" on ");
+  if (on == std::string_view::npos) return text;
+  *kernel = trim(text.substr(on + 4));
+  return trim(text.substr(0, on));
 }
 
 }  // namespace
@@ -90,8 +103,9 @@ Strategy Strategy::with_stages(std::int64_t stages) const {
 }
 
 std::string path_text(const Strategy& s) {
-  if (s.pure_ulysses) return "ulysses" + std::to_string(s.ulysses);
-  std::string out = std::string(path_name(s.path)) + "/" + std::string(rotate_name(s.rotate));
+  const std::string on = s.kernel.empty() ? "" : " on " + s.kernel;
+  if (s.pure_ulysses) return "ulysses" + std::to_string(s.ulysses) + on;
+  std::string out = std::string(path_name(s.path)) + "/" + std::string(rotate_name(s.rotate)) + on;
   if (s.ulysses > 1) out = "ulysses" + std::to_string(s.ulysses) + " x " + out;
   if (s.gather_stages > 1) out += " (" + std::to_string(s.gather_stages) + " stages)";
   return out;
@@ -104,11 +118,18 @@ Result<Strategy> parse_strategy_text(std::string_view input, const std::string& 
   auto fail = [&](const std::string& why) { return bad_input(field + ": " + shown + ": " + why); };
   const std::string_view text = trim(input);
   const auto plus = text.find('+');
+  auto with_kernel = [&](Strategy s, std::string_view kernel, bool named) -> Result<Strategy> {
+    if (named && !kernel_name_ok(kernel)) return fail("expected a kernel name (a-z, 0-9, _) after \" on \", as `cpsim kernels` lists them");
+    s.kernel = std::string(kernel);
+    return s;
+  };
   if (plus == std::string_view::npos) {
-    const auto u = ulysses_degree(text);
+    std::string_view kernel;
+    const std::string_view degree = split_kernel(text, &kernel);
+    const auto u = ulysses_degree(degree);
     if (!u) return fail("not a strategy; expected " + std::string(kTextForm) + ", as compare prints it");
     if (*u < 2 || *u > kMaxWorldSize) return fail("pure Ulysses needs a degree from 2 to " + std::to_string(kMaxWorldSize));
-    return Strategy::pure(*u);
+    return with_kernel(Strategy::pure(*u), kernel, degree.size() != text.size());
   }
   Strategy s;
   s.balancer = std::string(trim(text.substr(0, plus)));
@@ -130,6 +151,10 @@ Result<Strategy> parse_strategy_text(std::string_view input, const std::string& 
     stages = trim(rest.substr(open + 1, rest.size() - open - 2));
     rest = trim(rest.substr(0, open));
   }
+  std::string_view kernel;
+  const std::size_t before = rest.size();
+  rest = split_kernel(rest, &kernel);
+  const bool named = rest.size() != before;
   const auto slash = rest.find('/');
   if (slash == std::string_view::npos) return fail("expected PATH/ROTATE after the balancer, e.g. sdpa_ring/alltoall");
   const auto path = parse_path(rest.substr(0, slash));
@@ -149,19 +174,21 @@ Result<Strategy> parse_strategy_text(std::string_view input, const std::string& 
     }
     s.gather_stages = *n;
   }
-  return s;
+  return with_kernel(s, kernel, named);
 }
 
 Json strategy_to_json(const Strategy& s) {
-  return {{"text", strategy_text(s)},   {"balancer", s.balancer},         {"path", path_name(s.path)},
-          {"rotate", rotate_name(s.rotate)}, {"ulysses", s.ulysses}, {"pure_ulysses", s.pure_ulysses},
-          {"gather_stages", s.gather_stages}};
+  Json out = {{"text", strategy_text(s)},   {"balancer", s.balancer},         {"path", path_name(s.path)},
+              {"rotate", rotate_name(s.rotate)}, {"ulysses", s.ulysses}, {"pure_ulysses", s.pure_ulysses},
+              {"gather_stages", s.gather_stages}};
+  if (!s.kernel.empty()) out["kernel"] = s.kernel;
+  return out;
 }
 
 Result<Strategy> strategy_from_json(const Json& value, const FieldReader& rd, const std::string& field) {
   CPSIM_RETURN_IF_ERROR(rd.expect_object(value, field));
   CPSIM_RETURN_IF_ERROR(
-      rd.expect_only_keys(value, field, {"text", "balancer", "path", "rotate", "ulysses", "pure_ulysses", "gather_stages"}));
+      rd.expect_only_keys(value, field, {"text", "balancer", "path", "rotate", "ulysses", "pure_ulysses", "gather_stages", "kernel"}));
   auto text_of = [&](std::string_view key) -> Result<std::string> {
     CPSIM_ASSIGN_OR_RETURN(const Json* node, rd.member(value, field, key));
     return rd.string(*node, FieldReader::join(field, key));
@@ -198,7 +225,15 @@ Result<Strategy> strategy_from_json(const Json& value, const FieldReader& rd, co
                     gather ? "must be from 1 to " + std::to_string(kMaxWorldSize) + ", got " + std::to_string(s.gather_stages)
                            : "must be 0 on " + path + " (stages are the sparse gather's), got " + std::to_string(s.gather_stages));
   }
-  if (s.pure_ulysses && !(s == Strategy::pure(s.ulysses) && s.ulysses > 1)) {
+  if (value.contains("kernel")) {
+    CPSIM_ASSIGN_OR_RETURN(s.kernel, text_of("kernel"));
+    if (!kernel_name_ok(s.kernel)) {
+      return rd.error(FieldReader::join(field, "kernel"), "expected a kernel name (1 to 32 of a-z, 0-9, _), got " + describe_value(Json(s.kernel)));
+    }
+  }
+  Strategy pure_form = Strategy::pure(s.ulysses);
+  pure_form.kernel = s.kernel;
+  if (s.pure_ulysses && !(s == pure_form && s.ulysses > 1)) {
     return rd.error(field, "pure Ulysses is contiguous + sparse_gather/allgather in one stage with ulysses >= 2, got " +
                                describe_value(strategy_to_json(s)));
   }

@@ -1,5 +1,5 @@
-// The strategy a plan runs with: balancer, attention path, rotate method, Ulysses degree and the sparse
-// gather's stages, as one value. One text form (what compare prints and `plan --strategy` reads) and one
+// The strategy a plan runs with: balancer, attention path, rotate method, Ulysses degree, the sparse
+// gather's stages and the attention kernel, as one value. One text form (what compare prints and `plan --strategy` reads) and one
 // JSON form (compare --json rows, PLAN.json, MEASURED.json, batch results), both parsed here only.
 #pragma once
 
@@ -46,6 +46,9 @@ struct Strategy {
   // sparse_gather only: the parts each rank's remote K/V arrives in (MagiAttention's multi-stage overlap).
   // 0 asks the simulator for the fastest of 1 to kMaxGatherStages; a simulated strategy always has its count.
   std::int64_t gather_stages = 0;
+  // The attention kernel, by its name in the hardware profile (fa2, cudnn, fa3, flex, cpsim, ...). Empty: the path's
+  // default on the profile (the first of its kernels the path accepts); a simulated strategy always names it.
+  std::string kernel;
 
   bool operator==(const Strategy&) const = default;
 
@@ -56,18 +59,20 @@ struct Strategy {
   Strategy with_stages(std::int64_t stages) const;
 };
 
-// Text form: "ulysses8" (pure Ulysses), or "BALANCER + [ulyssesU x ]PATH/ROTATE[ (N stages)]", e.g.
-// "head_tail + sdpa_ring/alltoall", "ptrr + ulysses4 x sparse_gather/allgather (2 stages)". A sparse gather
-// without a stage count is one stage, so the text of every simulated strategy reads back to the same value.
+// Text form: "ulysses8[ on KERNEL]" (pure Ulysses), or "BALANCER + [ulyssesU x ]PATH/ROTATE[ on KERNEL][ (N stages)]",
+// e.g. "head_tail + sdpa_ring/alltoall on fa2", "ptrr + ulysses4 x sparse_gather/allgather on flex (2 stages)". A
+// sparse gather without a stage count is one stage, and a strategy without a kernel runs the path's default, so
+// the text of every simulated strategy reads back to the same value.
 std::string strategy_text(const Strategy& s);
-// The ring part alone, as compare's path column shows it: "ulysses4 x sparse_ring/alltoall", "ulysses8".
+// The ring part alone, as compare's path column shows it: "ulysses4 x sparse_ring/alltoall on flex", "ulysses8 on flex".
 std::string path_text(const Strategy& s);
 // Parses the text form; `field` names the input in errors ("--strategy", "plan.json: strategy.text").
 // Checks names and the combination's syntax; whether it can run a plan is the simulator's question.
 Result<Strategy> parse_strategy_text(std::string_view text, const std::string& field);
 
 // JSON form: {"text": ..., "balancer": ..., "path": ..., "rotate": ..., "ulysses": U, "pure_ulysses": bool,
-// "gather_stages": N}. The text is there for people; on reading it must agree with the fields.
+// "gather_stages": N, "kernel": NAME}. The text is there for people; on reading it must agree with the fields.
+// "kernel" may be absent (files written before kernels were named: the path's default).
 Json strategy_to_json(const Strategy& s);
 Result<Strategy> strategy_from_json(const Json& value, const FieldReader& reader, const std::string& field);
 

@@ -31,7 +31,7 @@ Json settings_json(const std::string& source, const BatchSettings& s) {
   return {{"source", source},           {"world_size", s.world_size}, {"hardware", s.profile.name},
           {"hardware_digest", s.profile.digest},
           {"block_size", s.block_size}, {"backward", s.backward},     {"balancers", balancers},
-          {"ulysses", s.scope.ulysses}, {"plans", s.write_plans}};
+          {"ulysses", s.scope.ulysses}, {"kernel", s.scope.kernel}, {"plans", s.write_plans}};
 }
 
 Json candidate_json(const Candidate& c) {

@@ -1,205 +1,277 @@
-// Least-squares fits of kernel and hop constants from MEASURED.json files.
+// Least-squares fits of kernel constants and link curves, from MEASURED.json files or published measurements.
 #include "sim/calibrate.h"
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
-#include <Eigen/Dense>
-
-#include "sim/cost_model.h"
-#include "sim/path.h"
+#include "core/text_format.h"
+#include "sim/least_squares.h"
+#include "sim/strategy_rules.h"
 
 namespace cpsim {
 namespace {
 
-struct Samples {
-  std::vector<std::vector<double>> x;
-  std::vector<double> y;
-};
+constexpr double kPriorWeight = 0.05;  // a 20% move of an undetermined constant costs what a 1% misfit of one sample does
 
-double rms_relative(const Samples& s, const std::vector<double>& c) {
-  if (s.y.empty()) return 0;
-  double sum = 0;
-  for (std::size_t i = 0; i < s.y.size(); ++i) {
-    double predicted = 0;
-    for (std::size_t j = 0; j < c.size(); ++j) predicted += c[j] * s.x[i][j];
-    const double rel = (predicted - s.y[i]) / s.y[i];
-    sum += rel * rel;
-  }
-  return std::sqrt(sum / static_cast<double>(s.y.size()));
+double rms(const std::vector<double>& r) {
+  double s = 0;
+  for (const double x : r) s += x * x;
+  return r.empty() ? 0 : std::sqrt(s / static_cast<double>(r.size()));
 }
 
-// Solves min |A c - y|^2 with rows weighted by 1/y, so that small and large samples count alike (the errors
-// we report are relative). `where` names the measurements in errors; `k` is the number of constants.
-Result<LinearFit> fit(const Samples& s, std::size_t k, const std::string& what, const std::string& where) {
-  const std::size_t n = s.y.size();
-  if (n < k || n == 0) {
-    return bad_input(where + ": steps: " + std::to_string(n) + " " + what + " samples cannot determine " + std::to_string(k) + " constants");
+double median_abs(std::vector<double> r) {
+  if (r.empty()) return 0;
+  for (double& x : r) x = std::abs(x);
+  std::sort(r.begin(), r.end());
+  const std::size_t n = r.size();
+  return n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+}
+
+FitParameter parameter(double start, double lower, double upper, double min_scale) {
+  return {start, lower, upper, kPriorWeight, std::max(std::abs(start), min_scale)};
+}
+
+// Does any sample of this head dim have tiles the mask cuts (enough to see what they cost)?
+bool sees_partial_tiles(const std::vector<const KernelSample*>& samples) {
+  for (const KernelSample* s : samples) {
+    if (s->shape.spread[2] > 0.05 * s->shape.spread[1]) return true;
   }
-  Eigen::MatrixXd a(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(k));
-  Eigen::VectorXd y(static_cast<Eigen::Index>(n));
-  for (std::size_t i = 0; i < n; ++i) {
-    const double w = 1.0 / s.y[i];
-    for (std::size_t j = 0; j < k; ++j) a(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = s.x[i][j] * w;
-    y(static_cast<Eigen::Index>(i)) = 1.0;
+  return false;
+}
+
+Result<FittedKernelPass> fit_kernel_pass(const std::vector<const KernelSample*>& samples, const KernelSpec& spec, bool backward,
+                                         const std::vector<FittedKernelPass>& done) {
+  const KernelPass& pass = spec.pass(backward);
+  // Parameters: the launch, then per head dim present: efficiency, CTA overhead and (where the samples show
+  // partial tiles) the partial-tile cost. Otherwise the partial cost is forward's fitted one (backward) or kept.
+  std::map<std::size_t, std::vector<const KernelSample*>> by_hdim;
+  for (const KernelSample* s : samples) by_hdim[head_dim_index(s->head_dim)].push_back(s);
+  std::vector<FitParameter> params = {parameter(pass.launch_us.value, 0, 1e5, 1.0)};
+  struct Slots {
+    std::size_t efficiency, overhead;
+    std::optional<std::size_t> partial;
+    double partial_fixed;
+  };
+  std::map<std::size_t, Slots> slots;
+  for (const auto& [h, group] : by_hdim) {
+    const KernelConstants& k = pass.by_hdim[h];
+    Slots s{params.size(), params.size() + 1, std::nullopt, k.partial_tile_cost.value};
+    params.push_back(parameter(k.efficiency.value, 1e-3, 1.0, 1e-3));
+    params.push_back(parameter(k.cta_overhead_tiles.value, 0, 1e3, 0.5));
+    if (sees_partial_tiles(group)) {
+      s.partial = params.size();
+      params.push_back(parameter(k.partial_tile_cost.value, 1e-2, 50, 0.1));
+    }
+    slots[h] = s;
   }
-  const auto qr = a.colPivHouseholderQr();
-  if (qr.rank() < static_cast<Eigen::Index>(k)) {
-    return bad_input(where + ": steps: the " + what + " samples do not vary enough to fit " + std::to_string(k) +
-                     " constants (measure plans with different tile counts or message sizes)");
+  // A head dim whose samples show no partial tiles shares the partial cost of the nearest one that does (the
+  // masking overhead is the same code); without any, backward takes forward's fitted value, forward keeps its own.
+  for (auto& [h, s] : slots) {
+    if (s.partial) continue;
+    std::optional<std::size_t> nearest;
+    for (const auto& [g, t] : slots) {
+      if (t.partial && (!nearest || std::abs(static_cast<int>(g) - static_cast<int>(h)) < std::abs(static_cast<int>(*nearest) - static_cast<int>(h)))) nearest = g;
+    }
+    if (nearest) {
+      s.partial = slots.at(*nearest).partial;
+    } else if (backward) {
+      for (const FittedKernelPass& f : done) {
+        if (f.kernel != spec.name || f.backward) continue;
+        for (const FittedHeadDim& d : f.head_dims) {
+          if (head_dim_index(d.head_dim) == h) s.partial_fixed = d.partial_tile_cost.value;
+        }
+      }
+    }
   }
-  const Eigen::VectorXd c = qr.solve(y);
-  LinearFit f;
-  f.coefficients.assign(c.data(), c.data() + c.size());
-  f.samples = n;
-  f.rms_relative_error = rms_relative(s, f.coefficients);
-  return f;
+  auto predict = [&](const std::vector<double>& x, const KernelSample& s) {
+    const Slots& sl = slots.at(head_dim_index(s.head_dim));
+    return kernel_time_us(s.shape, x[0], x[sl.efficiency], x[sl.overhead], sl.partial ? x[*sl.partial] : sl.partial_fixed);
+  };
+  const auto residuals = [&](const std::vector<double>& x, std::vector<double>& r) {
+    for (std::size_t i = 0; i < samples.size(); ++i) r[i] = (predict(x, *samples[i]) - samples[i]->measured_us) / samples[i]->measured_us;
+  };
+  std::vector<double> start(params.size());
+  for (std::size_t j = 0; j < params.size(); ++j) start[j] = params[j].start;
+  std::vector<double> before(samples.size()), after(samples.size());
+  residuals(start, before);
+  const FitResult fit = least_squares(residuals, samples.size(), params);
+  residuals(fit.values, after);
+  FittedKernelPass out;
+  out.kernel = spec.name;
+  out.backward = backward;
+  out.samples = samples.size();
+  out.launch_us = {fit.values[0], fit.determined[0]};
+  out.rms_before = rms(before);
+  out.rms_after = rms(after);
+  out.median_after = median_abs(after);
+  for (const auto& [h, group] : by_hdim) {
+    const Slots& sl = slots.at(h);
+    FittedHeadDim d;
+    d.head_dim = kKernelHeadDims[h];
+    d.samples = group.size();
+    d.efficiency = {fit.values[sl.efficiency], fit.determined[sl.efficiency]};
+    d.cta_overhead_tiles = {fit.values[sl.overhead], fit.determined[sl.overhead]};
+    d.partial_tile_cost = sl.partial ? FittedValue{fit.values[*sl.partial], fit.determined[*sl.partial]} : FittedValue{sl.partial_fixed, false};
+    out.head_dims.push_back(d);
+  }
+  return out;
+}
+
+FittedComm fit_comm(const std::vector<const CommSample*>& samples, CommOp op, const OpCurve& start) {
+  std::vector<FitParameter> params = {parameter(start.floor_us, 0, 1e6, 1.0), parameter(start.latency_us, 0, 1e6, 1.0),
+                                      parameter(start.busbw_gb_s, 1e-3, 1e6, 1.0)};
+  const auto residuals = [&](const std::vector<double>& x, std::vector<double>& r) {
+    const OpCurve c{x[0], x[1], x[2]};
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      r[i] = (c.time_us(samples[i]->bus_bytes, samples[i]->steps) - samples[i]->measured_us) / samples[i]->measured_us;
+    }
+  };
+  std::vector<double> before(samples.size()), after(samples.size());
+  residuals({start.floor_us, start.latency_us, start.busbw_gb_s}, before);
+  const FitResult fit = least_squares(residuals, samples.size(), params);
+  residuals(fit.values, after);
+  FittedComm out;
+  out.op = op;
+  out.samples = samples.size();
+  out.floor_us = {fit.values[0], fit.determined[0]};
+  out.latency_us = {fit.values[1], fit.determined[1]};
+  out.busbw_gb_s = {fit.values[2], fit.determined[2]};
+  out.rms_before = rms(before);
+  out.rms_after = rms(after);
+  return out;
 }
 
 }  // namespace
 
+Result<Calibration> fit_samples(const std::vector<KernelSample>& kernels, const std::vector<CommSample>& comm, const HardwareProfile& p,
+                                const std::string& where) {
+  if (kernels.empty() && comm.empty()) return bad_input(where + ": no samples to fit");
+  Calibration c;
+  c.device_kind = p.device_kind;
+  // Forward first: backward takes forward's partial-tile cost where it saw no partial tiles itself.
+  for (const bool backward : {false, true}) {
+    for (const KernelSpec& spec : p.kernels) {
+      std::vector<const KernelSample*> group;
+      for (const KernelSample& s : kernels) {
+        if (s.kernel == spec.name && s.backward == backward && !s.shape.empty && s.measured_us > 0) group.push_back(&s);
+      }
+      if (group.empty()) continue;
+      CPSIM_ASSIGN_OR_RETURN(FittedKernelPass f, fit_kernel_pass(group, spec, backward, c.kernels));
+      c.kernels.push_back(std::move(f));
+    }
+  }
+  for (const KernelSample& s : kernels) {
+    if (p.kernel(s.kernel) == nullptr) return bad_input(where + ": kernel \"" + s.kernel + "\" is not in profile " + p.name + " (it has " + p.kernel_names() + ")");
+  }
+  for (const CommOp op : kCommOps) {
+    std::vector<const CommSample*> group;
+    for (const CommSample& s : comm) {
+      if (s.op == op && s.measured_us > 0) group.push_back(&s);
+    }
+    if (!group.empty()) c.comm.push_back(fit_comm(group, op, p.nvlink.op(op)));
+  }
+  if (c.comm.empty()) c.comm_note = "no communication was measured (W = 1 runs move no K/V); link curves kept";
+  return c;
+}
+
 Result<Calibration> calibrate(const std::vector<Measurement>& measurements, const HardwareProfile& p, const std::vector<std::string>& names) {
   if (measurements.empty()) return bad_input("calibrate: no measurements");
   auto name = [&](std::size_t i) { return i < names.size() ? names[i] : "measurement " + std::to_string(i + 1); };
-  // The measurements as a whole, in errors about what they hold together.
   const std::string where = measurements.size() == 1 ? name(0) : name(0) + " and " + std::to_string(measurements.size() - 1) + " more";
   const Measurement& first = measurements.front();
-  for (std::size_t i = 1; i < measurements.size(); ++i) {
-    const Measurement& m = measurements[i];
-    if (m.tile_size != first.tile_size || m.head_dim != first.head_dim) {
-      return bad_input(name(i) + ": tile_size " + std::to_string(m.tile_size) + ", head_dim " + std::to_string(m.head_dim) + " differ from " +
-                       name(0) + "'s " + std::to_string(first.tile_size) + ", " + std::to_string(first.head_dim) +
-                       ": a tile's cost depends on both, so calibrate measurements of one shape together");
-    }
-  }
   for (std::size_t i = 1; i < measurements.size(); ++i) {
     if (measurements[i].device_kind != first.device_kind) {
       return bad_input(name(i) + ": device_kind: " + std::string(device_kind_name(measurements[i].device_kind)) + " differs from " + name(0) +
                        "'s " + std::string(device_kind_name(first.device_kind)) + ": a profile describes one kind of device");
     }
   }
-  Samples compute, backward, comm;
-  const std::int64_t head_dim = first.head_dim;
-  // A kernel sample in the simulator's form: launch + critical share x summed tile time, on the starting
-  // profile's SMs, with block-sparse paths at the profile's block-sparse factor of the flash kernel's rate
-  // (t / k). Files without the row statistics fall back to the throughput share, 1 / SMs.
-  auto add_kernel = [&](Samples& into, const Measurement& m, const MeasuredStep& s) {
-    if (s.full_tiles + s.partial_tiles <= 0 || s.compute_us <= 0) return;
-    const double kind_factor = path_model(m.strategy.path).kernel() == KernelKind::kFlash ? 1.0 : 1.0 / p.block_sparse_efficiency_factor;
-    const KernelWork work{s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles};
-    const double share = s.active_rows > 0 && s.max_row_tiles > 0 ? CostModel::critical_share(work, m.q_heads, p.sm_count, p.ctas_per_sm)
-                                                                    : 1.0 / static_cast<double>(p.sm_count);
-    const double weight = static_cast<double>(m.q_heads) * share * kind_factor;
-    into.x.push_back({1.0, static_cast<double>(s.full_tiles) * weight, static_cast<double>(s.partial_tiles) * weight});
-    into.y.push_back(s.compute_us);
-  };
-  for (const Measurement& m : measurements) {
-    for (const MeasuredStep& s : m.backward.steps) add_kernel(backward, m, s);
+  std::vector<KernelSample> kernels;
+  std::vector<CommSample> comm;
+  for (std::size_t i = 0; i < measurements.size(); ++i) {
+    const Measurement& m = measurements[i];
+    auto spec = strategy_kernel(p, m.strategy);
+    if (!spec) return bad_input(name(i) + ": strategy: " + spec.error().message);
+    auto add_kernel = [&](const MeasuredStep& s, bool backward) {
+      if (s.full_tiles + s.partial_tiles <= 0 || s.compute_us <= 0) return;
+      // Files without the row statistics: every row active, a row as long as the mean (throughput only).
+      KernelWork work{s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles, 0, 0};
+      if (work.active_rows <= 0) work.active_rows = 1;
+      if (work.max_row_tiles <= 0) work.max_row_tiles = 1;
+      kernels.push_back({(*spec)->name, backward, m.head_dim, kernel_shape(work, m.tile_size, m.q_heads, m.head_dim, backward, **spec, p), s.compute_us});
+    };
+    const bool gather = m.strategy.path == AttentionPath::kSparseGather;
+    const CommOp op = gather ? CommOp::kAllToAll : m.strategy.rotate == RotateMethod::kAllGather ? CommOp::kAllGather : CommOp::kP2p;
     for (const MeasuredStep& s : m.steps) {
-      add_kernel(compute, m, s);
+      add_kernel(s, false);
       if (s.comm_bytes > 0 && s.comm_us > 0) {
-        comm.x.push_back({1.0, s.comm_bytes});
-        comm.y.push_back(s.comm_us);
+        comm.push_back({op, s.comm_bytes, op == CommOp::kAllGather ? static_cast<double>(m.world_size - 1) : 1.0, s.comm_us});
       }
     }
+    for (const MeasuredStep& s : m.backward.steps) add_kernel(s, true);
   }
-  Calibration c;
+  if (kernels.empty()) return bad_input(where + ": steps: no compute samples (every step empty or unmeasured)");
+  CPSIM_ASSIGN_OR_RETURN(Calibration c, fit_samples(kernels, comm, p, where));
   c.device_kind = first.device_kind;
-  CPSIM_ASSIGN_OR_RETURN(c.compute, fit(compute, 3, "compute", where));
-  // No hops (W = 1 runs), or hops of a single size, cannot separate latency from bandwidth: keep the profile's
-  // link then, and say so.
-  if (comm.y.empty()) {
-    c.comm_note = "no communication was measured (W = 1 runs move no K/V); link constants kept";
-  } else if (auto fitted = fit(comm, 2, "communication", where)) {
-    c.comm = *fitted;
-  } else {
-    c.comm_note = "the " + std::to_string(comm.y.size()) + " communication samples do not determine latency and bandwidth "
-                  "(hops of one size); link constants kept";
-  }
-  // The input profile's constants in the same linear form, for the error before.
-  ModelShape shape;
-  shape.head_dim = head_dim;
-  const CostModel old(p, shape, first.tile_size);
-  const double old_full = old.tile_us(false, KernelKind::kFlash, false);
-  const double old_partial = old.tile_us(false, KernelKind::kFlash, true);
-  c.rms_error_before_compute = rms_relative(compute, {p.kernel_launch_us, old_full, old_partial});
-  c.rms_error_before_comm = rms_relative(comm, {p.nvlink.latency_us, 1.0 / (p.nvlink.p2p_bandwidth_gb_s * 1e3)});
-
-  const double t_full = c.compute.coefficients[1], t_partial = c.compute.coefficients[2];
-  if (!(t_full > 0) || !(t_partial > 0) || (!c.comm.coefficients.empty() && !(c.comm.coefficients[1] > 0))) {
-    return bad_input(where + ": steps: the fit gives non-positive costs (t_full " + std::to_string(t_full) + " us, t_partial " +
-                     std::to_string(t_partial) + " us); measure more varied plans");
-  }
-  c.fwd_efficiency_scale = old_full / t_full;  // efficiency is inverse to tile time
-  // Above 0 on GPUs (masking costs extra); below 0 where masked pairs are skipped, as on the CPU executor.
-  c.partial_tile_overhead_fraction = t_partial / t_full - 1.0;
-  c.kernel_launch_us = std::max(1e-3, c.compute.coefficients[0]);
-  // A launch fitted below zero is kept at 1 ns: the error after is that of the constants written.
-  c.compute.rms_relative_error = rms_relative(compute, {c.kernel_launch_us, t_full, t_partial});
-  if (!backward.y.empty()) {  // one rate: y - launch = t_bwd * (full + partial (1 + overhead)) x weight
-    const double old_bwd = old.tile_us(true, KernelKind::kFlash, false);
-    const double overhead = 1.0 + c.partial_tile_overhead_fraction;
-    c.rms_error_before_backward = rms_relative(backward, {p.kernel_launch_us, old_bwd, old.tile_us(true, KernelKind::kFlash, true)});
-    double num = 0, den = 0;  // weighted by 1 / y, as the other fits
-    for (std::size_t i = 0; i < backward.y.size(); ++i) {
-      const double x = backward.x[i][1] + backward.x[i][2] * overhead, w = 1.0 / backward.y[i];
-      num += x * (backward.y[i] - c.kernel_launch_us) * w * w;
-      den += x * x * w * w;
-    }
-    const double t_bwd = num / den;
-    if (!(t_bwd > 0)) return bad_input(where + ": backward.steps: the fit gives a non-positive backward tile time; measure more varied plans");
-    c.backward_samples = backward.y.size();
-    c.bwd_efficiency_scale = old_bwd / t_bwd;
-    c.rms_error_after_backward = rms_relative(backward, {c.kernel_launch_us, t_bwd, t_bwd * overhead});
-  }
-  if (c.comm.coefficients.empty()) {
-    c.latency_us = p.nvlink.latency_us;
-    c.p2p_bandwidth_gb_s = p.nvlink.p2p_bandwidth_gb_s;
-  } else {
-    c.latency_us = std::max(1e-3, c.comm.coefficients[0]);
-    c.p2p_bandwidth_gb_s = 1.0 / c.comm.coefficients[1] / 1e3;
-  }
   return c;
 }
 
-Result<Json> calibrated_profile_json(const HardwareProfile& p, const Calibration& c, const std::string& name,
-                                     const std::string& provenance) {
-  CPSIM_ASSIGN_OR_RETURN(Json doc, read_json_file(p.source));
+Result<Json> calibrated_profile_json(const HardwareProfile& p, const Calibration& c, const std::string& name, const std::string& provenance) {
+  CPSIM_ASSIGN_OR_RETURN(const Json original, read_json_file(p.source));
+  // The same members in the same order, a "kernels_from" replaced by the kernels it names.
+  Json doc = Json::object();
+  for (const auto& [key, value] : original.items()) {
+    if (key == "kernels_from") {
+      CPSIM_ASSIGN_OR_RETURN(const Json from, read_json_file(p.kernels_file));
+      doc["kernels"] = from["kernels"];
+    } else if (key != "model_error") {  // the fit changes what validate would say
+      doc[key] = value;
+    }
+  }
   doc["name"] = name;
   doc["device_kind"] = device_kind_name(c.device_kind);  // what was measured, whatever the starting profile described
   doc["description"] = doc.value("description", "") + " Calibrated: " + provenance;
-  auto set = [&](Json& entry, double value) {
-    entry["value"] = value;
-    entry["source"] = "fitted by cpsim calibrate: " + provenance;
-    entry["estimate"] = false;
+  // The source before any "set with the others" of an earlier calibration, so that refits do not stack them.
+  auto original_source = [](std::string s) {
+    constexpr std::string_view kSet = "set with the others by cpsim calibrate";
+    while (s.starts_with(kSet)) {
+      const auto was = s.find("; was ");
+      const auto colon = was == std::string::npos ? std::string::npos : s.find(": ", was + 6);
+      if (colon == std::string::npos) break;
+      s = s.substr(colon + 2);
+    }
+    return s;
   };
-  // Tile time goes as 1 / (peak x efficiency). An efficiency scaled past 1 (a device faster than its starting
-  // profile's peak) moves the excess into the peak, so that the product is what was fitted.
-  const char* const fwd_keys[] = {"attn_fwd_efficiency_hdim64", "attn_fwd_efficiency_hdim128", "attn_fwd_efficiency_hdim256"};
-  const char* const bwd_keys[] = {"attn_bwd_efficiency_hdim64", "attn_bwd_efficiency_hdim128", "attn_bwd_efficiency_hdim256"};
-  const bool fit_bwd = c.backward_samples > 0;
-  double excess = 1.0;
-  for (const char* key : fwd_keys) excess = std::max(excess, doc["gpu"][key]["value"].get<double>() * c.fwd_efficiency_scale);
-  for (const char* key : bwd_keys) excess = std::max(excess, doc["gpu"][key]["value"].get<double>() * (fit_bwd ? c.bwd_efficiency_scale : 1.0));
-  for (const char* key : fwd_keys) set(doc["gpu"][key], doc["gpu"][key]["value"].get<double>() * c.fwd_efficiency_scale / excess);
-  if (fit_bwd) {
-    for (const char* key : bwd_keys) set(doc["gpu"][key], doc["gpu"][key]["value"].get<double>() * c.bwd_efficiency_scale / excess);
-  }
-  if (excess > 1.0) {
-    set(doc["gpu"]["peak_bf16_tflops"], doc["gpu"]["peak_bf16_tflops"]["value"].get<double>() * excess);
-    for (const char* key : bwd_keys) {  // unless fitted above, backward keeps its rate: peak x efficiency
-      if (fit_bwd) continue;
-      Json& entry = doc["gpu"][key];
-      entry["value"] = entry["value"].get<double>() / excess;
-      entry["source"] = entry["source"].get<std::string>() + " (divided by " + std::to_string(excess) +
-                        " by cpsim calibrate as the peak grew by as much)";
+  // Every value of the joint fit is written (they reproduce the samples together); one the samples do not pin down
+  // stays an estimate, and says so.
+  auto set = [&](Json& entry, const FittedValue& v) {
+    const double old = entry["value"].get<double>();
+    if (!v.fitted && std::abs(v.value - old) <= 1e-9 * std::max(1.0, std::abs(old))) return;
+    entry["value"] = v.value;
+    if (v.fitted) {
+      entry["source"] = "fitted by cpsim calibrate: " + provenance;
+      entry["estimate"] = false;
+    } else {
+      entry["source"] = "set with the others by cpsim calibrate (" + provenance + "), but those samples do not pin it down; was " +
+                        format_number(old, "%g") + ": " + original_source(entry["source"].get<std::string>());
+      entry["estimate"] = true;
+    }
+  };
+  for (const FittedKernelPass& f : c.kernels) {
+    Json& pass = doc["kernels"][f.kernel][f.backward ? "backward" : "forward"];
+    set(pass["launch_us"], f.launch_us);
+    for (const FittedHeadDim& d : f.head_dims) {
+      Json& h = pass["hdim" + std::to_string(d.head_dim)];
+      set(h["efficiency"], d.efficiency);
+      set(h["cta_overhead_tiles"], d.cta_overhead_tiles);
+      set(h["partial_tile_cost"], d.partial_tile_cost);
     }
   }
-  set(doc["gpu"]["partial_tile_overhead_fraction"], c.partial_tile_overhead_fraction);
-  set(doc["gpu"]["kernel_launch_us"], c.kernel_launch_us);
-  if (!c.comm.coefficients.empty()) {
-    set(doc["links"]["nvlink"]["p2p_bandwidth_gb_s"], c.p2p_bandwidth_gb_s);
-    set(doc["links"]["nvlink"]["latency_us"], c.latency_us);
+  for (const FittedComm& f : c.comm) {
+    Json& curve = doc["links"]["nvlink"][std::string(comm_op_name(f.op))];
+    set(curve["floor_us"], f.floor_us);
+    set(curve["latency_us"], f.latency_us);
+    set(curve["busbw_gb_s"], f.busbw_gb_s);
   }
   return doc;
 }

@@ -1,55 +1,86 @@
-// Calibration: fits the cost model's compute and communication constants to measurements by least
-// squares (Eigen) and writes a new hardware profile. The fitted model is the simulator's own kernel form
-// (CostModel::critical_share: waves, or the longest tile row) and the alpha-beta hop:
-//   compute_us = launch_us + share * H * (t_full * full + t_partial * partial) / k
-//   comm_us    = latency_us + bytes / bandwidth
-// with k the profile's block-sparse factor on block-sparse paths (kept, not fitted) and 1 on the SDPA ring.
-// Backward steps (MEASURED.json's backward section) fit the backward tile rate in the same form.
+// Calibration: fits a profile's kernel constants (per kernel, pass and head dim: efficiency, cost per CTA and per
+// partial tile; launch per kernel and pass) and its links' curves (floor, latency and bandwidth per kind of
+// communication) to samples in the simulator's own form (kernel_shape and kernel_time_us in sim/cost_model.h,
+// OpCurve::time_us in sim/hardware.h), by least squares on relative errors (sim/least_squares.h), and writes them
+// into a profile. Samples come from MEASURED.json files (cpsim execute, scripts/gpu-check.sh) or from the fit
+// split of published measurements (sim/validation.h). A constant the samples do not determine keeps its value
+// and its source.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
 #include "core/json_fields.h"
 #include "core/measurement.h"
+#include "sim/cost_model.h"
 #include "sim/hardware.h"
 
 namespace cpsim {
 
-struct LinearFit {
-  std::vector<double> coefficients;
+struct KernelSample {
+  std::string kernel;
+  bool backward = false;
+  std::int64_t head_dim = 128;
+  KernelShape shape;  // at the kernel's tile, from the starting profile
+  double measured_us = 0;
+};
+
+struct CommSample {
+  CommOp op = CommOp::kP2p;
+  double bus_bytes = 0;
+  double steps = 1;  // W - 1 for the ring collectives
+  double measured_us = 0;
+};
+
+// What a fit set, and how well the constants before and after reproduce the samples.
+struct FittedValue {
+  double value = 0;
+  bool fitted = false;  // determined by the samples (otherwise kept as it was)
+};
+
+struct FittedHeadDim {
+  std::int64_t head_dim = 0;  // one of kKernelHeadDims: samples go to the nearest
   std::size_t samples = 0;
-  double rms_relative_error = 0;  // of the fitted model over the samples
+  FittedValue efficiency, cta_overhead_tiles, partial_tile_cost;
+};
+
+struct FittedKernelPass {
+  std::string kernel;
+  bool backward = false;
+  std::size_t samples = 0;
+  FittedValue launch_us;
+  std::vector<FittedHeadDim> head_dims;
+  double rms_before = 0, rms_after = 0;  // relative error over the samples
+  double median_after = 0;
+};
+
+struct FittedComm {
+  CommOp op = CommOp::kP2p;
+  std::size_t samples = 0;
+  FittedValue floor_us, latency_us, busbw_gb_s;
+  double rms_before = 0, rms_after = 0;
 };
 
 struct Calibration {
-  LinearFit compute;  // launch_us, t_full_us, t_partial_us (per tile and head on one CTA slot)
-  LinearFit comm;     // latency_us, us_per_byte (empty when the hops had one size: links kept as they were)
-  std::string comm_note;
-  double rms_error_before_compute = 0;  // the input profile's constants on the same samples
-  double rms_error_before_comm = 0;
-  double fwd_efficiency_scale = 1;      // new / old forward efficiency at the measured head dim
-  double partial_tile_overhead_fraction = 0;
-  double kernel_launch_us = 0;
-  double p2p_bandwidth_gb_s = 0;
-  double latency_us = 0;
-  // Backward, when the measurements ran it: one tile rate fitted with forward's launch and partial-tile
-  // overhead (the profile shares them), as new / old backward efficiency; samples 0 when none.
-  std::size_t backward_samples = 0;
-  double bwd_efficiency_scale = 1;
-  double rms_error_before_backward = 0;
-  double rms_error_after_backward = 0;
-  // The kind of device the measurements ran on: the calibrated profile describes that device.
-  DeviceKind device_kind = DeviceKind::kCpu;
+  std::vector<FittedKernelPass> kernels;
+  std::vector<FittedComm> comm;  // nvlink's curves
+  std::string comm_note;         // why no link was fitted, when none was
+  DeviceKind device_kind = DeviceKind::kGpu;  // of the samples: the calibrated profile describes that device
 };
 
-// Fails (exit 2) when the measurements have too few distinct samples to determine the constants, or mix tile
-// sizes or head dims (a tile's cost depends on both; calibrate each shape on its own). `names` (optional,
-// one per measurement) name them in errors.
+// Fits every (kernel, pass) and communication kind that has samples. `where` names the samples in errors.
+Result<Calibration> fit_samples(const std::vector<KernelSample>& kernels, const std::vector<CommSample>& comm, const HardwareProfile& start,
+                                const std::string& where);
+
+// The samples of MEASURED.json files (each step's tiles as its kernel's shape, each step's communication as the
+// kind its strategy issues), fitted. Fails (exit 2) without a compute sample, on mixed device kinds, or on a
+// kernel the profile lacks. `names` (optional, one per measurement) name them in errors.
 Result<Calibration> calibrate(const std::vector<Measurement>& measurements, const HardwareProfile& profile,
                               const std::vector<std::string>& names = {});
 
-// The input profile file with the fitted numbers and their provenance written in.
+// The input profile file with the fitted numbers and their provenance written in (a profile that took its
+// kernels from another lists them itself afterwards).
 Result<Json> calibrated_profile_json(const HardwareProfile& profile, const Calibration& c, const std::string& name,
                                      const std::string& provenance);
 

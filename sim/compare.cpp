@@ -27,6 +27,10 @@ std::string explain(const Candidate& win, const Candidate* next) {
   std::string out = strategy_text(win.strategy) + " is fastest at " + fmt_ms(a.step_us) + " (" + format_number(a.ratio_to_lower_bound, "%.2fx") +
                     " the lower bound)";
   if (next == nullptr) return out + "; it is the only combination that can run";
+  if (next->tie) {
+    return out + ", but " + strategy_text(next->strategy) + " is " + format_number(next->metrics.step_us / a.step_us, "%.3fx") +
+           " of it: within the model's error, a tie";
+  }
   const Metrics& b = next->metrics;
   out += ", " + format_number(b.step_us / a.step_us, "%.2fx") + " ahead of " + strategy_text(next->strategy) + ": busiest rank computes " +
          fmt_ms(max_busy(a)) + " vs " + fmt_ms(max_busy(b)) + ", exposed communication " + fmt_ms(a.max_exposed_comm_us) +
@@ -61,9 +65,34 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
   }
   Comparison out;
   // One balancer's plan at `ranks` ranks under each strategy of `strategies`.
+  // Each strategy once per kernel its path can call (or only scope.kernel); a path with none is listed as such.
+  auto with_kernels = [&](const std::vector<Strategy>& strategies) {
+    std::vector<std::pair<Strategy, std::string>> out_list;  // strategy, or why it has no kernel
+    for (const Strategy& s : strategies) {
+      const std::vector<const KernelSpec*> kernels = path_kernels(profile, s.path);
+      std::string names;
+      bool any = false;
+      for (const KernelSpec* k : kernels) {
+        names += (names.empty() ? "" : ", ") + k->name;
+        if (!scope.kernel.empty() && k->name != scope.kernel) continue;
+        Strategy with = s;
+        with.kernel = k->name;
+        out_list.emplace_back(with, "");
+        any = true;
+      }
+      if (!any) {
+        Strategy with = s;
+        with.kernel = scope.kernel;
+        out_list.emplace_back(with, scope.kernel.empty() || kernels.empty()
+                                        ? std::string(path_name(s.path)) + " can call no kernel of " + profile.name
+                                        : std::string(path_name(s.path)) + " cannot call " + scope.kernel + " (on " + profile.name + " it runs " + names + ")");
+      }
+    }
+    return out_list;
+  };
   auto evaluate = [&](const Balancer& balancer, std::int64_t ranks, const std::vector<Strategy>& strategies) -> Status {
     auto plan = make_plan(workload, source, balancer.name(), ranks, block_size);
-    for (const Strategy& s : strategies) {
+    for (const auto& [s, no_kernel] : with_kernels(strategies)) {
       if (cancelled && cancelled()) return bad_input("cancelled");
       Candidate c;
       c.strategy = s;
@@ -73,6 +102,8 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
         c.reason = plan.error().message;
       } else if (const auto why = unsupported_reason(*plan, s)) {
         c.reason = *why;
+      } else if (!no_kernel.empty()) {
+        c.reason = no_kernel;
       } else {
         CPSIM_ASSIGN_OR_RETURN(Simulation sim, simulator.run(*plan, s, backward));
         c.valid = true;
@@ -108,17 +139,23 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
   }
   std::stable_sort(out.ranked.begin(), out.ranked.end(),
                    [](const Candidate& a, const Candidate& b) { return a.metrics.step_us < b.metrics.step_us; });
+  if (profile.model_error) out.model_error = profile.model_error->median;
+  for (std::size_t i = 1; i < out.ranked.size(); ++i) {
+    Candidate& c = out.ranked[i];
+    c.tie = c.metrics.step_us <= out.ranked[0].metrics.step_us * (1.0 + out.model_error);
+    out.ties += c.tie;
+  }
   if (!out.ranked.empty()) out.why = explain(out.ranked[0], out.ranked.size() > 1 ? &out.ranked[1] : nullptr);
   return out;
 }
 
 std::string comparison_csv(const Comparison& c) {
   std::string out =
-      "rank,balancer,path,rotate,ulysses,valid,step_us,forward_us,lower_bound_us,ratio_to_lower_bound,compute_imbalance,"
-      "max_exposed_comm_us,peak_memory_bytes,unused_hop_share,gather_stages,reason,strategy\n";
+      "rank,balancer,path,rotate,ulysses,kernel,valid,step_us,forward_us,lower_bound_us,ratio_to_lower_bound,compute_imbalance,"
+      "max_exposed_comm_us,peak_memory_bytes,unused_hop_share,gather_stages,tie,reason,strategy\n";
   auto head = [](const Candidate& x) {
     return x.strategy.balancer + "," + std::string(path_name(x.strategy.path)) + "," + std::string(rotate_name(x.strategy.rotate)) +
-           "," + std::to_string(x.strategy.ulysses);
+           "," + std::to_string(x.strategy.ulysses) + "," + x.strategy.kernel;
   };
   std::int64_t rank = 0;
   for (const Candidate& x : c.ranked) {
@@ -126,10 +163,10 @@ std::string comparison_csv(const Comparison& c) {
     out += std::to_string(++rank) + "," + head(x) + ",1," + format_number(m.step_us, "%.3f") + "," + format_number(m.forward_us, "%.3f") + "," +
            format_number(m.lower_bound_us, "%.3f") + "," + format_number(m.ratio_to_lower_bound, "%.4f") + "," + format_number(m.compute_imbalance, "%.4f") + "," +
            format_number(m.max_exposed_comm_us, "%.3f") + "," + format_number(m.peak_memory_bytes, "%.0f") + "," + format_number(m.unused_hop_share, "%.4f") + "," +
-           std::to_string(m.gather_stages) + ",," + csv_field(strategy_text(x.strategy)) + "\n";
+           std::to_string(m.gather_stages) + "," + (x.tie ? "1" : "0") + ",," + csv_field(strategy_text(x.strategy)) + "\n";
   }
   for (const Candidate& x : c.invalid) {
-    out += "," + head(x) + ",0,,,,,,,,,," + csv_field(x.reason) + "," + csv_field(strategy_text(x.strategy)) + "\n";
+    out += "," + head(x) + ",0,,,,,,,,,,," + csv_field(x.reason) + "," + csv_field(strategy_text(x.strategy)) + "\n";
   }
   return out;
 }

@@ -1,5 +1,6 @@
-// Compare: every balancer under every strategy for one workload and hardware profile, ranked by
-// predicted step time, with the combinations that cannot run and why, and a one-line reason for the winner.
+// Compare: every balancer under every strategy (and every kernel its path can call) for one workload and
+// hardware profile, ranked by predicted step time, with the combinations that cannot run and why, a one-line
+// reason for the winner, and the candidates within the profile's model error of it marked as ties.
 #pragma once
 
 #include <functional>
@@ -18,12 +19,17 @@ struct Candidate {
   bool valid = false;
   std::string reason;  // why it cannot run (when !valid)
   Metrics metrics;     // when valid
+  bool tie = false;    // within the profile's model error of #1 (and not #1)
 };
 
 struct Comparison {
   std::vector<Candidate> ranked;   // valid, fastest first (ties: registry order)
   std::vector<Candidate> invalid;  // in registry order
   std::string why;                 // one line on the winner
+  // The profile's median |error| against published measurements (HardwareProfile::model_error), 0 when it has
+  // none: step times within that fraction of #1 are ties, not losses.
+  double model_error = 0;
+  std::size_t ties = 0;
 };
 
 // What to compare: every registered balancer (or the named ones), each under every (path, rotate), then as
@@ -31,6 +37,7 @@ struct Comparison {
 struct CompareScope {
   std::vector<std::string> balancers;  // empty: all
   bool ulysses = true;                 // include the Ulysses families
+  std::string kernel;                  // only this kernel (paths that cannot call it are listed as such); empty: all
 };
 
 // `cancelled`, when given, is polled between combinations; a cancelled run returns an error.
@@ -39,7 +46,7 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
                                       const std::function<bool()>& cancelled = nullptr, const CompareScope& scope = {});
 
 // The ranking as CSV: valid combinations first (rank 1 = fastest), then the ones that cannot run; the last
-// column is the strategy's text (what `plan --strategy` reads).
+// column is the strategy's text (what `plan --strategy` reads), `tie` is 1 within the model error of #1.
 std::string comparison_csv(const Comparison& comparison);
 
 }  // namespace cpsim

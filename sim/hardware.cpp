@@ -1,12 +1,14 @@
-// Loads hardware profiles, checking that every number is present, positive and sourced.
+// Loads hardware profiles, checking that every number is present, ranged and sourced.
 #include "sim/hardware.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
 #include "core/json_fields.h"
 #include "core/text_format.h"
+#include "sim/profile_reader.h"
 
 #ifndef CPSIM_DEFAULT_DATA_DIR
 #define CPSIM_DEFAULT_DATA_DIR "data"
@@ -15,83 +17,81 @@
 namespace cpsim {
 namespace {
 
-double interpolate(const double (&by_hdim)[3], std::int64_t head_dim) {
-  const double x = std::log2(static_cast<double>(std::max<std::int64_t>(head_dim, 1)));
-  if (x <= 6) return by_hdim[0];
-  if (x >= 8) return by_hdim[2];
-  const int i = x < 7 ? 0 : 1;
-  const double t = x - (6 + i);
-  return by_hdim[i] + t * (by_hdim[i + 1] - by_hdim[i]);
-}
-
-class ProfileReader {
- public:
-  explicit ProfileReader(const std::string& source) : rd_(source) {}
-
-  // A {"value": number, "source": "...", "estimate": bool} entry above `above` (positive by default) and at most
-  // `max`: every number has a range, so that no profile gives an infinite or NaN time.
-  Result<double> number(const Json& object, const std::string& field, std::string_view key, double max, double above = 0) const {
-    auto node = rd_.member(object, field, key);
-    if (!node) return node.error();
-    const std::string path = FieldReader::join(field, key);
-    if (auto ok = rd_.expect_object(**node, path); !ok) return ok.error();
-    if (auto ok = rd_.expect_only_keys(**node, path, {"value", "source", "estimate"}); !ok) return ok.error();
-    auto value = rd_.member(**node, path, "value");
-    if (!value) return value.error();
-    if (!(*value)->is_number()) return rd_.error(path + ".value", "expected a number, got " + describe_value(**value));
-    const double v = (*value)->get<double>();
-    if (!std::isfinite(v) || v <= above) {
-      return rd_.error(path + ".value", (above == 0 ? std::string("must be a positive number") : "must be a number above " + format_number(above, "%g")) +
-                                            ", got " + json_text(**value));
-    }
-    if (v > max) return rd_.error(path + ".value", "must be at most " + format_number(max, "%g") + ", got " + json_text(**value));
-    auto src = rd_.member(**node, path, "source");
-    if (!src) return rd_.error(path + ".source", "missing: every number in a profile needs a source");
-    auto text = rd_.string(**src, path + ".source");
-    if (!text) return text.error();
-    if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
-      return rd_.error(path + ".source", "blank: every number in a profile needs a source");
-    }
-    return v;
-  }
-
-  Result<std::int64_t> count(const Json& object, const std::string& field, std::string_view key, double max) const {
-    auto v = number(object, field, key, max);
-    if (!v) return v.error();
-    if (*v != std::floor(*v)) {
-      return rd_.error(FieldReader::join(field, key) + ".value", "must be a whole number, got " + json_text(Json(*v)));
-    }
-    return static_cast<std::int64_t>(*v);
-  }
-
-  Result<const Json*> object(const Json& parent, const std::string& field, std::string_view key) const {
-    auto node = rd_.member(parent, field, key);
-    if (!node) return node.error();
-    if (auto ok = rd_.expect_object(**node, FieldReader::join(field, key)); !ok) return ok.error();
-    return node;
-  }
-
-  const FieldReader& fields() const { return rd_; }
-
- private:
-  FieldReader rd_;
-};
+constexpr std::array<std::string_view, 4> kCommOpNames = {"p2p", "all_gather", "reduce_scatter", "all_to_all"};
 
 Result<LinkSpec> read_link(const ProfileReader& pr, const Json& links, std::string_view key) {
   LinkSpec link;
   const std::string field = FieldReader::join("links", key);
   CPSIM_ASSIGN_OR_RETURN(const Json* node, pr.object(links, "links", key));
-  CPSIM_ASSIGN_OR_RETURN(link.p2p_bandwidth_gb_s, pr.number(*node, field, "p2p_bandwidth_gb_s", 1e6, 1e-3));
-  CPSIM_ASSIGN_OR_RETURN(link.collective_busbw_gb_s, pr.number(*node, field, "collective_busbw_gb_s", 1e6, 1e-3));
-  CPSIM_ASSIGN_OR_RETURN(link.latency_us, pr.number(*node, field, "latency_us", 1e6));
+  if (auto ok = pr.fields().expect_only_keys(*node, field, {"p2p", "all_gather", "reduce_scatter", "all_to_all"}); !ok) return ok.error();
+  for (const CommOp op : kCommOps) {
+    const std::string_view name = comm_op_name(op);
+    const std::string at = FieldReader::join(field, name);
+    CPSIM_ASSIGN_OR_RETURN(const Json* curve, pr.object(*node, field, name));
+    if (auto ok = pr.fields().expect_only_keys(*curve, at, {"floor_us", "latency_us", "busbw_gb_s"}); !ok) return ok.error();
+    OpCurve& c = link.op(op);
+    CPSIM_ASSIGN_OR_RETURN(const Sourced floor, pr.sourced(*curve, at, "floor_us", 1e6, 0, true));
+    CPSIM_ASSIGN_OR_RETURN(const Sourced latency, pr.sourced(*curve, at, "latency_us", 1e6, 0, true));
+    c.floor_us = floor.value;
+    c.latency_us = latency.value;
+    CPSIM_ASSIGN_OR_RETURN(c.busbw_gb_s, pr.number(*curve, at, "busbw_gb_s", 1e6, 1e-3));
+  }
   link.present = true;
   return link;
 }
 
+Result<std::optional<ModelError>> read_model_error(const FieldReader& rd, const Json& d) {
+  if (!d.contains("model_error")) return std::optional<ModelError>();
+  const Json& node = d["model_error"];
+  if (auto ok = rd.expect_object(node, "model_error"); !ok) return ok.error();
+  if (auto ok = rd.expect_only_keys(node, "model_error", {"points", "median", "p90", "command"}); !ok) return ok.error();
+  ModelError e;
+  CPSIM_ASSIGN_OR_RETURN(const Json* points, rd.member(node, "model_error", "points"));
+  CPSIM_ASSIGN_OR_RETURN(e.points, rd.integer(*points, "model_error.points"));
+  if (e.points < 1 || e.points > 1000000) return rd.error("model_error.points", "must be 1 to 1000000, got " + std::to_string(e.points));
+  for (const auto& [key, into] : {std::pair<const char*, double*>{"median", &e.median}, {"p90", &e.p90}}) {
+    CPSIM_ASSIGN_OR_RETURN(const Json* v, rd.member(node, "model_error", key));
+    const std::string field = std::string("model_error.") + key;
+    if (!v->is_number() || !std::isfinite(v->get<double>()) || v->get<double>() < 0 || v->get<double>() > 10) {
+      return rd.error(field, "expected a fraction from 0 to 10, got " + describe_value(*v));
+    }
+    *into = v->get<double>();
+  }
+  CPSIM_ASSIGN_OR_RETURN(e.command, rd.optional_string(node, "model_error", "command", ""));
+  return std::optional<ModelError>(e);
+}
+
+// The profile that "kernels_from" names: a name beside this profile's file or shipped, or a path.
+Result<HardwareProfile> kernels_source(const std::string& from, const std::string& path) {
+  namespace fs = std::filesystem;
+  if (from.find('/') == std::string::npos && !from.ends_with(".json")) {
+    const fs::path beside = fs::path(path).parent_path() / (from + ".json");
+    std::error_code ec;
+    if (fs::is_regular_file(beside, ec)) return load_hardware_profile(beside.string());
+  }
+  return find_hardware_profile(from);
+}
+
 }  // namespace
 
-double HardwareProfile::fwd_efficiency(std::int64_t head_dim) const { return interpolate(fwd_efficiency_by_hdim, head_dim); }
-double HardwareProfile::bwd_efficiency(std::int64_t head_dim) const { return interpolate(bwd_efficiency_by_hdim, head_dim); }
+std::string_view comm_op_name(CommOp op) { return kCommOpNames[static_cast<std::size_t>(op)]; }
+
+double OpCurve::time_us(double bus_bytes, double steps) const {
+  return std::max(floor_us, latency_us * steps + bus_bytes / (busbw_gb_s * 1e3));  // GB/s = 1e3 bytes/us
+}
+
+const KernelSpec* HardwareProfile::kernel(std::string_view kernel_name) const {
+  for (const KernelSpec& k : kernels) {
+    if (k.name == kernel_name) return &k;
+  }
+  return nullptr;
+}
+
+std::string HardwareProfile::kernel_names() const {
+  std::string out;
+  for (const KernelSpec& k : kernels) out += (out.empty() ? "" : ", ") + k.name;
+  return out;
+}
 
 Result<HardwareProfile> load_hardware_profile(const std::string& path) {
   CPSIM_ASSIGN_OR_RETURN(const Json doc, read_json_file(path));
@@ -102,8 +102,15 @@ Result<HardwareProfile> hardware_profile_from_json(const Json& d, const std::str
   const ProfileReader pr(path);
   const FieldReader& rd = pr.fields();
   if (auto ok = rd.expect_object(d, ""); !ok) return ok.error();
-  if (auto ok = rd.expect_only_keys(d, "", {"schema_version", "name", "description", "device_kind", "gpu", "node", "links",
-                                            "overlap_compute_slowdown_fraction"}); !ok) {
+  CPSIM_ASSIGN_OR_RETURN(const Json* version, rd.member(d, "", "schema_version"));
+  if (*version != Json(kProfileSchemaVersion)) {
+    return rd.error("schema_version", "unsupported version " + describe_value(*version) + " (this cpsim reads " +
+                                          std::to_string(kProfileSchemaVersion) +
+                                          ": kernels are named data under \"kernels\" and links have a curve per operation; "
+                                          "start from a shipped profile in " + hardware_dir() + ")");
+  }
+  if (auto ok = rd.expect_only_keys(d, "", {"schema_version", "name", "description", "device_kind", "gpu", "kernels", "kernels_from",
+                                            "node", "links", "overlap_compute_slowdown_fraction", "model_error"}); !ok) {
     return ok.error();
   }
   HardwareProfile p;
@@ -113,32 +120,50 @@ Result<HardwareProfile> hardware_profile_from_json(const Json& d, const std::str
   const auto parsed_kind = parse_device_kind(kind);
   if (!parsed_kind) return rd.error("device_kind", "expected \"gpu\" or \"cpu\", got " + describe_value(Json(kind)));
   p.device_kind = *parsed_kind;
-  CPSIM_ASSIGN_OR_RETURN(const Json* version, rd.member(d, "", "schema_version"));
-  if (*version != Json(1)) return rd.error("schema_version", "unsupported version " + describe_value(*version) + " (this cpsim reads 1)");
   CPSIM_ASSIGN_OR_RETURN(const Json* name, rd.member(d, "", "name"));
   CPSIM_ASSIGN_OR_RETURN(p.name, rd.string(*name, "name"));
-  if (d.contains("description")) {
-    CPSIM_ASSIGN_OR_RETURN(p.description, rd.string(d["description"], "description"));
-  }
+  CPSIM_ASSIGN_OR_RETURN(p.description, rd.optional_string(d, "", "description", ""));
   CPSIM_ASSIGN_OR_RETURN(const Json* gpu, pr.object(d, "", "gpu"));
+  if (auto ok = rd.expect_only_keys(*gpu, "gpu", {"model", "sm_count", "peak_bf16_tflops", "hbm_gb", "hbm_bandwidth_tb_s", "backward_flops_factor"});
+      !ok) {
+    return ok.error();
+  }
   CPSIM_ASSIGN_OR_RETURN(const Json* model, rd.member(*gpu, "gpu", "model"));
   CPSIM_ASSIGN_OR_RETURN(p.gpu_model, rd.string(*model, "gpu.model"));
   CPSIM_ASSIGN_OR_RETURN(p.sm_count, pr.count(*gpu, "gpu", "sm_count", 100000));
   CPSIM_ASSIGN_OR_RETURN(p.peak_bf16_tflops, pr.number(*gpu, "gpu", "peak_bf16_tflops", 1e6, 1e-6));
   CPSIM_ASSIGN_OR_RETURN(p.hbm_gb, pr.number(*gpu, "gpu", "hbm_gb", 1e6, 1e-6));
   CPSIM_ASSIGN_OR_RETURN(p.hbm_bandwidth_tb_s, pr.number(*gpu, "gpu", "hbm_bandwidth_tb_s", 1e4, 1e-6));
-  const char* const hdims[] = {"64", "128", "256"};
-  for (int i = 0; i < 3; ++i) {
-    CPSIM_ASSIGN_OR_RETURN(p.fwd_efficiency_by_hdim[i], pr.number(*gpu, "gpu", std::string("attn_fwd_efficiency_hdim") + hdims[i], 1.0, 1e-4));
-    CPSIM_ASSIGN_OR_RETURN(p.bwd_efficiency_by_hdim[i], pr.number(*gpu, "gpu", std::string("attn_bwd_efficiency_hdim") + hdims[i], 1.0, 1e-4));
-  }
-  CPSIM_ASSIGN_OR_RETURN(p.block_sparse_efficiency_factor, pr.number(*gpu, "gpu", "block_sparse_efficiency_factor", 1.0, 1e-4));
-  // Positive on GPUs (per-element masking costs extra); negative, down to -1, where a kernel skips masked pairs.
-  CPSIM_ASSIGN_OR_RETURN(p.partial_tile_overhead_fraction, pr.number(*gpu, "gpu", "partial_tile_overhead_fraction", 100, -1));
-  CPSIM_ASSIGN_OR_RETURN(p.tile_tokens, pr.count(*gpu, "gpu", "tile_tokens", 65536));
-  CPSIM_ASSIGN_OR_RETURN(p.ctas_per_sm, pr.count(*gpu, "gpu", "ctas_per_sm", 64));
-  CPSIM_ASSIGN_OR_RETURN(p.kernel_launch_us, pr.number(*gpu, "gpu", "kernel_launch_us", 1e6));
   CPSIM_ASSIGN_OR_RETURN(p.backward_flops_factor, pr.number(*gpu, "gpu", "backward_flops_factor", 100));
+  // The kernels: listed here, or those of another profile of the same GPU ("kernels_from"), never both.
+  const bool listed = d.contains("kernels");
+  if (listed == d.contains("kernels_from")) {
+    return rd.error("kernels", listed ? "give \"kernels\" or \"kernels_from\", not both" : "missing: a profile lists its kernels (or names \"kernels_from\")");
+  }
+  if (listed) {
+    p.kernels_file = path;
+    CPSIM_ASSIGN_OR_RETURN(const Json* kernels, pr.object(d, "", "kernels"));
+    if (kernels->empty()) return rd.error("kernels", "lists no kernel");
+    for (const auto& [key, node] : kernels->items()) {
+      CPSIM_ASSIGN_OR_RETURN(KernelSpec k, read_kernel(pr, node, key, "kernels." + key));
+      p.kernels.push_back(std::move(k));
+    }
+  } else {
+    CPSIM_ASSIGN_OR_RETURN(p.kernels_from, rd.string(d["kernels_from"], "kernels_from"));
+    // One level only: the named profile must list its kernels (a chain, or a profile naming itself, stops here).
+    static thread_local int depth = 0;
+    if (depth > 0) return rd.error("kernels_from", "\"" + printable(p.kernels_from) + "\": the profile \"kernels_from\" names must list its own kernels");
+    ++depth;
+    auto from = kernels_source(p.kernels_from, path);
+    --depth;
+    if (!from) return rd.error("kernels_from", "\"" + printable(p.kernels_from) + "\": " + from.error().message);
+    p.kernels = std::move(from->kernels);
+    p.kernels_file = from->source;
+    p.digest = content_digest(p.digest + from->digest);
+    for (const std::string& e : from->estimates) {
+      if (e.starts_with("kernels.")) p.estimates.push_back(p.kernels_from + ": " + e);
+    }
+  }
   CPSIM_ASSIGN_OR_RETURN(const Json* node, pr.object(d, "", "node"));
   CPSIM_ASSIGN_OR_RETURN(p.gpus_per_node, pr.count(*node, "node", "gpus_per_node", 1024));
   CPSIM_ASSIGN_OR_RETURN(p.nodes, pr.count(*node, "node", "nodes", 65536));
@@ -149,16 +174,20 @@ Result<HardwareProfile> hardware_profile_from_json(const Json& d, const std::str
     CPSIM_ASSIGN_OR_RETURN(p.infiniband, read_link(pr, *links, "infiniband"));
   }
   CPSIM_ASSIGN_OR_RETURN(p.overlap_compute_slowdown_fraction, pr.number(d, "", "overlap_compute_slowdown_fraction", 1.0));
+  CPSIM_ASSIGN_OR_RETURN(p.model_error, read_model_error(rd, d));
   if (p.total_gpus() > (std::int64_t{1} << 20)) {
     return rd.error("node.nodes", std::to_string(p.nodes) + " nodes of " + std::to_string(p.gpus_per_node) + " GPUs are more than 2^20 GPUs");
   }
+  p.estimates.insert(p.estimates.begin(), pr.estimates().begin(), pr.estimates().end());
   return p;
 }
 
-std::string hardware_dir() {
-  if (const char* dir = std::getenv("CPSIM_DATA_DIR"); dir != nullptr && *dir != '\0') return std::string(dir) + "/hardware";
-  return std::string(CPSIM_DEFAULT_DATA_DIR) + "/hardware";
+std::string data_dir() {
+  if (const char* dir = std::getenv("CPSIM_DATA_DIR"); dir != nullptr && *dir != '\0') return dir;
+  return CPSIM_DEFAULT_DATA_DIR;
 }
+
+std::string hardware_dir() { return data_dir() + "/hardware"; }
 
 Result<HardwareProfile> find_hardware_profile(const std::string& name_or_path) {
   namespace fs = std::filesystem;
@@ -170,7 +199,7 @@ Result<HardwareProfile> find_hardware_profile(const std::string& name_or_path) {
   for (const auto& entry : fs::directory_iterator(hardware_dir(), ec)) {
     if (entry.path().extension() == ".json") names += (names.empty() ? "" : ", ") + entry.path().stem().string();
   }
-  return bad_input("--hardware: unknown profile \"" + name_or_path + "\" (shipped in " + hardware_dir() + ": " +
+  return bad_input("--hardware: unknown profile \"" + printable(name_or_path) + "\" (shipped in " + hardware_dir() + ": " +
                    (names.empty() ? "none found" : names) + "; or give a file path)");
 }
 

@@ -1,53 +1,83 @@
-// Hardware profiles: GPU compute and memory, attention-kernel efficiency, tile costs, links and node
-// shape. Every number in a profile file carries its source (and an estimate flag); nothing is tuned in code.
+// Hardware profiles: GPU compute and memory, the attention kernels it runs (sim/kernel.h), the links with a
+// time curve per kind of communication, and the node shape. Every number in a profile file carries its source
+// (and an estimate flag); nothing is tuned in code.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/device_kind.h"
 #include "core/json_fields.h"
 #include "core/result.h"
+#include "sim/kernel.h"
 
 namespace cpsim {
 
+inline constexpr int kProfileSchemaVersion = 2;
+
+// The kinds of communication cpsim's paths issue, each with its own nccl-tests curve: a ring hop (send/recv),
+// the all-gather of K/V and the reduce-scatter of dK/dV, and the all-to-all of Ulysses and the sparse gather.
+enum class CommOp { kP2p, kAllGather, kReduceScatter, kAllToAll };
+inline constexpr std::array<CommOp, 4> kCommOps = {CommOp::kP2p, CommOp::kAllGather, CommOp::kReduceScatter, CommOp::kAllToAll};
+std::string_view comm_op_name(CommOp op);
+
+// time = max(floor_us, latency_us x steps + bus bytes / busbw): a call never takes less than its floor (launch and
+// synchronisation), and beyond it the bandwidth ramps up with the message as latency + size / bandwidth does. Bus
+// bytes are nccl-tests' (the bytes one rank sends: (W - 1) / W of an all-gather's output); steps are W - 1 for the
+// ring collectives and 1 otherwise.
+struct OpCurve {
+  double floor_us = 0;
+  double latency_us = 0;
+  double busbw_gb_s = 0;
+  double time_us(double bus_bytes, double steps = 1) const;
+};
+
 struct LinkSpec {
   bool present = false;
-  double p2p_bandwidth_gb_s = 0;     // one sender to one receiver (ring hops)
-  double collective_busbw_gb_s = 0;  // NCCL ring collectives (all-gather, reduce-scatter)
-  double latency_us = 0;             // per message / per ring step
+  std::array<OpCurve, 4> ops;  // by CommOp
+  const OpCurve& op(CommOp o) const { return ops[static_cast<std::size_t>(o)]; }
+  OpCurve& op(CommOp o) { return ops[static_cast<std::size_t>(o)]; }
+};
+
+// How well the profile reproduces published measurements: `cpsim validate`'s check split, written into the
+// profile by `cpsim calibrate --published` (a test keeps it equal to what validate prints).
+struct ModelError {
+  std::int64_t points = 0;
+  double median = 0;  // |predicted - published| / published
+  double p90 = 0;
+  std::string command;  // how to reproduce it
 };
 
 struct HardwareProfile {
   std::string name;
   std::string description;
   std::string source;  // the file it was read from
-  std::string digest;  // content_digest of the parsed document: two profiles of one name can differ
+  std::string digest;  // content_digest of the parsed document (and of the profile its kernels come from)
   DeviceKind device_kind = DeviceKind::kGpu;  // "device_kind" (default gpu): whose measurements compare with it
   std::string gpu_model;
   std::int64_t sm_count = 0;
   double peak_bf16_tflops = 0;
   double hbm_gb = 0;
   double hbm_bandwidth_tb_s = 0;
-  double fwd_efficiency_by_hdim[3] = {0, 0, 0};  // head dim 64, 128, 256
-  double bwd_efficiency_by_hdim[3] = {0, 0, 0};
-  double block_sparse_efficiency_factor = 1;  // block-sparse (flex-style) kernels relative to FA
-  double partial_tile_overhead_fraction = 0;
-  std::int64_t tile_tokens = 128;
-  std::int64_t ctas_per_sm = 1;
-  double kernel_launch_us = 0;
   double backward_flops_factor = 2.5;
+  std::vector<KernelSpec> kernels;  // in profile order: a path's default kernel is the first it accepts
+  std::string kernels_from;         // the profile whose kernels these are ("kernels_from"), or empty
+  std::string kernels_file;         // the file the kernels were read from (this profile's, or kernels_from's)
   std::int64_t gpus_per_node = 8;
   std::int64_t nodes = 1;
   LinkSpec nvlink;
   LinkSpec infiniband;
   double overlap_compute_slowdown_fraction = 0;
+  std::optional<ModelError> model_error;
+  std::vector<std::string> estimates;  // field paths of the numbers marked estimate (kernels' included)
 
   std::int64_t total_gpus() const { return gpus_per_node * nodes; }
-  // Attention kernel efficiency (fraction of peak) at a head dim: linear in log2(head_dim) between the
-  // profile's 64/128/256 points, clamped outside them.
-  double fwd_efficiency(std::int64_t head_dim) const;
-  double bwd_efficiency(std::int64_t head_dim) const;
+  const KernelSpec* kernel(std::string_view name) const;
+  std::string kernel_names() const;  // "fa2, cudnn, fa3, flex, cpsim"
 };
 
 Result<HardwareProfile> load_hardware_profile(const std::string& path);
@@ -58,5 +88,6 @@ Result<HardwareProfile> hardware_profile_from_json(const Json& doc, const std::s
 // where that folder is looked for).
 Result<HardwareProfile> find_hardware_profile(const std::string& name_or_path);
 std::string hardware_dir();
+std::string data_dir();
 
 }  // namespace cpsim

@@ -1,5 +1,5 @@
 // An attention path as the simulator sees it: which rotate methods and plans it takes, the ops it runs (in the
-// order PyTorch or cpsim issues them), the kernel it runs on and the memory it holds. One file per path under
+// order PyTorch or cpsim issues them), the kernels it can call and the memory it holds. One file per path under
 // sim/paths/, registered by name in path_registry.cpp, as the balancers are.
 #pragma once
 
@@ -55,8 +55,9 @@ class PathModel {
   std::string_view name() const { return path_name(path()); }
   // True for the paths PyTorch ships (its SDPA ring and FlexAttention CP).
   virtual bool from_pytorch() const { return false; }
-  // The kernel family it runs on (calibration fits each against its own rate).
-  virtual KernelKind kernel() const = 0;
+  // Whether it can call kernels of `interface` (sim/kernel.h); its default kernel on a profile is the first
+  // of the profile's kernels it accepts.
+  virtual bool accepts(KernelInterface interface) const = 0;
   // The rotate methods it takes, in the order compare lists them.
   virtual std::vector<RotateMethod> rotate_methods() const = 0;
   // Why it cannot run `plan` with `strategy`'s rotate method (what PyTorch would say), or nothing.

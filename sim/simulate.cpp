@@ -96,13 +96,17 @@ Result<Simulation> Simulator::run(const Plan& plan, const Strategy& strategy, bo
   if (const auto why = unsupported_reason(plan, strategy)) {
     return bad_input("strategy: " + strategy_text(strategy) + " cannot run this plan: " + *why);
   }
+  auto kernel = strategy_kernel(profile_, strategy);
+  if (!kernel) return bad_input("strategy: " + strategy_text(strategy) + ": " + kernel.error().message);
   CPSIM_ASSIGN_OR_RETURN(const Topology* topology, this->topology(plan.world_size, strategy.ulysses));
   // A rank computes q_heads / U heads (all of them without Ulysses).
   ModelShape heads = plan.workload.model;
   heads.q_heads /= strategy.ulysses;
   heads.kv_heads /= strategy.ulysses;
-  const CostModel cost(profile_, heads, plan.block_size);
-  const SimContext in(plan, strategy, cost, *topology);
+  const CostModel cost(profile_, heads, plan.block_size, **kernel);
+  Strategy resolved = strategy;
+  resolved.kernel = (*kernel)->name;
+  const SimContext in(plan, resolved, cost, *topology);
   const PathModel& path = path_model(strategy.path);
   // The stage counts to simulate (only the sparse gather has stages): the strategy's, or, when it leaves the
   // count open, each up to kMaxGatherStages; the fastest is kept, fewer on a tie.
@@ -123,7 +127,7 @@ Result<Simulation> Simulator::run(const Plan& plan, const Strategy& strategy, bo
     best_end = end;
     best_stages = stages;
   }
-  sim.strategy = strategy.with_stages(best_stages);
+  sim.strategy = resolved.with_stages(best_stages);
   sim.metrics = measure(in, path, sim.timeline, backward);
   sim.metrics.gather_stages = staged ? best_stages : 0;
   return sim;
@@ -133,19 +137,26 @@ Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const Ha
   return Simulator(profile).run(plan, strategy, backward);
 }
 
-Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward) {
+Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward, const std::string& kernel) {
   Simulator simulator(profile);
   std::optional<Simulation> best;
   std::string reasons;
-  for (const Strategy& s : ring_strategies(plan.balancer)) {
+  for (Strategy s : ring_strategies(plan.balancer)) {
     if (const auto why = unsupported_reason(plan, s)) {
       reasons += "; " + path_text(s) + ": " + *why;
       continue;
     }
-    CPSIM_ASSIGN_OR_RETURN(Simulation sim, simulator.run(plan, s, backward));
-    if (!best || sim.metrics.step_us < best->metrics.step_us) best = std::move(sim);
+    bool any = false;
+    for (const KernelSpec* k : path_kernels(profile, s.path)) {
+      if (!kernel.empty() && k->name != kernel) continue;
+      any = true;
+      s.kernel = k->name;
+      CPSIM_ASSIGN_OR_RETURN(Simulation sim, simulator.run(plan, s, backward));
+      if (!best || sim.metrics.step_us < best->metrics.step_us) best = std::move(sim);
+    }
+    if (!any) reasons += "; " + path_text(s) + ": " + (kernel.empty() ? "no kernel of " + profile.name + " it can call" : "cannot call " + kernel);
   }
-  if (!best) return bad_input("--balancer: no attention path can run this plan" + reasons);
+  if (!best) return bad_input(std::string(kernel.empty() ? "--balancer" : "--kernel") + ": no attention path can run this plan" + reasons);
   return std::move(*best);
 }
 
@@ -168,7 +179,7 @@ Json predicted_json(const Simulation& sim, const HardwareProfile& profile) {
       comm[pass].push_back(m[pass]);
     }
   }
-  Json out = {{"path", path_name(sim.strategy.path)}, {"rotate", rotate_name(sim.strategy.rotate)},
+  Json out = {{"path", path_name(sim.strategy.path)}, {"rotate", rotate_name(sim.strategy.rotate)}, {"kernel", sim.strategy.kernel},
           {"device_kind", device_kind_name(profile.device_kind)},
           {"step_us", sim.metrics.step_us}, {"forward_us", sim.metrics.forward_us},
           {"lower_bound_us", sim.metrics.lower_bound_us}, {"forward_compute_us", compute[0]}, {"forward_comm_us", comm[0]}};

@@ -69,8 +69,9 @@ class Simulator {
 
 Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const HardwareProfile& profile, bool backward);
 
-// The strategy (valid for this plan, without Ulysses) with the lowest predicted step time.
-Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward);
+// The strategy (valid for this plan, without Ulysses) with the lowest predicted step time, over every kernel each
+// path can call, or only `kernel` when one is named.
+Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward, const std::string& kernel = "");
 
 // What a plan file records of a simulation: the profile's device kind, step times and per-(rank, step)
 // compute and communication.

@@ -46,4 +46,31 @@ std::optional<std::string> unsupported_reason(const Plan& plan, const Strategy& 
   return path.unsupported_reason(plan, s);
 }
 
+std::vector<const KernelSpec*> path_kernels(const HardwareProfile& profile, AttentionPath path) {
+  std::vector<const KernelSpec*> out;
+  const PathModel& model = path_model(path);
+  for (const KernelSpec& k : profile.kernels) {
+    if (model.accepts(k.interface)) out.push_back(&k);
+  }
+  return out;
+}
+
+Result<const KernelSpec*> strategy_kernel(const HardwareProfile& profile, const Strategy& s) {
+  const std::vector<const KernelSpec*> allowed = path_kernels(profile, s.path);
+  std::string names;
+  for (const KernelSpec* k : allowed) names += (names.empty() ? "" : ", ") + k->name;
+  const std::string path(path_name(s.path));
+  if (s.kernel.empty()) {
+    if (allowed.empty()) return bad_input("profile " + profile.name + " has no kernel " + path + " can call (it has " + profile.kernel_names() + ")");
+    return allowed.front();
+  }
+  const KernelSpec* k = profile.kernel(s.kernel);
+  if (k == nullptr) return bad_input("kernel \"" + s.kernel + "\" is not in profile " + profile.name + " (it has " + profile.kernel_names() + ")");
+  for (const KernelSpec* a : allowed) {
+    if (a == k) return k;
+  }
+  return bad_input(path + " cannot call " + k->name + " (a " + std::string(interface_name(k->interface)) + " kernel); on " + profile.name +
+                   " it runs " + (names.empty() ? "none" : names));
+}
+
 }  // namespace cpsim

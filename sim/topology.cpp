@@ -19,9 +19,8 @@ struct VertexInfo {
 };
 
 struct LinkInfo {
-  double p2p_bandwidth_gb_s = 0;
-  double collective_busbw_gb_s = 0;
-  double latency_us = 0;
+  std::array<OpCurve, 4> ops;  // by CommOp
+  double latency_us = 0;       // of send/recv: the weight shortest paths minimise
 };
 
 using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, VertexInfo, LinkInfo>;
@@ -29,7 +28,19 @@ using Vertex = boost::graph_traits<Graph>::vertex_descriptor;
 
 // Each link carries half the path latency, so GPU -> switch -> GPU costs the profile's latency once.
 LinkInfo half_link(const LinkSpec& spec) {
-  return {spec.p2p_bandwidth_gb_s, spec.collective_busbw_gb_s, spec.latency_us / 2};
+  LinkInfo l;
+  l.ops = spec.ops;
+  for (OpCurve& c : l.ops) c.latency_us /= 2;
+  l.latency_us = l.ops[0].latency_us;
+  return l;
+}
+
+// The GPU's port to its NIC: the NIC's bandwidth, no latency or floor of its own.
+LinkInfo nic_port(const LinkSpec& spec) {
+  LinkInfo l;
+  l.ops = spec.ops;
+  for (OpCurve& c : l.ops) c.latency_us = c.floor_us = 0;
+  return l;
 }
 
 struct Machine {
@@ -50,7 +61,7 @@ Machine build_graph(const HardwareProfile& p) {
       boost::add_edge(gpu, sw, half_link(p.nvlink), m.graph);
       if (multi_node) {  // one NIC per GPU (rail-optimised DGX layout)
         const Vertex nic = boost::add_vertex(VertexInfo{VertexKind::kNic, node}, m.graph);
-        boost::add_edge(gpu, nic, LinkInfo{p.infiniband.p2p_bandwidth_gb_s, p.infiniband.collective_busbw_gb_s, 0.0}, m.graph);
+        boost::add_edge(gpu, nic, nic_port(p.infiniband), m.graph);
         boost::add_edge(nic, fabric, half_link(p.infiniband), m.graph);
       }
     }
@@ -68,15 +79,17 @@ PathCost path_cost(const Machine& m, Vertex from, Vertex to) {
           .distance_map(boost::make_iterator_property_map(dist.begin(), boost::get(boost::vertex_index, m.graph)))
           .weight_map(boost::get(&LinkInfo::latency_us, m.graph)));
   PathCost cost;
-  cost.p2p_bandwidth_gb_s = std::numeric_limits<double>::infinity();
-  cost.collective_busbw_gb_s = std::numeric_limits<double>::infinity();
+  for (OpCurve& c : cost.ops) c.busbw_gb_s = std::numeric_limits<double>::infinity();
   for (Vertex v = to; v != from; v = pred[v]) {
     const auto [edge, found] = boost::edge(pred[v], v, m.graph);
     if (!found) break;  // unreachable: cannot happen in the graphs built above
     const LinkInfo& link = m.graph[edge];
-    cost.p2p_bandwidth_gb_s = std::min(cost.p2p_bandwidth_gb_s, link.p2p_bandwidth_gb_s);
-    cost.collective_busbw_gb_s = std::min(cost.collective_busbw_gb_s, link.collective_busbw_gb_s);
-    cost.latency_us += link.latency_us;
+    for (std::size_t i = 0; i < cost.ops.size(); ++i) {
+      OpCurve& c = cost.ops[i];
+      c.busbw_gb_s = std::min(c.busbw_gb_s, link.ops[i].busbw_gb_s);
+      c.latency_us += link.ops[i].latency_us;
+      c.floor_us = std::max(c.floor_us, link.ops[i].floor_us);
+    }
   }
   cost.crosses_nodes = m.graph[from].node != m.graph[to].node;
   return cost;
@@ -122,22 +135,21 @@ std::int64_t Topology::inter_node_ring_hops() const {
 double Topology::ring_shift_us(double bytes) const {
   if (world_size_ <= 1) return 0;
   double slowest = 0;
-  for (const PathCost& hop : ring_hops_) {
-    slowest = std::max(slowest, hop.latency_us + bytes / (hop.p2p_bandwidth_gb_s * 1e3));  // GB/s = 1e3 bytes/us
-  }
+  for (const PathCost& hop : ring_hops_) slowest = std::max(slowest, hop.op(CommOp::kP2p).time_us(bytes));
   return slowest;
 }
 
-double Topology::ring_collective_us(double total_bytes) const {
+double Topology::ring_collective_us(CommOp op, double total_bytes) const {
   if (world_size_ <= 1) return 0;
-  double alpha = 0;
-  double busbw = std::numeric_limits<double>::infinity();
+  OpCurve ring{0, 0, std::numeric_limits<double>::infinity()};
   for (const PathCost& hop : ring_hops_) {
-    alpha = std::max(alpha, hop.latency_us);
-    busbw = std::min(busbw, hop.collective_busbw_gb_s);
+    const OpCurve& c = hop.op(op);
+    ring.latency_us = std::max(ring.latency_us, c.latency_us);
+    ring.floor_us = std::max(ring.floor_us, c.floor_us);
+    ring.busbw_gb_s = std::min(ring.busbw_gb_s, c.busbw_gb_s);
   }
   const auto w = static_cast<double>(world_size_);
-  return (w - 1) * alpha + (w - 1) / w * total_bytes / (busbw * 1e3);
+  return ring.time_us((w - 1) / w * total_bytes, w - 1);
 }
 
 std::vector<double> Topology::all_to_all_v_us(const std::vector<double>& bytes) const {
@@ -156,7 +168,7 @@ std::vector<double> Topology::all_to_all_v_us(const std::vector<double>& bytes) 
       const double volume = std::max(sent[far], received[far]);
       if (volume <= 0) continue;
       const PathCost& link = far ? inter_node_ : intra_node_;
-      slowest = std::max(slowest, link.latency_us + volume / (link.p2p_bandwidth_gb_s * 1e3));
+      slowest = std::max(slowest, link.op(CommOp::kAllToAll).time_us(volume));
     }
     out[static_cast<std::size_t>(r)] = slowest;
   }

@@ -1,8 +1,9 @@
 // The machine as a Boost.Graph graph: GPUs, one NVSwitch fabric per node, one NIC per GPU and an
-// InfiniBand fabric, with bandwidth and latency on every link. Ranks fill nodes in order; ring hops and
-// collective bottlenecks come from paths in the graph, so a ring that crosses nodes pays InfiniBand there.
+// InfiniBand fabric, with a time curve per kind of communication on every link. Ranks fill nodes in order; ring
+// hops and collective bottlenecks come from paths in the graph, so a ring that crosses nodes pays InfiniBand there.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -11,11 +12,12 @@
 
 namespace cpsim {
 
+// A path's curve per kind of communication: the narrowest link's bandwidth, the latencies summed over its links
+// and the highest floor.
 struct PathCost {
-  double p2p_bandwidth_gb_s = 0;     // narrowest link on the path, single-peer transfers
-  double collective_busbw_gb_s = 0;  // narrowest link on the path, NCCL ring collectives
-  double latency_us = 0;             // sum over the path's links
+  std::array<OpCurve, 4> ops;  // by CommOp
   bool crosses_nodes = false;
+  const OpCurve& op(CommOp o) const { return ops[static_cast<std::size_t>(o)]; }
 };
 
 class Topology {
@@ -30,18 +32,16 @@ class Topology {
   const PathCost& ring_hop(std::int64_t rank) const { return ring_hops_[static_cast<std::size_t>(rank)]; }
   std::int64_t inter_node_ring_hops() const;
 
-  // One ring shift (every rank sends `bytes` to the next): done when the slowest hop is.
+  // One ring shift (every rank sends `bytes` to the next, send/recv): done when the slowest hop is.
   double ring_shift_us(double bytes) const;
-  // NCCL ring all-gather or reduce-scatter whose full output is `total_bytes`:
-  // (W-1) * alpha + (W-1)/W * total_bytes / busbw, with the ring's narrowest link and slowest step.
-  double ring_collective_us(double total_bytes) const;
+  // NCCL ring all-gather or reduce-scatter (`op`) whose full output is `total_bytes`: the op's curve with
+  // (W-1)/W of it as bus bytes over W - 1 steps, on the ring's narrowest link with its slowest step.
+  double ring_collective_us(CommOp op, double total_bytes) const;
   // A personalised all-to-all (NCCL all-to-all-v as grouped send/recv); bytes[to * W + from]. Per rank: the
-  // latency plus the larger of its sent and received bytes, on NVLink and on its NIC, which run at once.
+  // all-to-all curve at the larger of its sent and received bytes, on NVLink and on its NIC, which run at once.
   std::vector<double> all_to_all_v_us(const std::vector<double>& bytes) const;
-  // An even all-to-all among GPUs of one node (Ulysses) in which each GPU sends `bytes_per_gpu`.
-  double node_all_to_all_us(double bytes_per_gpu) const {
-    return intra_node_.latency_us + bytes_per_gpu / (intra_node_.p2p_bandwidth_gb_s * 1e3);
-  }
+  // An even all-to-all among GPUs of one node (Ulysses) in which each GPU sends `bytes_per_gpu` to the others.
+  double node_all_to_all_us(double bytes_per_gpu) const { return intra_node_.op(CommOp::kAllToAll).time_us(bytes_per_gpu); }
 
  private:
   std::int64_t world_size_ = 1;

@@ -10,7 +10,7 @@ class FlexAllgather final : public PathModel {
  public:
   AttentionPath path() const override { return AttentionPath::kFlexAllgather; }
   bool from_pytorch() const override { return true; }
-  KernelKind kernel() const override { return KernelKind::kBlockSparse; }
+  bool accepts(KernelInterface i) const override { return i == KernelInterface::kFlex || i == KernelInterface::kAny; }
   std::vector<RotateMethod> rotate_methods() const override { return {RotateMethod::kAllGather}; }
 
   std::optional<std::string> unsupported_reason(const Plan& plan, const Strategy& s) const override {
@@ -29,13 +29,14 @@ class FlexAllgather final : public PathModel {
     const std::int64_t w = plan.world_size;
     const auto ws = static_cast<std::size_t>(w);
     const double kv = in.kv_shard_bytes();
-    const double gather_us = in.topology.ring_collective_us(kv * static_cast<double>(w));
+    const double gather_us = in.topology.ring_collective_us(CommOp::kAllGather, kv * static_cast<double>(w));
+    const double scatter_us = in.topology.ring_collective_us(CommOp::kReduceScatter, kv * static_cast<double>(w));
     const double moved = kv * static_cast<double>(w - 1) / static_cast<double>(w);
     std::vector<Op> ops;
     auto one_kernel = [&](bool bwd, std::vector<std::size_t> deps, const std::string& name) {
       Op op{name, OpKind::kCompute, bwd, -1, std::vector<double>(ws, 0), std::move(deps), 0};
       for (std::int64_t r = 0; r < w; ++r) {
-        op.duration_us[static_cast<std::size_t>(r)] = in.cost.kernel_us(plan_tiles(plan.work.rank_tiles(r), plan.work.rank_rows(r)), bwd, kernel());
+        op.duration_us[static_cast<std::size_t>(r)] = in.cost.kernel_us(plan_tiles(plan.work.rank_tiles(r), plan.work.rank_rows(r)), bwd);
       }
       ops.push_back(std::move(op));
       return ops.size() - 1;
@@ -44,7 +45,7 @@ class FlexAllgather final : public PathModel {
     one_kernel(false, {ops.size() - 1}, "attention (full K/V)");
     if (backward) {
       const std::size_t b = one_kernel(true, {}, "attention backward (full K/V)");
-      ops.push_back({"reduce-scatter dK/dV", OpKind::kComm, true, -1, std::vector<double>(ws, gather_us), {b}, moved});
+      ops.push_back({"reduce-scatter dK/dV", OpKind::kComm, true, -1, std::vector<double>(ws, scatter_us), {b}, moved});
     }
     return ops;
   }

@@ -5,7 +5,7 @@
 
 namespace cpsim {
 
-std::vector<Op> ring_schedule(const SimContext& in, KernelKind kernel, bool backward) {
+std::vector<Op> ring_schedule(const SimContext& in, bool backward) {
   const Plan& plan = in.plan;
   const std::int64_t w = plan.world_size;
   const auto ws = static_cast<std::size_t>(w);
@@ -18,20 +18,23 @@ std::vector<Op> ring_schedule(const SimContext& in, KernelKind kernel, bool back
     return add(Op{std::move(name), OpKind::kComm, bwd, step, std::vector<double>(ws, duration), std::move(deps), bytes});
   };
   const double kv = in.kv_shard_bytes();
-  const double gather_us = in.topology.ring_collective_us(kv * static_cast<double>(w));
+  const double gather_us = in.topology.ring_collective_us(CommOp::kAllGather, kv * static_cast<double>(w));
   const std::vector<StepKernel>& steps = in.ring_steps();
   const bool all_to_all = in.strategy.rotate == RotateMethod::kAllToAll;
   const double hop_us = in.topology.ring_shift_us(kv);
   const double dkv = dkv_shard_bytes_fp32(plan) * (1.0 / static_cast<double>(in.strategy.ulysses));  // its heads' only
   const double dkv_hop_us = in.topology.ring_shift_us(dkv);
+  const std::int64_t shard_rows = plan.workload.seq_len / w * plan.workload.rows();  // K/V tokens of a shard
   auto step_op = [&](std::int64_t i, bool bwd, std::vector<std::size_t> deps) {
     Op op{std::string(bwd ? "backward" : "forward") + " step " + std::to_string(i), OpKind::kCompute, bwd, i,
           std::vector<double>(ws, 0), std::move(deps), 0};
     for (std::int64_t r = 0; r < w; ++r) {
       const StepKernel& k = steps[static_cast<std::size_t>(r * w + i)];
-      const double time = in.cost.kernel_us(k.work, bwd, kernel);
-      // Forward merges out/LSE after each step; backward has no merge (it reuses the merged LSE).
-      op.duration_us[static_cast<std::size_t>(r)] = time > 0 ? time + (bwd ? 0.0 : in.cost.merge_us(k.merge_rows)) : 0.0;
+      const double time = in.cost.kernel_us(k.work, bwd);
+      // Forward merges out/LSE after each step; backward reuses the merged LSE and accumulates the step's dQ, dK, dV
+      // into fp32 (step 0 initialises them).
+      const double after = bwd ? (i > 0 ? in.cost.accumulate_us(k.merge_rows, shard_rows) : 0.0) : in.cost.merge_us(k.merge_rows);
+      op.duration_us[static_cast<std::size_t>(r)] = time > 0 ? time + after : 0.0;
     }
     return add(std::move(op));
   };

@@ -9,22 +9,23 @@ namespace {
 
 std::int64_t tiles_for(std::int64_t tokens, std::int64_t tile) { return (tokens + tile - 1) / tile; }
 
+// q queries against k keys: every row has all key blocks, every column all query blocks.
 KernelWork dense(std::int64_t q, std::int64_t k, std::int64_t tile, std::int64_t rows) {
   const std::int64_t tq = tiles_for(q, tile);
   const std::int64_t tk = tiles_for(k, tile);
-  return {tq * tk * rows, 0, tq * rows, tk};
+  return {tq * tk * rows, 0, tq * rows, tk, tk * rows, tq};
 }
 
 KernelWork causal_square(std::int64_t m, std::int64_t tile, std::int64_t rows) {
   const std::int64_t t = tiles_for(m, tile);
-  return {t * (t - 1) / 2 * rows, t * rows, t * rows, t};
+  return {t * (t - 1) / 2 * rows, t * rows, t * rows, t, t * rows, t};
 }
 
 class SdpaRing final : public RingPath {
  public:
   AttentionPath path() const override { return AttentionPath::kSdpaRing; }
   bool from_pytorch() const override { return true; }
-  KernelKind kernel() const override { return KernelKind::kFlash; }
+  bool accepts(KernelInterface i) const override { return i == KernelInterface::kSdpa || i == KernelInterface::kAny; }
   std::vector<RotateMethod> rotate_methods() const override { return {RotateMethod::kAllGather, RotateMethod::kAllToAll}; }
 
   std::optional<std::string> unsupported_reason(const Plan& plan, const Strategy&) const override {

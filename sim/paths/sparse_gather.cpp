@@ -107,7 +107,7 @@ std::vector<Op> sparse_gather_schedule(const SimContext& in, bool backward, std:
       rows.active_rows = std::min(rows.active_rows, plan.work.rank_rows(r).active_rows);
       rows.max_row_tiles = std::min(rows.max_row_tiles, plan.work.rank_rows(r).max_row_tiles);
       const KernelWork work = plan_tiles(tiles, rows);
-      const double kernel = cost.kernel_us(work, bwd, KernelKind::kBlockSparse);
+      const double kernel = cost.kernel_us(work, bwd);
       const bool merges = !bwd && kernel > 0 && computed[static_cast<std::size_t>(r)] > 0;
       if (!bwd) computed[static_cast<std::size_t>(r)] += tiles.nonempty();
       op.duration_us[static_cast<std::size_t>(r)] = kernel + (merges ? cost.merge_us(std::min(work.active_rows * plan.block_size, plan.workload.seq_len / w * plan.workload.rows())) : 0.0);
@@ -132,7 +132,9 @@ std::vector<Op> sparse_gather_schedule(const SimContext& in, bool backward, std:
 class SparseGather final : public PathModel {
  public:
   AttentionPath path() const override { return AttentionPath::kSparseGather; }
-  KernelKind kernel() const override { return KernelKind::kBlockSparse; }
+  bool accepts(KernelInterface i) const override {
+    return i == KernelInterface::kFlex || i == KernelInterface::kBlockSparse || i == KernelInterface::kAny;
+  }
   std::vector<RotateMethod> rotate_methods() const override { return {RotateMethod::kAllGather}; }
   std::int64_t max_stages(std::int64_t world_size) const override { return world_size > 1 ? world_size - 1 : 1; }
 

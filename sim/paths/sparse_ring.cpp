@@ -10,7 +10,9 @@ namespace {
 class SparseRing final : public RingPath {
  public:
   AttentionPath path() const override { return AttentionPath::kSparseRing; }
-  KernelKind kernel() const override { return KernelKind::kBlockSparse; }
+  bool accepts(KernelInterface i) const override {
+    return i == KernelInterface::kFlex || i == KernelInterface::kBlockSparse || i == KernelInterface::kAny;
+  }
   std::vector<RotateMethod> rotate_methods() const override { return {RotateMethod::kAllToAll}; }
 
   std::optional<std::string> unsupported_reason(const Plan&, const Strategy& s) const override {

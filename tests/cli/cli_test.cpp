@@ -137,7 +137,7 @@ TEST_F(CliTest, SimulateWritesAPerfettoTrace) {
   const std::string w = std::string(CPSIM_SOURCE_DIR) + "/data/workloads/causal-8k.json";
   const Outcome o = run("simulate " + w + " -w 8 -b head_tail -r alltoall --backward --trace " + path("trace.json"));
   ASSERT_EQ(o.status, 0) << o.err;
-  EXPECT_NE(o.out.find("head_tail, world size 8, sdpa_ring/alltoall on h100-sxm-8x"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("head_tail, world size 8, sdpa_ring/alltoall on fa2; h100-sxm-8x"), std::string::npos) << o.out;
   std::ifstream in(path("trace.json"));
   const auto trace = nlohmann::json::parse(in);
   std::set<int> pids;
@@ -169,13 +169,23 @@ TEST_F(CliTest, CompareRanksAndExportsCsv) {
   std::string header, first;
   std::getline(in, header);
   std::getline(in, first);
-  EXPECT_EQ(header.rfind("rank,balancer,path,rotate,ulysses,valid,step_us", 0), 0u);
+  EXPECT_EQ(header.rfind("rank,balancer,path,rotate,ulysses,kernel,valid,step_us", 0), 0u);
   EXPECT_EQ(first.rfind("1,", 0), 0u);
   const Outcome j = run("compare " + w + " -w 8 --backward --json");
   ASSERT_EQ(j.status, 0) << j.err;
   const auto parsed = nlohmann::json::parse(j.out);
-  // 5 strategies each, plain and as the ring of a Ulysses-4 hybrid, and pure Ulysses-8 once.
-  EXPECT_EQ(parsed["ranked"].size() + parsed["invalid"].size(), 2 * 5 * balancer_count() + 1);
+  // 11 (strategy, kernel) pairs each (the SDPA ring's 2 x 3 kernels, FlexAttention CP on flex, the block-sparse paths
+  // on flex and cpsim), plain and as the ring of a Ulysses-4 hybrid, and pure Ulysses-8 on flex and cpsim.
+  EXPECT_EQ(parsed["ranked"].size() + parsed["invalid"].size(), 2 * 11 * balancer_count() + 2);
+  for (const auto& row : parsed["ranked"]) EXPECT_EQ(row["strategy"].get<std::string>().find(" on " + row["kernel"].get<std::string>()) != std::string::npos, true);
+  EXPECT_TRUE(parsed["model_error"].contains("median"));
+  // --kernel keeps the strategies on one kernel; a kernel the profile lacks is refused.
+  const Outcome k = run("compare " + std::string(CPSIM_SOURCE_DIR) + "/data/workloads/causal-8k.json -w 8 --kernel fa3 --json");
+  ASSERT_EQ(k.status, 0) << k.err;
+  const auto only = nlohmann::json::parse(k.out);
+  ASSERT_FALSE(only["ranked"].empty());
+  for (const auto& row : only["ranked"]) EXPECT_EQ(row["kernel"], "fa3");
+  expect_bad_input("compare " + w + " -w 8 --kernel fa9", "--kernel: \"fa9\" is not a kernel of h100-sxm-8x (it has fa2, cudnn, fa3, flex, cpsim");
 }
 
 TEST_F(CliTest, SimulatorBadInputs) {
@@ -193,13 +203,13 @@ TEST_F(CliTest, SimulatorBadInputs) {
   std::ifstream in(std::string(CPSIM_SOURCE_DIR) + "/data/hardware/h100-sxm-8x.json");
   auto profile = nlohmann::json::parse(in);
   auto negative = profile;
-  negative["links"]["nvlink"]["p2p_bandwidth_gb_s"]["value"] = -250;
+  negative["links"]["nvlink"]["p2p"]["busbw_gb_s"]["value"] = -250;
   expect_bad_input("compare " + w + " -w 8 --hardware " + write("neg.json", negative.dump()),
-                   "neg.json: links.nvlink.p2p_bandwidth_gb_s.value: must be a number above 0.001, got -250");
+                   "neg.json: links.nvlink.p2p.busbw_gb_s.value: must be a number above 0.001, got -250");
   auto unsourced = profile;
-  unsourced["gpu"]["kernel_launch_us"].erase("source");
+  unsourced["kernels"]["fa2"]["forward"]["launch_us"].erase("source");
   expect_bad_input("compare " + w + " -w 8 --hardware " + write("nosrc.json", unsourced.dump()),
-                   "nosrc.json: gpu.kernel_launch_us.source: missing");
+                   "nosrc.json: kernels.fa2.forward.launch_us.source: missing");
   expect_bad_input("simulate " + w + " -w 8 -b ptrr -r allgather --trace " + path("missing/t.json"), "missing/t.json: cannot write");
 }
 
@@ -346,7 +356,7 @@ TEST_F(CliTest, BatchPlansEveryLineResumesAndIsTheSameForAnyJobCount) {
   // A Ulysses hybrid plan is simulated only: the executors refuse it with a clear message.
   ASSERT_EQ(run("plan " + std::string(CPSIM_SOURCE_DIR) + "/data/workloads/causal-8k.json -w 8 -s \"ptrr + ulysses4 x sparse_ring/alltoall\" -o " +
                 path("hybrid.json")).status, 0);
-  expect_bad_input("execute " + path("hybrid.json") + " --device cpu", "ptrr + ulysses4 x sparse_ring/alltoall (Ulysses) is simulated only");
+  expect_bad_input("execute " + path("hybrid.json") + " --device cpu", "ptrr + ulysses4 x sparse_ring/alltoall on flex (Ulysses) is simulated only");
   // A second run finds everything done; after losing one result it plans only that line.
   EXPECT_NE(run("batch " + batches + " -w 4 -j 2 -o " + path("out2")).out.find("planned 0 lines (6 resumed"), std::string::npos);
   fs::remove(path("out2/results/line-000003.json"));
@@ -397,7 +407,7 @@ TEST_F(CliTest, CalibrateWorksOnSingleRankRuns) {
   }
   const Outcome c = run("calibrate" + files + " --hardware cpu-threads -o " + path("fit.json"));
   ASSERT_EQ(c.status, 0) << c.err;
-  EXPECT_NE(c.out.find("no communication was measured (W = 1 runs move no K/V); link constants kept"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("no communication was measured (W = 1 runs move no K/V); link curves kept"), std::string::npos) << c.out;
   const auto fitted = nlohmann::json::parse(read_text(path("fit.json")));
   EXPECT_EQ(fitted["device_kind"], "cpu");
 }
@@ -431,7 +441,7 @@ TEST_F(CliTest, BatchBadInputs) {
   const std::string mine = write("mine.json", profile.dump());
   ASSERT_EQ(run("batch " + one + " -w 2 --hardware " + mine + " -o " + path("hw")).status, 0);
   EXPECT_NE(run("batch " + one + " -w 2 --hardware " + mine + " -o " + path("hw")).out.find("(1 resumed"), std::string::npos);
-  profile["gpu"]["kernel_launch_us"]["value"] = 7;
+  profile["kernels"]["fa2"]["forward"]["launch_us"]["value"] = 7;
   write("mine.json", profile.dump());
   expect_bad_input("batch " + one + " -w 2 --hardware " + mine + " -o " + path("hw"), "holds a batch run with other settings");
   expect_bad_input("batch " + one + " -w 2 -o " + write("a-file", "x") + "/sub", "--out-dir: cannot create");
@@ -472,7 +482,7 @@ TEST_F(CliTest, EveryCompareRowExportsWithPlanStrategy) {
     for (const auto& row : ranked) {
       const std::string text = row["strategy"];
       kinds.insert(row["ulysses"] == 1 ? "ring" : text.rfind("ulysses", 0) == 0 ? "pure ulysses" : "hybrid");
-      if (text.find(" stages)") != std::string::npos) kinds.insert("staged");
+
       const Outcome p = run("plan " + w + " -w 8 --strategy '" + text + "' -o " + path("p.json"));
       ASSERT_EQ(p.status, 0) << text << ": " << p.err;
       const auto plan = nlohmann::json::parse(read_text(path("p.json")));
@@ -483,7 +493,15 @@ TEST_F(CliTest, EveryCompareRowExportsWithPlanStrategy) {
       ASSERT_EQ(sim.status, 0) << text << ": " << sim.err;
       EXPECT_EQ(nlohmann::json::parse(sim.out)["step_us"].get<double>(), row["step_us"].get<double>()) << text;
     }
-    EXPECT_TRUE(kinds.count("ring") && kinds.count("hybrid") && kinds.count("pure ulysses") && kinds.count("staged")) << name;
+    EXPECT_TRUE(kinds.count("ring") && kinds.count("hybrid") && kinds.count("pure ulysses")) << name;
+  }
+  // A staged sparse gather reads back and records its stages (compare rarely ranks one now that each exchange pays
+  // the all-to-all floor).
+  {
+    const std::string w = std::string(CPSIM_SOURCE_DIR) + "/data/workloads/doc-uniform-32k-4rows.json";
+    const std::string text = "ptrr + sparse_gather/allgather on flex (2 stages)";
+    ASSERT_EQ(run("plan " + w + " -w 8 --strategy '" + text + "' -o " + path("p.json")).status, 0);
+    EXPECT_EQ(nlohmann::json::parse(read_text(path("p.json")))["strategy"]["text"], text);
   }
   // Flags that contradict the strategy, a world size its Ulysses groups do not divide, and a row that cannot run.
   const std::string w = std::string(CPSIM_SOURCE_DIR) + "/data/workloads/causal-8k.json";

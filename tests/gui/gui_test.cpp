@@ -60,9 +60,12 @@ class GuiTest : public QObject {
     ComparisonModel model;
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     model.set_comparison((*snap)->comparison);
-    // W = 4 with 2 kv heads: every (balancer, strategy) plain and as the ring of a Ulysses-2 hybrid, plus
+    // W = 4 with 2 kv heads: every (balancer, strategy, kernel) plain and as the ring of a Ulysses-2 hybrid, plus
     // pure Ulysses (which cannot run: 4 ranks do not divide 2 kv heads).
-    const int combinations = static_cast<int>(balancer_registry().size() * ring_strategies("ptrr").size() * 2 + 1);
+    const HardwareProfile hw = find_hardware_profile("h100-sxm-8x").value();
+    std::size_t per_balancer = 0;
+    for (const Strategy& s : ring_strategies("ptrr")) per_balancer += path_kernels(hw, s.path).size();
+    const int combinations = static_cast<int>(balancer_registry().size() * per_balancer * 2 + 1);
     QCOMPARE(model.rowCount(), combinations);
     QCOMPARE(model.data(model.index(0, ComparisonModel::kNote)).toString(), QString("best"));
     QSortFilterProxyModel proxy;

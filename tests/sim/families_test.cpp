@@ -99,7 +99,7 @@ TEST(SparseGather, ContiguousCausalMovesOnlyEarlierShards) {
   const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
   const Simulation sim = simulate(plan, gather(plan), hw, false).value();
   const double shard = 2.0 * 2048 * 8 * 128 * 2;  // K and V, 8 kv heads, dim 128, bf16
-  EXPECT_NEAR(op_us(sim, 3, "exchange needed K/V"), hw.nvlink.latency_us + 3 * shard / (hw.nvlink.p2p_bandwidth_gb_s * 1e3), 1e-6);
+  EXPECT_NEAR(op_us(sim, 3, "exchange needed K/V"), hw.nvlink.op(CommOp::kAllToAll).time_us(3 * shard), 1e-6);
 }
 
 TEST(Ulysses, PureUlyssesIsTwoAllToAllsAroundOneEvenKernel) {
@@ -110,16 +110,17 @@ TEST(Ulysses, PureUlyssesIsTwoAllToAllsAroundOneEvenKernel) {
   // Each GPU holds 16384 / 8 tokens and sends 7/8 of its Q (32 heads), K and V (8 heads each), bf16.
   const double qkv = 2048.0 * 128 * 2 * (32 + 16) * 7 / 8;
   const double out = 2048.0 * 128 * 2 * 32 * 7 / 8;
-  EXPECT_NEAR(op_us(sim, 0, "Ulysses all-to-all Q/K/V"), hw.nvlink.latency_us + qkv / (hw.nvlink.p2p_bandwidth_gb_s * 1e3), 1e-6);
-  EXPECT_NEAR(op_us(sim, 0, "Ulysses all-to-all out"), hw.nvlink.latency_us + out / (hw.nvlink.p2p_bandwidth_gb_s * 1e3), 1e-6);
+  EXPECT_NEAR(op_us(sim, 0, "Ulysses all-to-all Q/K/V"), hw.nvlink.op(CommOp::kAllToAll).time_us(qkv), 1e-6);
+  EXPECT_NEAR(op_us(sim, 0, "Ulysses all-to-all out"), hw.nvlink.op(CommOp::kAllToAll).time_us(out), 1e-6);
   // The kernel covers the whole mask for 32 / 8 = 4 heads.
   ModelShape heads = w.model;
   heads.q_heads = 4;
   heads.kv_heads = 1;
-  const CostModel cost(hw, heads, 128);
+  // On the sparse gather's default kernel: FlexAttention.
+  EXPECT_EQ(sim.strategy.kernel, "flex");
+  const CostModel cost(hw, heads, 128, *hw.kernel("flex"));
   const TileCounts t = whole.work.rank_tiles(0);
-  const double kernel = cost.kernel_us({t.full, t.partial, whole.work.rank_rows(0).active_rows, whole.work.rank_rows(0).max_row_tiles},
-                                       false, KernelKind::kBlockSparse);
+  const double kernel = cost.kernel_us({t.full, t.partial, whole.work.rank_rows(0).active_rows, whole.work.rank_rows(0).max_row_tiles, 0, 0}, false);
   EXPECT_NEAR(op_us(sim, 0, "attention (own K/V)"), kernel, 1e-9);
   EXPECT_NEAR(sim.metrics.step_us, op_us(sim, 0, "Ulysses all-to-all Q/K/V") + kernel + op_us(sim, 0, "Ulysses all-to-all out"), 1e-6);
 }
@@ -130,7 +131,7 @@ TEST(Ulysses, HybridRingMovesOneUthOfTheHeadsAcrossNodes) {
   const Plan ring = plan_for(testing::causal_workload(16384), "head_tail", 2);
   const Simulation sim = simulate(ring, testing::strategy_for(ring, AttentionPath::kSparseRing, RotateMethod::kAllToAll, 8), hw, false).value();
   const double kv_per_head_group = 2.0 * 8192 * 8 * 128 * 2 / 8;
-  EXPECT_NEAR(op_us(sim, 0, "K/V hop 1"), hw.infiniband.latency_us + kv_per_head_group / (hw.infiniband.p2p_bandwidth_gb_s * 1e3), 1e-6);
+  EXPECT_NEAR(op_us(sim, 0, "K/V hop 1"), hw.infiniband.op(CommOp::kP2p).time_us(kv_per_head_group), 1e-6);
   auto bad = simulate(ring, testing::strategy_for(ring, AttentionPath::kSparseRing, RotateMethod::kAllToAll, 3), hw, false);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("Ulysses degree 3 must divide kv_heads 8"), std::string::npos);
@@ -169,24 +170,25 @@ TEST(SparseGather, StagesPipelineTheExchangeWithCompute) {
   // shards over all ranks (1<-0, 2<-1, 3<-2), steps 2 and 3 move three together, so 2 stages are {1}, {2, 3}.
   const Plan plan = plan_for(testing::causal_workload(8192), "contiguous", 4);
   HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
-  hw.nvlink.p2p_bandwidth_gb_s = 20;
+  OpCurve& a2a = hw.nvlink.op(CommOp::kAllToAll);
+  a2a = {0, 3, 20};  // no floor: the exchanges' sizes show
   const Simulation one = simulate(plan, gather(plan, 1), hw, false).value();
   const Simulation two = simulate(plan, gather(plan, 2), hw, false).value();
   EXPECT_EQ(two.metrics.gather_stages, 2);
   const double shard_us = 2.0 * 2048 * 8 * 128 * 2 / (20 * 1e3);
   // Stage 1: every sender and receiver moves one shard. Stage 2: rank 0 sends two (to 2 and 3), rank 3
   // receives two (from 1 and 0). One stage: rank 0 sends three, rank 3 receives three.
-  EXPECT_NEAR(op_us(two, 3, "exchange needed K/V (stage 1 of 2)"), hw.nvlink.latency_us + shard_us, 1e-6);
-  EXPECT_NEAR(op_us(two, 3, "exchange needed K/V (stage 2 of 2)"), hw.nvlink.latency_us + 2 * shard_us, 1e-6);
-  EXPECT_NEAR(op_us(one, 3, "exchange needed K/V"), hw.nvlink.latency_us + 3 * shard_us, 1e-6);
+  EXPECT_NEAR(op_us(two, 3, "exchange needed K/V (stage 1 of 2)"), a2a.latency_us + shard_us, 1e-6);
+  EXPECT_NEAR(op_us(two, 3, "exchange needed K/V (stage 2 of 2)"), a2a.latency_us + 2 * shard_us, 1e-6);
+  EXPECT_NEAR(op_us(one, 3, "exchange needed K/V"), a2a.latency_us + 3 * shard_us, 1e-6);
   // Rank 3's stage kernels: one full 2048 x 2048 block (16 x 16 tiles), then two, each with a merge. The
   // first runs while stage 2 is in flight, slowed by the profile's overlap factor.
-  const CostModel cost(hw, plan.workload.model, 128);
+  const CostModel cost(hw, plan.workload.model, 128, *hw.kernel("flex"));
   EXPECT_NEAR(op_us(two, 3, "attention (received K/V, stage 1 of 2)"),
-              (cost.kernel_us({256, 0, 16, 16}, false, KernelKind::kBlockSparse) + cost.merge_us(2048)) *
+              (cost.kernel_us({256, 0, 16, 16, 0, 0}, false) + cost.merge_us(2048)) *
                   (1 + hw.overlap_compute_slowdown_fraction), 1e-6);
   EXPECT_NEAR(op_us(two, 3, "attention (received K/V, stage 2 of 2)"),
-              cost.kernel_us({512, 0, 16, 32}, false, KernelKind::kBlockSparse) + cost.merge_us(2048), 1e-6);
+              cost.kernel_us({512, 0, 16, 32, 0, 0}, false) + cost.merge_us(2048), 1e-6);
   // Computing on the first shard while the others arrive beats waiting for all three.
   EXPECT_LT(two.metrics.step_us, one.metrics.step_us);
   // Backward: each stage's gradients go back after its kernel; the own K/V's tiles come last.

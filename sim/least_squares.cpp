@@ -1,0 +1,113 @@
+// Levenberg-Marquardt with box bounds (projected steps) and numeric Jacobians.
+#include "sim/least_squares.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <Eigen/Dense>
+
+namespace cpsim {
+namespace {
+
+std::vector<double> clamp_to(const std::vector<double>& x, const std::vector<FitParameter>& p) {
+  std::vector<double> out(x.size());
+  for (std::size_t j = 0; j < x.size(); ++j) out[j] = std::clamp(x[j], p[j].lower, p[j].upper);
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+FitResult solve(const ResidualFunction& residuals, std::size_t samples, const std::vector<FitParameter>& p, int iterations) {
+  const std::size_t k = p.size();
+  const std::size_t rows = samples + k;
+  std::vector<double> x(k);
+  for (std::size_t j = 0; j < k; ++j) x[j] = std::clamp(p[j].start, p[j].lower, p[j].upper);
+  std::vector<double> r(samples);
+  auto all = [&](const std::vector<double>& at, Eigen::VectorXd& out) {
+    residuals(at, r);
+    out.resize(static_cast<Eigen::Index>(rows));
+    for (std::size_t i = 0; i < samples; ++i) out(static_cast<Eigen::Index>(i)) = r[i];
+    for (std::size_t j = 0; j < k; ++j) {
+      out(static_cast<Eigen::Index>(samples + j)) = p[j].prior_weight * (at[j] - p[j].start) / p[j].scale;
+    }
+    return out.squaredNorm();
+  };
+  Eigen::VectorXd f;
+  double cost = all(x, f);
+  double lambda = 1e-3;
+  Eigen::MatrixXd jac(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(k));
+  auto jacobian = [&] {
+    for (std::size_t j = 0; j < k; ++j) {
+      std::vector<double> y = x;
+      const double h = 1e-6 * std::max(std::abs(x[j]), p[j].scale);
+      // A one-sided step that stays inside the bounds.
+      const double step = y[j] + h <= p[j].upper ? h : -h;
+      y[j] += step;
+      Eigen::VectorXd g;
+      all(y, g);
+      jac.col(static_cast<Eigen::Index>(j)) = (g - f) / step;
+    }
+  };
+  for (int it = 0; it < iterations; ++it) {
+    jacobian();
+    const Eigen::MatrixXd jtj = jac.transpose() * jac;
+    const Eigen::VectorXd jtf = jac.transpose() * f;
+    bool improved = false;
+    for (int tries = 0; tries < 12 && !improved; ++tries) {
+      Eigen::MatrixXd a = jtj;
+      for (Eigen::Index d = 0; d < a.rows(); ++d) a(d, d) += lambda * std::max(jtj(d, d), 1e-12);
+      const Eigen::VectorXd delta = a.ldlt().solve(-jtf);
+      std::vector<double> y(k);
+      for (std::size_t j = 0; j < k; ++j) y[j] = x[j] + delta(static_cast<Eigen::Index>(j));
+      y = clamp_to(y, p);
+      Eigen::VectorXd g;
+      const double c = all(y, g);
+      if (std::isfinite(c) && c < cost) {
+        const bool tiny = cost - c < 1e-14 * std::max(cost, 1e-300);
+        x = y;
+        f = g;
+        cost = c;
+        lambda = std::max(lambda / 3, 1e-12);
+        improved = true;
+        if (tiny) it = iterations;
+      } else {
+        lambda *= 4;
+      }
+    }
+    if (!improved) break;
+  }
+  // Determined: the posterior variance (J^T J with the prior rows, inverted) is under a tenth of the prior's own.
+  jacobian();
+  FitResult out;
+  out.values = x;
+  out.determined.assign(k, false);
+  const Eigen::MatrixXd info = jac.transpose() * jac;
+  const Eigen::MatrixXd cov = info.ldlt().solve(Eigen::MatrixXd::Identity(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(k)));
+  for (std::size_t j = 0; j < k; ++j) {
+    const double prior_variance = p[j].prior_weight > 0 ? std::pow(p[j].scale / p[j].prior_weight, 2) : 0;
+    const double v = cov(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(j));
+    out.determined[j] = prior_variance == 0 || (std::isfinite(v) && v < 0.25 * prior_variance);
+  }
+  return out;
+}
+
+}  // namespace
+
+FitResult least_squares(const ResidualFunction& residuals, std::size_t samples, const std::vector<FitParameter>& p, int iterations) {
+  // First with the prior on everything; then, from there, without it on what the data determined, so that those
+  // land where the data alone puts them however far from their starting values.
+  const FitResult first = solve(residuals, samples, p, iterations);
+  std::vector<FitParameter> q = p;
+  for (std::size_t j = 0; j < q.size(); ++j) {
+    if (!first.determined[j]) continue;
+    q[j].start = first.values[j];
+    q[j].prior_weight = 0;
+  }
+  FitResult second = solve(residuals, samples, q, iterations);
+  for (std::size_t j = 0; j < q.size(); ++j) second.determined[j] = first.determined[j];
+  return second;
+}
+
+}  // namespace cpsim

@@ -1,0 +1,32 @@
+// A small bounded nonlinear least-squares solver (Levenberg-Marquardt, Eigen) for calibration: a handful of
+// constants, residuals relative to measurements, and a weak pull towards each constant's starting value so that
+// constants the data cannot tell apart stay where they were instead of wandering.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+namespace cpsim {
+
+struct FitParameter {
+  double start = 0;         // also the prior: the value the data must argue away from
+  double lower = 0, upper = 0;
+  double prior_weight = 0;  // weight of (value - start) / scale in the objective; 0: none
+  double scale = 1;         // the size of a change that counts as "one unit" for the prior
+};
+
+// Fills `residuals` (one per sample) for the parameter values given.
+using ResidualFunction = std::function<void(const std::vector<double>& values, std::vector<double>& residuals)>;
+
+struct FitResult {
+  std::vector<double> values;
+  // Per parameter: whether the data, not the prior, set it (the fit at least halves its standard deviation
+  // against the prior's alone). A parameter the samples cannot tell from another is not determined.
+  std::vector<bool> determined;
+};
+
+// Minimises sum r_i^2 + sum (w_j (x_j - start_j) / scale_j)^2 within the bounds. The residuals may be piecewise
+// smooth (a max of two linear forms): derivatives are taken numerically. Deterministic.
+FitResult least_squares(const ResidualFunction& residuals, std::size_t samples, const std::vector<FitParameter>& parameters, int iterations = 200);
+
+}  // namespace cpsim
