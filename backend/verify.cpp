@@ -95,6 +95,9 @@ Measurement make_measurement(const Plan& plan, const std::string& plan_path, con
   m.commit = CPSIM_COMMIT;
   m.world_size = plan.world_size;
   m.strategy = o.strategy;
+  // cpsim's executors run cpsim's own kernels whatever the plan's strategy names: the CPU routine ("cpu", the
+  // cpu-threads profile's kernel) or the CUDA kernel ("cpsim").
+  m.strategy.kernel = who.device_kind == DeviceKind::kCpu ? "cpu" : "cpsim";
   m.tile_size = plan.block_size;
   m.q_heads = o.shape.q_heads;
   m.kv_heads = o.shape.kv_heads;

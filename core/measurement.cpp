@@ -27,6 +27,12 @@ Comparability comparable_with_prediction(const Measurement& m) {
     return {false, "the prediction is for a " + std::string(device_kind_name(*predicted)) + " profile and this run was on a " +
                        std::string(device_kind_name(m.device_kind))};
   }
+  // Predictions written before kernels were named carry none: they compare as before.
+  const Json kernel = m.predicted.value("kernel", Json());
+  if (kernel.is_string() && !m.strategy.kernel.empty() && kernel.get<std::string>() != m.strategy.kernel) {
+    return {false, "the prediction is for the " + kernel.get<std::string>() + " kernel and this run executed " + m.strategy.kernel +
+                       " (predict with --kernel " + m.strategy.kernel + " to compare)"};
+  }
   return {true, ""};
 }
 

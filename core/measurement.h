@@ -77,8 +77,9 @@ RankTotals rank_totals(const std::vector<MeasuredStep>& steps, std::int64_t rank
 std::optional<double> predicted_rank_us(const Json& predicted, const std::string& key, std::int64_t rank);
 
 // The one rule for setting measured times against a prediction: both must be of the same kind of device (a CPU
-// run says nothing of an H100 profile's numbers). The prediction records its profile's kind ("device_kind",
-// written by the simulator); the measurement its executor's. `why_not` says what is missing or differs.
+// run says nothing of an H100 profile's numbers) and of the same kernel (FlashAttention-2's time says nothing of
+// cpsim's kernel's). The prediction records its profile's kind and its kernel ("device_kind", "kernel", written by
+// the simulator); the measurement its executor's. `why_not` says what is missing or differs.
 struct Comparability {
   bool comparable = false;
   std::string why_not;

@@ -40,6 +40,7 @@ bool kernel_name_ok(std::string_view s) {
 
 // Splits "X on KERNEL" into X and the kernel; `kernel` is left empty without " on ".
 std::string_view split_kernel(std::string_view text, std::string_view* kernel) {
+  if (text.ends_with(" on")) return trim(text.substr(0, text.size() - 3));  // "on" and no kernel after it
   const auto on = text.rfind(" on ");
   if (on == std::string_view::npos) return text;
   *kernel = trim(text.substr(on + 4));

@@ -190,7 +190,11 @@ Result<Calibration> calibrate(const std::vector<Measurement>& measurements, cons
   std::vector<CommSample> comm;
   for (std::size_t i = 0; i < measurements.size(); ++i) {
     const Measurement& m = measurements[i];
-    auto spec = strategy_kernel(p, m.strategy);
+    // The kernel that ran, whatever path its plan was for (cpsim's executors run their own kernel on every path).
+    auto spec = m.strategy.kernel.empty() ? strategy_kernel(p, m.strategy) : Result<const KernelSpec*>(p.kernel(m.strategy.kernel));
+    if (spec && *spec == nullptr) {
+      return bad_input(name(i) + ": strategy: kernel \"" + m.strategy.kernel + "\" is not in profile " + p.name + " (it has " + p.kernel_names() + ")");
+    }
     if (!spec) return bad_input(name(i) + ": strategy: " + spec.error().message);
     auto add_kernel = [&](const MeasuredStep& s, bool backward) {
       if (s.full_tiles + s.partial_tiles <= 0 || s.compute_us <= 0) return;

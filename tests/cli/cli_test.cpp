@@ -543,3 +543,51 @@ TEST_F(CliTest, SparseGatherPlansExchangeOnlyTheVisibleKv) {
 }
 
 }  // namespace
+
+// The published record from the command line: validate's table and statistics, its guard, the kernels and their
+// sources, a refit from the fit split, and --kernel recorded in a plan.
+TEST_F(CliTest, ValidateKernelsAndPublishedCalibration) {
+  const Outcome v = run("validate --hardware h100-sxm-8x");
+  ASSERT_EQ(v.status, 0) << v.err;
+  EXPECT_NE(v.out.find("check (never fitted)"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("fit (set the constants)"), std::string::npos);
+  EXPECT_NE(v.out.find("excluded (shown, not scored):"), std::string::npos);
+  const Outcome j = run("validate --json");
+  ASSERT_EQ(j.status, 0) << j.err;
+  const auto parsed = nlohmann::json::parse(j.out);
+  EXPECT_GE(parsed["check"]["points"].get<int>(), 40);
+  EXPECT_LE(parsed["check"]["median"].get<double>(), 0.10);
+  const Outcome guard = run("validate --fail-above 0.001");
+  EXPECT_EQ(guard.status, 3) << guard.err;
+  EXPECT_NE(guard.err.find("validate: the check split's median |error|"), std::string::npos) << guard.err;
+
+  const Outcome k = run("kernels");
+  ASSERT_EQ(k.status, 0) << k.err;
+  EXPECT_NE(k.out.find("fa2 (sdpa; called by sdpa_ring (default))"), std::string::npos) << k.out;
+  EXPECT_NE(k.out.find("cpsim (block_sparse; called by sparse_ring, sparse_gather) [every constant an estimate]"), std::string::npos) << k.out;
+  EXPECT_NE(k.out.find("flex (flex; called by flex_allgather (default), sparse_ring (default), sparse_gather (default))"), std::string::npos) << k.out;
+  const Outcome k800 = run("kernels --hardware h800-sxm-8x --json");
+  ASSERT_EQ(k800.status, 0) << k800.err;
+  EXPECT_EQ(nlohmann::json::parse(k800.out)["kernels_from"], "h100-sxm-8x");
+
+  const Outcome c = run("calibrate --published -o " + path("refit.json"));
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_NE(c.out.find("check split of h100-sxm-8x with the fitted constants"), std::string::npos) << c.out;
+  const auto refit = nlohmann::json::parse(read_text(path("refit.json")));
+  EXPECT_EQ(refit["name"], "h100-sxm-8x");
+  EXPECT_GE(refit["model_error"]["points"].get<int>(), 100);
+  EXPECT_EQ(run("validate --hardware " + path("refit.json")).status, 0);
+
+  const std::string w = std::string(CPSIM_SOURCE_DIR) + "/data/workloads/causal-8k.json";
+  const Outcome p = run("plan " + w + " -w 8 -b head_tail -r alltoall --kernel fa3 -o " + path("p.json"));
+  ASSERT_EQ(p.status, 0) << p.err;
+  EXPECT_NE(p.out.find("sdpa_ring/alltoall on fa3"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("model error on h100-sxm-8x: median"), std::string::npos) << p.out;
+  const auto plan = nlohmann::json::parse(read_text(path("p.json")));
+  EXPECT_EQ(plan["strategy"]["kernel"], "fa3");
+  EXPECT_EQ(plan["predicted"]["kernel"], "fa3");
+  // The unmeasured kernel says so under its prediction.
+  const Outcome s = run("simulate " + w + " -w 8 -s 'ptrr + sparse_ring/alltoall on cpsim'");
+  ASSERT_EQ(s.status, 0) << s.err;
+  EXPECT_NE(s.out.find("kernel cpsim: every constant is an estimate"), std::string::npos) << s.out;
+}

@@ -7,8 +7,10 @@
 namespace cpsim {
 namespace {
 
-Strategy make(std::string balancer, AttentionPath path, RotateMethod rotate, std::int64_t ulysses = 1, std::int64_t stages = 0) {
+Strategy make(std::string balancer, AttentionPath path, RotateMethod rotate, std::int64_t ulysses = 1, std::int64_t stages = 0,
+              std::string kernel = "") {
   Strategy s;
+  s.kernel = std::move(kernel);
   s.balancer = std::move(balancer);
   s.path = path;
   s.rotate = rotate;
@@ -27,6 +29,14 @@ TEST(StrategyText, EveryFormReadsBackToTheSameStrategy) {
       {make("document_hybrid", AttentionPath::kSparseGather, RotateMethod::kAllGather, 2, 3),
        "document_hybrid + ulysses2 x sparse_gather/allgather (3 stages)"},
       {Strategy::pure(8), "ulysses8"},
+      {make("head_tail", AttentionPath::kSdpaRing, RotateMethod::kAllToAll, 1, 0, "fa3"), "head_tail + sdpa_ring/alltoall on fa3"},
+      {make("ptrr", AttentionPath::kSparseGather, RotateMethod::kAllGather, 4, 2, "flex"), "ptrr + ulysses4 x sparse_gather/allgather on flex (2 stages)"},
+      {[] {
+         Strategy s = Strategy::pure(4);
+         s.kernel = "cpsim";
+         return s;
+       }(),
+       "ulysses4 on cpsim"},
   };
   for (const auto& [s, text] : cases) {
     EXPECT_EQ(strategy_text(s), text);
@@ -58,6 +68,9 @@ TEST(StrategyText, BadTextIsNamedWithWhatIsWrong) {
       {"ptrr + sdpa_ring/alltoall (2 stages)", "stages apply to the sparse_gather path only"},
       {"ptrr + sparse_gather/allgather (0 stages)", "expected \"(N stages)\" with N from 1"},
       {"ptrr + sparse_gather/allgather (2 stages", "expected the stage count"},
+      {"ptrr + sdpa_ring/alltoall on ", "expected a kernel name"},
+      {"ptrr + sdpa_ring/alltoall on FA-2", "expected a kernel name"},
+      {"ulysses8 on", "expected a kernel name"},
       {"ptrr\n+ sdpa_ring/alltoall", "unknown balancer \"ptrr\\n\""},
   };
   for (const auto& [text, why] : cases) {
@@ -97,6 +110,16 @@ TEST(StrategyJson, EditedOrBrokenFieldsAreNamed) {
   doc["balancer"] = "ptrr";
   expect_error(doc, "pure Ulysses is contiguous + sparse_gather/allgather");
   expect_error(Json("ptrr + sdpa_ring/alltoall"), "strategy: expected an object");
+  // The kernel: optional (files written before kernels were named run the path's default), spelt as profiles do.
+  doc = good;
+  doc["kernel"] = "FA2";
+  expect_error(doc, "strategy.kernel: expected a kernel name (1 to 32 of a-z, 0-9, _), got \"FA2\"");
+  doc = strategy_to_json(make("ptrr", AttentionPath::kSparseGather, RotateMethod::kAllGather, 1, 2, "flex"));
+  EXPECT_EQ(doc["kernel"], "flex");
+  doc["kernel"] = "cpsim";
+  expect_error(doc, "strategy.text: ");  // the text still says flex
+  EXPECT_FALSE(good.contains("kernel"));
+  EXPECT_TRUE(strategy_from_json(good, rd, "strategy")->kernel.empty());
 }
 
 }  // namespace
