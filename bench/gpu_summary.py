@@ -67,4 +67,26 @@ for name in ("causal-head_tail", "doc-ptrr", "doc-per_document_head_tail"):
 
 calibration = os.path.join(out, "calibrate.txt")
 if os.path.exists(calibration):
-    print("\n`cpsim calibrate` on the two document plans' measurements:\n\n```\n" + open(calibration).read().strip() + "\n```")
+    print("\n`cpsim calibrate` (cpsim's kernel) on the three plans' measurements:\n\n```\n" + open(calibration).read().strip() + "\n```")
+
+
+def split_lines(path):
+    """validate's statistics table: the lines from "split" to the first blank one."""
+    if not os.path.exists(path):
+        return "not run"
+    lines, on = [], False
+    for line in open(path).read().splitlines():
+        on = on or line.startswith("split ")
+        if on and not line.strip():
+            break
+        if on:
+            lines.append(line)
+    return "\n".join(lines) or open(path).read().strip()[-2000:]
+
+
+torch_fit = os.path.join(out, "calibrate-torch.txt")
+if os.path.exists(torch_fit):
+    print("\nPyTorch's kernels on plan shards (bench/torch_kernels.py), every kernel refitted by `cpsim calibrate`:\n\n```\n" +
+          open(torch_fit).read().strip() + "\n```")
+    print("\n`cpsim validate` against the published record, shipped profile:\n\n```\n" + split_lines(os.path.join(out, "validate-before.txt")) + "\n```")
+    print("\n... and with the refit from this GPU:\n\n```\n" + split_lines(os.path.join(out, "validate-after.txt")) + "\n```")

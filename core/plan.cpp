@@ -109,21 +109,28 @@ Json work_to_json(const WorkAccount& work) {
                      {"pair_share", total > 0 ? static_cast<double>(work.rank_pairs(r)) / total : 0.0},
                      {"full_tiles", t.full},
                      {"partial_tiles", t.partial},
-                     {"empty_tiles", all_tiles - t.nonempty()}});
+                     {"empty_tiles", all_tiles - t.nonempty()},
+                     {"active_rows", work.rank_rows(r).active_rows},
+                     {"max_row_tiles", work.rank_rows(r).max_row_tiles}});
   }
   Json pairs = Json::array();
   Json full = Json::array();
   Json partial = Json::array();
+  Json rows = Json::array(), longest = Json::array();
   for (std::int64_t r = 0; r < w; ++r) {
-    Json p = Json::array(), f = Json::array(), q = Json::array();
+    Json p = Json::array(), f = Json::array(), q = Json::array(), a = Json::array(), m = Json::array();
     for (std::int64_t i = 0; i < w; ++i) {
       p.push_back(work.step_pairs(r, i));
       f.push_back(work.step_tiles(r, i).full);
       q.push_back(work.step_tiles(r, i).partial);
+      a.push_back(work.step_rows(r, i).active_rows);
+      m.push_back(work.step_rows(r, i).max_row_tiles);
     }
     pairs.push_back(std::move(p));
     full.push_back(std::move(f));
     partial.push_back(std::move(q));
+    rows.push_back(std::move(a));
+    longest.push_back(std::move(m));
   }
   return {{"tile_size", work.tile_size()},
           {"total_pairs", work.total_pairs()},
@@ -133,7 +140,9 @@ Json work_to_json(const WorkAccount& work) {
           {"per_rank_step", {{"note", "row r, column i: rank r's Q shard against the KV shard of rank (r - i) mod W"},
                              {"pairs", std::move(pairs)},
                              {"full_tiles", std::move(full)},
-                             {"partial_tiles", std::move(partial)}}}};
+                             {"partial_tiles", std::move(partial)},
+                             {"active_rows", std::move(rows)},
+                             {"max_row_tiles", std::move(longest)}}}};
 }
 
 }  // namespace

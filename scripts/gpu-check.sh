@@ -8,7 +8,10 @@
 #   3. kernel throughput (useful and executed TFLOP/s) for causal and document_causal at 32k and 128k
 #      tokens, head dim 128, and PyTorch flex_attention on the same shapes (bench/flex_attention_bench.py);
 #   4. python/cpsim_torch.py: plans of PyTorch's balancers give the indices PyTorch itself generates;
-#   5. `cpsim calibrate` on the document plans' measurements: the cost model's error before and after.
+#   5. `cpsim calibrate` on the document plans' measurements: cpsim's own kernel fitted, error before and after;
+#   6. PyTorch's kernels (SDPA flash and cuDNN, FA3 if importable, FlexAttention) on the per-rank shards of four
+#      plans (bench/torch_kernels.py -> MEASURED.json each), every kernel refitted with `cpsim calibrate`, and
+#      `cpsim validate` against the published record before and after the refit.
 # Everything is written under $WORK (default /tmp/cpsim-gpu-check); $OUT (default out/gpu-check) receives
 # three files only, as the device tool brings back at most eight: summary.md, log.txt and results.tar.gz
 # (every measurement and output, without the plan files). The GPU machine has no Boost/Eigen/Qt: carry a
@@ -45,8 +48,8 @@ work="$WORK/work"; mkdir -p "$work"
 "$bin" generate --seq-len 131072 --dist fixed --length 131072 --mask causal --out "$work/causal-128k.json" 2>/dev/null
 "$bin" generate --seq-len 131072 --dist lognormal --mean 4096 --sigma 1.2 --min-len 64 --multiple-of 16 --seed 7 \
   --mask document_causal --out "$work/doc-128k.json" 2>/dev/null
-run_plan() {  # name workload balancer
-  "$bin" plan "$2" -w 8 -b "$3" -r alltoall -o "$work/plan-$1.json" > /dev/null 2>> "$WORK/log.txt"
+run_plan() {  # name workload balancer: predicted on cpsim's kernel (the one the CUDA executor runs), so comparable
+  "$bin" plan "$2" -w 8 -b "$3" -r alltoall -p sparse_ring --kernel cpsim -o "$work/plan-$1.json" > /dev/null 2>> "$WORK/log.txt"
   timeout 120 "$bin" execute "$work/plan-$1.json" --device cuda -o "$WORK/measured-$1.json" > "$WORK/execute-$1.txt" 2>&1
   say "execute $1: exit $? ($(grep -o 'max abs error [^ ]*' "$WORK/execute-$1.txt"))"
 }
@@ -74,11 +77,31 @@ done
 "$bin" plan data/workloads/doc-uniform-32k-4rows.json -w 4 -b document_hybrid -r allgather -o "$work/torch-document_hybrid.json" > /dev/null 2>> "$WORK/log.txt"
 timeout 120 python3 python/cpsim_torch.py --check-builtin "$work"/torch-*.json > "$WORK/cpsim-torch.txt" 2>&1
 say "cpsim_torch check exit $?"
-# The two document plans run on block-sparse paths, as the CUDA kernel always is; the causal plan is recorded
-# as the SDPA ring (a flash kernel), which this executor does not run, so it stays out of the fit.
-say "5. calibrate the cost model on the two document plans' measurements"
+say "5. calibrate cpsim's kernel on the three plans' measurements"
 profile=h100-sxm-8x
 grep -q "H200" "$WORK/nvidia-smi.txt" && profile=h200-sxm-8x
-"$bin" calibrate "$WORK"/measured-doc-*.json --hardware $profile --name "$profile-measured" \
+"$bin" calibrate "$WORK"/measured-*-*.json --hardware $profile --name "$profile-measured" \
   -o "$WORK/profile-fitted.json" > "$WORK/calibrate.txt" 2>&1
 say "calibrate exit $? (from $profile)"
+
+# The published record is tagged h100-sxm-8x (an H200 runs the same die's kernels): the refit keeps that name so that
+# validate sets it against the same points as the shipped profile.
+say "6. PyTorch's kernels on plan shards, refit, validate before and after"
+for spec in "causal-32k causal 32768 128 head_tail" "causal-32k-ring causal 32768 128 contiguous" "doc-32k document_causal 32768 128 ptrr" \
+            "causal-16k-d64 causal 16384 64 head_tail"; do
+  set -- $spec
+  docs="--dist lognormal --mean 4096 --sigma 1.2 --min-len 128 --multiple-of 128 --seed 7"
+  [ "$2" = causal ] && docs="--dist fixed --length $3"
+  "$bin" generate --seq-len "$3" $docs --mask "$2" --head-dim "$4" --q-heads $((4096 / $4)) --kv-heads 8 \
+    --out "$work/torch-$1.json" 2>> "$WORK/log.txt"
+  "$bin" plan "$work/torch-$1.json" -w 8 -b "$5" -r alltoall -o "$work/torch-plan-$1.json" > /dev/null 2>> "$WORK/log.txt"
+done
+mkdir -p "$WORK/torch"
+timeout 200 python3 bench/torch_kernels.py "$work"/torch-plan-*.json --out-dir "$WORK/torch" --backward > "$WORK/torch-kernels.txt" 2>&1
+say "torch kernels exit $? ($(ls "$WORK"/torch/measured-*.json 2>/dev/null | wc -l) files)"
+"$bin" calibrate "$WORK"/torch/measured-*.json --hardware h100-sxm-8x --name h100-sxm-8x -o "$WORK/profile-torch-fitted.json" \
+  > "$WORK/calibrate-torch.txt" 2>&1
+say "calibrate (PyTorch's kernels) exit $?"
+"$bin" validate --hardware h100-sxm-8x > "$WORK/validate-before.txt" 2>&1
+"$bin" validate --hardware "$WORK/profile-torch-fitted.json" > "$WORK/validate-after.txt" 2>&1
+say "validate before/after exit $?"

@@ -56,7 +56,8 @@ QVariant ComparisonModel::data(const QModelIndex& index, int role) const {
       case kBalancer:  // pure Ulysses attends over the whole sequence: no layout to name
         return c.strategy.pure_ulysses ? QString("-") : QString::fromStdString(c.strategy.balancer);
       case kStrategy: return QString::fromStdString(path_text(c.strategy));
-      case kNote: return valid ? (best ? QString("best") : QString()) : QString::fromStdString(c.reason);
+      case kNote:  // a tie: within the profile's model error of #1 (compare's "≈")
+        return valid ? (best ? QString("best") : c.tie ? QString("tie: within model error of #1") : QString()) : QString::fromStdString(c.reason);
       default: break;
     }
     if (!valid) return QString("-");
@@ -72,6 +73,7 @@ QVariant ComparisonModel::data(const QModelIndex& index, int role) const {
   if (role == Qt::ToolTipRole) return valid ? QVariant() : QString::fromStdString(c.reason);
   if (role == Qt::ForegroundRole && !valid) return QBrush(QColor(140, 140, 140));
   if (role == Qt::BackgroundRole && best) return QBrush(QColor(214, 240, 214));
+  if (role == Qt::BackgroundRole && c.tie) return QBrush(QColor(234, 246, 234));
   if (role == Qt::FontRole && best) {
     QFont f;
     f.setBold(true);
@@ -85,7 +87,7 @@ QVariant ComparisonModel::data(const QModelIndex& index, int role) const {
 
 QVariant ComparisonModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
-  static const char* const kNames[kColumns] = {"#", "balancer", "path / rotate", "step ms", "vs best", "x lower bound",
+  static const char* const kNames[kColumns] = {"#", "balancer", "path / rotate on kernel", "step ms", "vs best", "x lower bound",
                                                "imbalance", "exposed comm ms", "memory GiB", "note"};
   return section >= 0 && section < kColumns ? QString(kNames[section]) : QVariant();
 }

@@ -159,6 +159,35 @@ TEST(Calibrate, FitsEachKernelToItsOwnMeasurements) {
   EXPECT_EQ(c->comm[0].op, CommOp::kAllGather);
 }
 
+// A device faster than its starting profile's peak allows (efficiency past 1): the written profile moves the
+// excess into the peak, every kernel's efficiency divided by as much, and still predicts what it was fitted on.
+TEST(Calibrate, ADeviceFasterThanTheProfilesPeakMovesTheExcessIntoThePeak) {
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  HardwareProfile truth = hw;
+  set_constants(truth, "flex", false, 0.9, 2.0, 1.3, 3.0);
+  truth.peak_bf16_tflops *= 2;  // the samples run at 1.8 of the shipped peak
+  const Measurement m = synthetic(truth, "flex", 4.0, 180);
+  auto c = calibrate({m}, hw);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_NEAR(pass_of(*c, "flex", false)->head_dims[0].efficiency.value, 1.8, 0.02);
+  auto doc = calibrated_profile_json(hw, *c, "fast", "synthetic");
+  ASSERT_TRUE(doc.ok());
+  auto fitted = hardware_profile_from_json(*doc, "fitted.json");
+  ASSERT_TRUE(fitted.ok()) << fitted.error().message;
+  EXPECT_NEAR(fitted->peak_bf16_tflops, 1.8 * hw.peak_bf16_tflops, 0.02 * hw.peak_bf16_tflops);
+  // Another kernel keeps its rate: peak x efficiency.
+  EXPECT_NEAR(fitted->peak_bf16_tflops * fitted->kernel("fa2")->forward.by_hdim[1].efficiency.value,
+              hw.peak_bf16_tflops * hw.kernel("fa2")->forward.by_hdim[1].efficiency.value, 1e-6 * hw.peak_bf16_tflops);
+  ModelShape shape;
+  shape.q_heads = m.q_heads;
+  shape.kv_heads = m.kv_heads;
+  shape.head_dim = m.head_dim;
+  const CostModel model(*fitted, shape, 128, *fitted->kernel("flex"));
+  for (const MeasuredStep& s : m.steps) {
+    EXPECT_NEAR(model.kernel_us({s.full_tiles, s.partial_tiles, s.active_rows, s.max_row_tiles, 0, 0}, false), s.compute_us, 0.005 * s.compute_us);
+  }
+}
+
 // The CPU executor skips masked pairs, so a partial tile costs less than a full one (about half).
 TEST(Calibrate, RecoversACheaperPartialTile) {
   const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
