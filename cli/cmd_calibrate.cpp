@@ -24,7 +24,7 @@ struct CalibrateOptions {
   std::string name;
 };
 
-std::string value_text(const FittedValue& v, int decimals) { return fixed(v.value, decimals) + (v.fitted ? "" : " (loose)"); }
+std::string value_text(const FittedValue& v, int decimals) { return fixed(v.value, decimals) + (v.fitted ? "" : " (kept)"); }
 
 void print_calibration(const Calibration& c) {
   Table t({"kernel", "pass", "samples", "RMS error before", "RMS error after", "launch us"}, {true, true, false, false, false, false});
@@ -51,7 +51,7 @@ void print_calibration(const Calibration& c) {
   } else {
     std::cout << "\n" << c.comm_note << "\n";
   }
-  std::cout << "(loose: the samples do not pin that constant down; it is written as an estimate, near its starting value)\n";
+  std::cout << "(kept: the samples do not pin that constant down, so it keeps the starting profile's value and source)\n";
 }
 
 int run_calibrate(const CalibrateOptions& o) {
@@ -76,7 +76,9 @@ int run_calibrate(const CalibrateOptions& o) {
       return report(bad_input("--published: " + dir + " has no fit-split point for " + hw->name));
     }
     c = fit_samples(samples->first, samples->second, *hw, dir);
-    provenance = "cpsim calibrate --published on the fit split of " + dir + " (" + std::to_string(samples->first.size()) + " kernel and " +
+    // The shipped record by its place in the repository, not this machine's path.
+    const std::string shown = o.published.empty() ? "data/validation" : o.published;
+    provenance = "cpsim calibrate --published on the fit split of " + shown + " (" + std::to_string(samples->first.size()) + " kernel and " +
                  std::to_string(samples->second.size()) + " link measurements, sources in data/validation/)";
   } else {
     std::vector<Measurement> all;

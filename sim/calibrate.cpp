@@ -241,32 +241,23 @@ Result<Json> calibrated_profile_json(const HardwareProfile& p, const Calibration
   }
   doc["name"] = name;
   doc["device_kind"] = device_kind_name(c.device_kind);  // what was measured, whatever the starting profile described
-  doc["description"] = doc.value("description", "") + " Calibrated: " + provenance;
-  // The source before any "set with the others" of an earlier calibration, so that refits do not stack them.
+  std::string description = doc.value("description", "");
+  if (const auto at = description.find(" Calibrated: "); at != std::string::npos) description.resize(at);  // the last calibration only
+  doc["description"] = description + " Calibrated: " + provenance;
+  // The peak's source before an earlier calibration raised it, so that refits do not stack their notes.
   auto original_source = [](std::string s) {
-    constexpr std::string_view kSet = "set with the others by cpsim calibrate";
-    while (s.starts_with(kSet)) {
-      const auto was = s.find("; was ");
-      const auto colon = was == std::string::npos ? std::string::npos : s.find(": ", was + 6);
-      if (colon == std::string::npos) break;
-      s = s.substr(colon + 2);
-    }
+    constexpr std::string_view kRaised = "raised by cpsim calibrate";
+    constexpr std::string_view kAllowed = "than this peak allowed: ";
+    while (s.starts_with(kRaised) && s.find(kAllowed) != std::string::npos) s = s.substr(s.find(kAllowed) + kAllowed.size());
     return s;
   };
-  // Every value of the joint fit is written (they reproduce the samples together); one the samples do not pin down
-  // stays an estimate, and says so.
+  // What the samples determined, to 6 significant digits (far below what they determine; a refit then rewrites the
+  // same file), with its provenance; the rest stays as it was (the fit held it there).
   auto set = [&](Json& entry, const FittedValue& v) {
-    const double old = entry["value"].get<double>();
-    if (!v.fitted && std::abs(v.value - old) <= 1e-9 * std::max(1.0, std::abs(old))) return;
-    entry["value"] = v.value;
-    if (v.fitted) {
-      entry["source"] = "fitted by cpsim calibrate: " + provenance;
-      entry["estimate"] = false;
-    } else {
-      entry["source"] = "set with the others by cpsim calibrate (" + provenance + "), but those samples do not pin it down; was " +
-                        format_number(old, "%g") + ": " + original_source(entry["source"].get<std::string>());
-      entry["estimate"] = true;
-    }
+    if (!v.fitted) return;
+    entry["value"] = std::stod(format_number(v.value, "%.6g"));
+    entry["source"] = "fitted by cpsim calibrate: " + provenance;
+    entry["estimate"] = false;
   };
   for (const FittedKernelPass& f : c.kernels) {
     Json& pass = doc["kernels"][f.kernel][f.backward ? "backward" : "forward"];

@@ -4,7 +4,7 @@
 // OpCurve::time_us in sim/hardware.h), by least squares on relative errors (sim/least_squares.h), and writes them
 // into a profile. Samples come from MEASURED.json files (cpsim execute, scripts/gpu-check.sh) or from the fit
 // split of published measurements (sim/validation.h). A constant the samples do not determine keeps its value
-// and its source.
+// and its source, so that fitting a fitted profile again changes nothing.
 #pragma once
 
 #include <array>

@@ -9,6 +9,9 @@
 namespace cpsim {
 namespace {
 
+// The relative scatter assumed of measurements that fit exactly (synthetic ones): run-to-run spread of GPU timings.
+constexpr double kMinNoise = 0.02;
+
 std::vector<double> clamp_to(const std::vector<double>& x, const std::vector<FitParameter>& p) {
   std::vector<double> out(x.size());
   for (std::size_t j = 0; j < x.size(); ++j) out[j] = std::clamp(x[j], p[j].lower, p[j].upper);
@@ -78,17 +81,27 @@ FitResult solve(const ResidualFunction& residuals, std::size_t samples, const st
     }
     if (!improved) break;
   }
-  // Determined: the posterior variance (J^T J with the prior rows, inverted) is under a tenth of the prior's own.
+  // Determined: the samples, with the other parameters' priors but not its own, give the parameter a standard error
+  // under half its size, at the residuals' own scatter (at least kMinNoise). A parameter the samples cannot tell
+  // from another (collinear columns, neither held by a prior) has no finite error and is not determined.
   jacobian();
   FitResult out;
   out.values = x;
   out.determined.assign(k, false);
-  const Eigen::MatrixXd info = jac.transpose() * jac;
-  const Eigen::MatrixXd cov = info.ldlt().solve(Eigen::MatrixXd::Identity(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(k)));
+  const auto n = static_cast<Eigen::Index>(samples);
+  const auto kk = static_cast<Eigen::Index>(k);
+  const Eigen::MatrixXd data = jac.topRows(n);
+  const double noise = std::max(kMinNoise, samples > 0 ? std::sqrt(f.head(n).squaredNorm() / static_cast<double>(samples)) : 0.0);
+  const Eigen::MatrixXd data_info = data.transpose() * data;
   for (std::size_t j = 0; j < k; ++j) {
-    const double prior_variance = p[j].prior_weight > 0 ? std::pow(p[j].scale / p[j].prior_weight, 2) : 0;
-    const double v = cov(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(j));
-    out.determined[j] = prior_variance == 0 || (std::isfinite(v) && v < 0.25 * prior_variance);
+    Eigen::MatrixXd info = data_info;
+    for (std::size_t i = 0; i < k; ++i) {
+      if (i != j) info(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(i)) += std::pow(p[i].prior_weight / p[i].scale, 2);
+    }
+    info.diagonal().array() += 1e-12 * std::max(1.0, info.diagonal().maxCoeff());
+    const Eigen::MatrixXd cov = info.ldlt().solve(Eigen::MatrixXd::Identity(kk, kk));
+    const double sd = noise * std::sqrt(std::max(0.0, cov(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(j))));
+    out.determined[j] = std::isfinite(sd) && sd < 0.5 * std::max(std::abs(x[j]), p[j].scale);
   }
   return out;
 }
@@ -96,14 +109,18 @@ FitResult solve(const ResidualFunction& residuals, std::size_t samples, const st
 }  // namespace
 
 FitResult least_squares(const ResidualFunction& residuals, std::size_t samples, const std::vector<FitParameter>& p, int iterations) {
-  // First with the prior on everything; then, from there, without it on what the data determined, so that those
-  // land where the data alone puts them however far from their starting values.
+  // First with the prior on everything, to learn what the data determine; then again with the undetermined held at
+  // their starting values and no prior on the rest, so that the determined land where the data alone put them
+  // however far from their start, and a refit from the result changes nothing.
   const FitResult first = solve(residuals, samples, p, iterations);
   std::vector<FitParameter> q = p;
   for (std::size_t j = 0; j < q.size(); ++j) {
-    if (!first.determined[j]) continue;
-    q[j].start = first.values[j];
-    q[j].prior_weight = 0;
+    if (first.determined[j]) {
+      q[j].start = first.values[j];
+      q[j].prior_weight = 0;
+    } else {
+      q[j].lower = q[j].upper = std::clamp(p[j].start, p[j].lower, p[j].upper);
+    }
   }
   FitResult second = solve(residuals, samples, q, iterations);
   for (std::size_t j = 0; j < q.size(); ++j) second.determined[j] = first.determined[j];

@@ -20,13 +20,15 @@ using ResidualFunction = std::function<void(const std::vector<double>& values, s
 
 struct FitResult {
   std::vector<double> values;
-  // Per parameter: whether the data, not the prior, set it (the fit at least halves its standard deviation
-  // against the prior's alone). A parameter the samples cannot tell from another is not determined.
+  // Per parameter: whether the samples determine it (its standard error from them and the other parameters'
+  // priors, at the samples' own scatter and at least 2%, is under half its size). A parameter the samples cannot
+  // tell from another is not determined.
   std::vector<bool> determined;
 };
 
-// Minimises sum r_i^2 + sum (w_j (x_j - start_j) / scale_j)^2 within the bounds. The residuals may be piecewise
-// smooth (a max of two linear forms): derivatives are taken numerically. Deterministic.
+// Minimises sum r_i^2 + sum (w_j (x_j - start_j) / scale_j)^2 within the bounds to find which parameters the data
+// determine, then the residuals alone over those, the others held at their starting values. The residuals may
+// be piecewise smooth (a max of two linear forms): derivatives are taken numerically. Deterministic.
 FitResult least_squares(const ResidualFunction& residuals, std::size_t samples, const std::vector<FitParameter>& parameters, int iterations = 200);
 
 }  // namespace cpsim

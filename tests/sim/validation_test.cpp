@@ -167,6 +167,19 @@ TEST(Validation, RefittingTheShippedProfileMovesNothingTheDataDetermines) {
   EXPECT_GE(determined, 20u);
 }
 
+// H200 and the InfiniBand cluster have H100's NVLink4: their NVLink curves are H100's fitted ones.
+TEST(Validation, ProfilesOfTheSameNvlinkShareItsFittedCurves) {
+  const HardwareProfile h100 = testing::shipped_profile("h100-sxm-8x");
+  for (const char* name : {"h200-sxm-8x", "h100-sxm-ib"}) {
+    const HardwareProfile hw = testing::shipped_profile(name);
+    for (const CommOp op : kCommOps) {
+      EXPECT_DOUBLE_EQ(hw.nvlink.op(op).busbw_gb_s, h100.nvlink.op(op).busbw_gb_s) << name << " " << comm_op_name(op) << ": run scripts/refit-profiles.sh";
+      EXPECT_DOUBLE_EQ(hw.nvlink.op(op).latency_us, h100.nvlink.op(op).latency_us) << name;
+      EXPECT_DOUBLE_EQ(hw.nvlink.op(op).floor_us, h100.nvlink.op(op).floor_us) << name;
+    }
+  }
+}
+
 // The loader names the file, the point and the field.
 TEST(Validation, BadFilesAreRefusedWithTheFieldNamed) {
   namespace fs = std::filesystem;
