@@ -6,6 +6,12 @@
 namespace cpsim::cli {
 
 std::string fidelity_line(const HardwareProfile& hw) {
+  if (!hw.model_error && hw.kernels_model_error) {
+    const ModelError& e = *hw.kernels_model_error;
+    return "model error on " + hw.name + ": its kernels are " + hw.kernels_from + "'s, which reproduce " + std::to_string(e.points) +
+           " published measurements with median error " + percent(e.median) + " (p90 " + percent(e.p90) + ", " + e.command +
+           "); its own links are not validated";
+  }
   if (!hw.model_error) {
     return "model error on " + hw.name + ": not validated against published measurements (no model_error in " + hw.source +
            "); treat differences of a few percent as ties";

@@ -19,8 +19,9 @@ struct BalancerInput {
   std::int64_t world_size = 1;
   std::int64_t block_size = 128;  // tile / BlockMask block size, for block-granular balancers
   std::string source;             // the workload's file name, for error messages
-  // Cost of a partial tile relative to a full one, for cost-aware balancers: 1 + the profiles'
-  // partial_tile_overhead_fraction (FlexAttention's per-element mask costs 15-20%: pytorch.org/blog/flexattention).
+  // Cost of a partial tile relative to a full one, for cost-aware balancers (a plan is made before a profile is
+  // chosen): FlexAttention's per-element mask costs 15-20% (pytorch.org/blog/flexattention); the fitted H100 kernels
+  // put it at 1.1 to 1.7 (`cpsim kernels`).
   double partial_tile_cost = 1.175;
 };
 

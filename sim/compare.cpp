@@ -139,8 +139,10 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
   }
   std::stable_sort(out.ranked.begin(), out.ranked.end(),
                    [](const Candidate& a, const Candidate& b) { return a.metrics.step_us < b.metrics.step_us; });
-  if (profile.model_error) out.model_error = profile.model_error->median;
-  for (std::size_t i = 1; i < out.ranked.size(); ++i) {
+  // Without a validated error (a profile nobody set against measurements) nothing is a tie: equal times are not
+  // evidence of a model's uncertainty.
+  if (const auto e = profile.tie_error()) out.model_error = e->median;
+  for (std::size_t i = 1; i < out.ranked.size() && out.model_error > 0; ++i) {
     Candidate& c = out.ranked[i];
     c.tie = c.metrics.step_us <= out.ranked[0].metrics.step_us * (1.0 + out.model_error);
     out.ties += c.tie;

@@ -26,8 +26,8 @@ struct Comparison {
   std::vector<Candidate> ranked;   // valid, fastest first (ties: registry order)
   std::vector<Candidate> invalid;  // in registry order
   std::string why;                 // one line on the winner
-  // The profile's median |error| against published measurements (HardwareProfile::model_error), 0 when it has
-  // none: step times within that fraction of #1 are ties, not losses.
+  // The profile's median |error| against published measurements (HardwareProfile::tie_error: its own, or that of the
+  // profile its kernels come from), 0 when there is none: step times within that fraction of #1 are ties.
   double model_error = 0;
   std::size_t ties = 0;
 };

@@ -159,6 +159,7 @@ Result<HardwareProfile> hardware_profile_from_json(const Json& d, const std::str
     if (!from) return rd.error("kernels_from", "\"" + printable(p.kernels_from) + "\": " + from.error().message);
     p.kernels = std::move(from->kernels);
     p.kernels_file = from->source;
+    p.kernels_model_error = from->model_error;
     p.digest = content_digest(p.digest + from->digest);
     for (const std::string& e : from->estimates) {
       if (e.starts_with("kernels.")) p.estimates.push_back(p.kernels_from + ": " + e);

@@ -73,6 +73,11 @@ struct HardwareProfile {
   LinkSpec infiniband;
   double overlap_compute_slowdown_fraction = 0;
   std::optional<ModelError> model_error;
+  // The model error of the profile its kernels come from ("kernels_from"), when it records one: the kernels are
+  // validated there, this profile's own links are not.
+  std::optional<ModelError> kernels_model_error;
+  // The error to treat differences within as ties: this profile's, else its kernels' profile's; nothing if neither.
+  std::optional<ModelError> tie_error() const { return model_error ? model_error : kernels_model_error; }
   std::vector<std::string> estimates;  // field paths of the numbers marked estimate (kernels' included)
 
   std::int64_t total_gpus() const { return gpus_per_node * nodes; }
