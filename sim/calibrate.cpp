@@ -52,11 +52,12 @@ Result<FittedKernelPass> fit_kernel_pass(const std::vector<const KernelSample*>&
     std::size_t efficiency, overhead;
     std::optional<std::size_t> partial;
     double partial_fixed;
+    std::string partial_from;  // where partial_fixed came from, when not the starting profile
   };
   std::map<std::size_t, Slots> slots;
   for (const auto& [h, group] : by_hdim) {
     const KernelConstants& k = pass.by_hdim[h];
-    Slots s{params.size(), params.size() + 1, std::nullopt, k.partial_tile_cost.value};
+    Slots s{params.size(), params.size() + 1, std::nullopt, k.partial_tile_cost.value, ""};
     // Above 1 where the device outruns its starting profile's peak: the written profile moves the excess into the peak.
     params.push_back(parameter(k.efficiency.value, 1e-3, 100.0, 1e-3));
     params.push_back(parameter(k.cta_overhead_tiles.value, 0, 1e3, 0.5));
@@ -80,7 +81,9 @@ Result<FittedKernelPass> fit_kernel_pass(const std::vector<const KernelSample*>&
       for (const FittedKernelPass& f : done) {
         if (f.kernel != spec.name || f.backward) continue;
         for (const FittedHeadDim& d : f.head_dims) {
-          if (head_dim_index(d.head_dim) == h) s.partial_fixed = d.partial_tile_cost.value;
+          if (head_dim_index(d.head_dim) != h || !d.partial_tile_cost.fitted) continue;
+          s.partial_fixed = d.partial_tile_cost.value;
+          s.partial_from = "forward's, fitted (no backward timing with partial tiles was measured)";
         }
       }
     }
@@ -113,7 +116,8 @@ Result<FittedKernelPass> fit_kernel_pass(const std::vector<const KernelSample*>&
     d.samples = group.size();
     d.efficiency = {fit.values[sl.efficiency], fit.determined[sl.efficiency]};
     d.cta_overhead_tiles = {fit.values[sl.overhead], fit.determined[sl.overhead]};
-    d.partial_tile_cost = sl.partial ? FittedValue{fit.values[*sl.partial], fit.determined[*sl.partial]} : FittedValue{sl.partial_fixed, false};
+    d.partial_tile_cost = sl.partial ? FittedValue{fit.values[*sl.partial], fit.determined[*sl.partial], ""}
+                                     : FittedValue{sl.partial_fixed, false, sl.partial_from};
     out.head_dims.push_back(d);
   }
   return out;
@@ -254,10 +258,10 @@ Result<Json> calibrated_profile_json(const HardwareProfile& p, const Calibration
   // What the samples determined, to 6 significant digits (far below what they determine; a refit then rewrites the
   // same file), with its provenance; the rest stays as it was (the fit held it there).
   auto set = [&](Json& entry, const FittedValue& v) {
-    if (!v.fitted) return;
+    if (!v.fitted && v.taken_from.empty()) return;
     entry["value"] = std::stod(format_number(v.value, "%.6g"));
-    entry["source"] = "fitted by cpsim calibrate: " + provenance;
-    entry["estimate"] = false;
+    entry["source"] = v.fitted ? "fitted by cpsim calibrate: " + provenance : "set by cpsim calibrate to " + v.taken_from + ": " + provenance;
+    entry["estimate"] = !v.fitted;
   };
   for (const FittedKernelPass& f : c.kernels) {
     Json& pass = doc["kernels"][f.kernel][f.backward ? "backward" : "forward"];

@@ -36,7 +36,8 @@ struct CommSample {
 // What a fit set, and how well the constants before and after reproduce the samples.
 struct FittedValue {
   double value = 0;
-  bool fitted = false;  // determined by the samples (otherwise kept as it was)
+  bool fitted = false;  // determined by the samples (otherwise kept as it was, unless `taken_from` says whence)
+  std::string taken_from;  // not fitted but set from another fitted constant (backward's partial cost: forward's)
 };
 
 struct FittedHeadDim {
