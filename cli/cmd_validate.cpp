@@ -119,9 +119,27 @@ int run_validate(const ValidateOptions& o) {
     for (const auto& [name, hw] : profiles) {
       if (hw.estimates.empty()) continue;
       std::cout << "\n" << name << ": " << hw.estimates.size() << " constants are estimates, not measurements (cpsim kernels --hardware "
-                << name << " marks them):";
-      for (std::size_t i = 0; i < hw.estimates.size(); ++i) std::cout << (i ? ", " : " ") << hw.estimates[i];
-      std::cout << "\n";
+                << name << " marks them; --json lists them all):\n";
+      // By kernel and pass, or link and operation: "kernels.fa2.forward: 3 (launch_us, hdim256.cta_overhead_tiles, ...)".
+      std::vector<std::pair<std::string, std::vector<std::string>>> groups;
+      for (const std::string& e : hw.estimates) {
+        std::size_t cut = 0;
+        for (int dots = 0; dots < 3 && cut != std::string::npos; ++dots) cut = e.find('.', cut == 0 ? 0 : cut + 1);
+        const std::string head = cut == std::string::npos ? e : e.substr(0, cut);
+        const std::string leaf = cut == std::string::npos ? "" : e.substr(cut + 1);
+        auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == head; });
+        if (it == groups.end()) it = groups.insert(groups.end(), {head, {}});
+        if (!leaf.empty()) it->second.push_back(leaf);
+      }
+      for (const auto& [head, leaves] : groups) {
+        std::cout << "  " << head;
+        if (!leaves.empty()) {
+          std::cout << ": " << leaves.size() << " (";
+          for (std::size_t i = 0; i < std::min<std::size_t>(4, leaves.size()); ++i) std::cout << (i ? ", " : "") << leaves[i];
+          std::cout << (leaves.size() > 4 ? ", ...)" : ")");
+        }
+        std::cout << "\n";
+      }
     }
   }
   if (o.fail_above > 0 && check.median > o.fail_above) {
