@@ -1,6 +1,6 @@
 // libFuzzer targets for every parser of user files. One source, one target per parser, chosen at compile
-// time (CPSIM_FUZZ_TARGET): workload files, PLAN.json, hardware profiles, batch lines and strategy texts
-// (`--strategy`, and the JSON form through PLAN.json). A parser may reject
+// time (CPSIM_FUZZ_TARGET): workload files, PLAN.json, hardware profiles, batch lines, strategy texts
+// (`--strategy`, and the JSON form through PLAN.json) and published-measurement files (data/validation). A parser may reject
 // its input (that is a bad-input error); it must never crash, hang, leak or trip a sanitizer.
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include "core/workload_json.h"
 #include "dataset/batch_file.h"
 #include "sim/hardware.h"
+#include "sim/validation.h"
 
 namespace {
 
@@ -36,8 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Whatever parses prints back to text that parses to the same strategy.
     if (!(parse_strategy_text(strategy_text(*s), "--strategy").value() == *s)) __builtin_trap();
   }
+#elif CPSIM_FUZZ_TARGET == 6
+  if (auto doc = parse_json_text(text, "fuzz.json")) (void)validation_points_from_json(*doc, "fuzz.json");
 #else
-#error "CPSIM_FUZZ_TARGET must be 1 (workload), 2 (plan), 3 (profile), 4 (batch line) or 5 (strategy text)"
+#error "CPSIM_FUZZ_TARGET must be 1 (workload), 2 (plan), 3 (profile), 4 (batch line), 5 (strategy text) or 6 (validation file)"
 #endif
   return 0;
 }

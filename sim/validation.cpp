@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "core/plan.h"
 #include "core/strategy.h"
@@ -203,6 +204,28 @@ std::string ValidationPoint::setting() const {
   return out + " D=" + std::to_string(model.head_dim);
 }
 
+Result<std::vector<ValidationPoint>> validation_points_from_json(const Json& doc, const std::string& file) {
+  const FieldReader rd(file);
+  if (auto ok = rd.expect_object(doc, ""); !ok) return ok.error();
+  if (auto ok = rd.expect_only_keys(doc, "", {"source", "hardware", "setting", "notes", "points"}); !ok) return ok.error();
+  CPSIM_ASSIGN_OR_RETURN(const Json* source, rd.member(doc, "", "source"));
+  if (auto ok = rd.expect_object(*source, "source"); !ok) return ok.error();
+  CPSIM_ASSIGN_OR_RETURN(const std::string title, rd.optional_string(*source, "source", "title", ""));
+  CPSIM_ASSIGN_OR_RETURN(const std::string url, rd.optional_string(*source, "source", "url", ""));
+  if (title.empty()) return rd.error("source.title", "missing: every file names its source");
+  CPSIM_ASSIGN_OR_RETURN(const std::string hardware, rd.optional_string(doc, "", "hardware", ""));
+  CPSIM_ASSIGN_OR_RETURN(const Json* points, rd.member(doc, "", "points"));
+  if (auto ok = rd.expect_array(*points, "points"); !ok) return ok.error();
+  std::vector<ValidationPoint> out;
+  for (std::size_t i = 0; i < points->size(); ++i) {
+    CPSIM_ASSIGN_OR_RETURN(ValidationPoint p, read_point(rd, (*points)[i], FieldReader::index("points", i), title, url, hardware));
+    if (p.hardware.empty()) return rd.error(FieldReader::index("points", i) + ".hardware", "missing: the profile the point is predicted on");
+    p.file = file;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 Result<std::vector<ValidationPoint>> load_validation(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -214,27 +237,14 @@ Result<std::vector<ValidationPoint>> load_validation(const std::string& dir) {
   std::sort(files.begin(), files.end());
   if (files.empty()) return bad_input("validation data: no *.json files in " + dir);
   std::vector<ValidationPoint> out;
+  std::map<std::string, std::string> file_of_id;  // a map, not a scan: a file may hold millions of points
   for (const std::string& file : files) {
     CPSIM_ASSIGN_OR_RETURN(const Json doc, read_json_file(file));
-    const FieldReader rd(file);
-    if (auto ok = rd.expect_object(doc, ""); !ok) return ok.error();
-    if (auto ok = rd.expect_only_keys(doc, "", {"source", "hardware", "setting", "notes", "points"}); !ok) return ok.error();
-    CPSIM_ASSIGN_OR_RETURN(const Json* source, rd.member(doc, "", "source"));
-    if (auto ok = rd.expect_object(*source, "source"); !ok) return ok.error();
-    CPSIM_ASSIGN_OR_RETURN(const std::string title, rd.optional_string(*source, "source", "title", ""));
-    CPSIM_ASSIGN_OR_RETURN(const std::string url, rd.optional_string(*source, "source", "url", ""));
-    if (title.empty()) return rd.error("source.title", "missing: every file names its source");
-    CPSIM_ASSIGN_OR_RETURN(const std::string hardware, rd.optional_string(doc, "", "hardware", ""));
-    CPSIM_ASSIGN_OR_RETURN(const Json* points, rd.member(doc, "", "points"));
-    if (auto ok = rd.expect_array(*points, "points"); !ok) return ok.error();
-    for (std::size_t i = 0; i < points->size(); ++i) {
-      CPSIM_ASSIGN_OR_RETURN(ValidationPoint p, read_point(rd, (*points)[i], FieldReader::index("points", i), title, url, hardware));
-      if (p.hardware.empty()) return rd.error(FieldReader::index("points", i) + ".hardware", "missing: the profile the point is predicted on");
-      p.file = file;
-      for (const ValidationPoint& q : out) {
-        if (q.id == p.id) return rd.error(FieldReader::index("points", i) + ".id", "\"" + p.id + "\" is also in " + q.file);
-      }
-      out.push_back(std::move(p));
+    CPSIM_ASSIGN_OR_RETURN(std::vector<ValidationPoint> points, validation_points_from_json(doc, file));
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      const auto [at, fresh] = file_of_id.emplace(points[i].id, file);
+      if (!fresh) return FieldReader(file).error(FieldReader::index("points", i) + ".id", "\"" + points[i].id + "\" is also in " + at->second);
+      out.push_back(std::move(points[i]));
     }
   }
   return out;

@@ -46,6 +46,8 @@ struct ValidationPoint {
   std::string setting() const;  // one line: "fa2 forward causal B=8 S=2048 H=16 D=128"
 };
 
+// The points of one source file's JSON (`file` names it in errors and in each point).
+Result<std::vector<ValidationPoint>> validation_points_from_json(const Json& doc, const std::string& file);
 // Every *.json file of `dir`, sorted by name. Errors name the file and field.
 Result<std::vector<ValidationPoint>> load_validation(const std::string& dir);
 std::string validation_dir();  // data/validation ($CPSIM_DATA_DIR as for profiles)

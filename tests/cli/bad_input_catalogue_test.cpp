@@ -1,6 +1,7 @@
 // The catalogue of hostile inputs: workload, plan, hardware profile and batch files and command-line flags.
 // Every case must exit with status 2, print exactly one line "cpsim: error: ..." that contains the expected
 // text (file, field and value), and leave nothing behind but its inputs (no output, no temporary file).
+#include <cstdio>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -321,6 +322,7 @@ std::set<std::string> listing(const fs::path& dir) {
 TEST_F(CliTest, EveryCatalogueCaseExitsTwoWithOneLineAndWritesNothing) {
   const auto cases = catalogue();
   EXPECT_GE(cases.size(), 100u);
+  std::printf("catalogue: %zu hostile cases\n", cases.size());  // quoted in docs/reliability.md
   int n = 0;
   for (const Case& c : cases) {
     const fs::path d = dir_ / ("case" + std::to_string(n++));
