@@ -24,6 +24,8 @@ Command add_calibrate_command(CLI::App& root);
 Command add_batch_command(CLI::App& root);
 Command add_kernels_command(CLI::App& root);
 Command add_validate_command(CLI::App& root);
+Command add_import_command(CLI::App& root);
+Command add_sweep_command(CLI::App& root);
 
 // Prints "cpsim: error: <message>" on stderr and returns the exit status for it (2, or 3 for a failed check).
 int report(const Error& error);

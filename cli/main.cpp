@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
       cpsim::cli::add_batch_command(app),
       cpsim::cli::add_kernels_command(app),
       cpsim::cli::add_validate_command(app),
+      cpsim::cli::add_import_command(app),
+      cpsim::cli::add_sweep_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -310,6 +310,12 @@ std::vector<Case> catalogue() {
        "compare {d}/w.json -w 2 --hardware {d}/hw.json", "node.nodes x node.gpus_per_node in"},
       {"calibrate errors name the measurement", {good, {"m.json", R"({"schema_version": 1})"}}, "", nullptr, "calibrate {d}/m.json --out {d}/h2.json",
        "m.json: executor: missing"},
+
+      // cpsim import and generate --dist mixture (issue 16).
+
+      // execute's estimate and calibrate's diagnostics (issue 16).
+
+      // compare --export, --runtime, sweep and node counts (issue 16).
   };
 }
 
