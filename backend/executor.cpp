@@ -72,6 +72,7 @@ Result<RankOptions> rank_options(const Plan& plan, const std::string& plan_path,
   CPSIM_ASSIGN_OR_RETURN(r.strategy, executed_strategy(plan, o.rotate, sparse_exchange));
   r.backward = o.backward;
   r.seed = o.seed;
+  r.progress = o.progress;
   return r;
 }
 

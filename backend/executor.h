@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,9 +23,15 @@ struct ExecuteOptions {
   std::uint64_t seed = 1;
   bool backward = false;  // also run and check the backward pass (dQ, dK, dV)
   double timeout_s = 60;
-  // Called about twice a second while ranks run (done, total steps), and once with done = total before the
-  // reference check; for progress on a terminal.
-  std::function<void(std::int64_t done, std::int64_t total)> progress;
+  // Counted up while the run goes (ranks' steps, then the rows checked against the reference), for a progress line
+  // drawn by another thread; none when null.
+  RunProgress* progress = nullptr;
+};
+
+// Where an executor's ranks run, for the run-time estimate, and whether this process reports.
+struct Placement {
+  std::int64_t machines = 1;  // whose cores the ranks share (threads: this one)
+  bool reports = true;        // false on the MPI ranks other than 0
 };
 
 class Executor {
@@ -37,6 +42,7 @@ class Executor {
   // Runs the plan, checks it against the reference and measures it. The measurement comes back on the
   // process that reports (the only one, or MPI rank 0); the other MPI ranks get nothing.
   virtual Result<std::optional<Measurement>> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) = 0;
+  virtual Placement placement() const { return {}; }
 };
 
 // The executor for `device` ("cpu" or "cuda") in this launch: under mpirun (or another PMI launcher) one rank
@@ -64,7 +70,7 @@ double cpu_run_bytes(const Plan& plan, const RankOptions& options, std::int64_t 
 // Refuses (exit 2) a run whose cpu_run_bytes exceeds 80% of this machine's memory, with both numbers.
 Status check_run_fits(const Plan& plan, const std::string& plan_path, const RankOptions& options, std::int64_t local_ranks, bool checks);
 
-// Steps the progress callback counts: W per rank and pass.
+// The (rank, step) pairs a run counts in RunProgress::steps_done: W per rank and pass.
 inline std::int64_t progress_steps(const Plan& plan, const RankOptions& options) {
   return plan.world_size * plan.world_size * (options.backward ? 2 : 1);
 }

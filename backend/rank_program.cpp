@@ -135,7 +135,7 @@ class RankProgram {
       const auto t0 = Clock::now();
       attend(gathered() ? gathered_[static_cast<std::size_t>(source)] : current, shard_of(source));
       run_.compute_us[static_cast<std::size_t>(i)] = since_us(t0);
-      if (o_.steps_done != nullptr) ++*o_.steps_done;
+      if (o_.progress != nullptr) ++o_.progress->steps_done;
     }
     return Ok{};
   }
@@ -174,7 +174,7 @@ class RankProgram {
         attend(received[source], received_pos_[source]);
       }
       run_.compute_us[static_cast<std::size_t>(i)] = since_us(t1);
-      if (o_.steps_done != nullptr) ++*o_.steps_done;
+      if (o_.progress != nullptr) ++o_.progress->steps_done;
     }
     sparse_kv_ = std::move(received);
     return Ok{};
@@ -256,7 +256,7 @@ class RankProgram {
         for (std::size_t x = 0; x < acc.size(); ++x) acc[x] += mine[x];
       }
       run_.backward_compute_us[step] = since_us(t0);
-      if (o_.steps_done != nullptr) ++*o_.steps_done;
+      if (o_.progress != nullptr) ++o_.progress->steps_done;
     }
     if (w_ > 1) {  // the accumulator in hand is rank r + 1's, complete: one more hop takes each one home
       std::vector<float> got;
@@ -283,7 +283,7 @@ class RankProgram {
         received[source].resize(kv_values(sent_pos_[source], kv_width_));
       }
       run_.backward_compute_us[static_cast<std::size_t>(i)] = since_us(t0);
-      if (o_.steps_done != nullptr) ++*o_.steps_done;
+      if (o_.progress != nullptr) ++o_.progress->steps_done;
     }
     const auto t0 = Clock::now();
     CPSIM_RETURN_IF_ERROR(comm_.all_to_all_v(send, received, sparse_return_tag(w_)));

@@ -36,12 +36,22 @@ struct RankRun {
 // How K/V reach a rank: ring hops, one all-gather, or the sparse exchange of just the tokens its queries see.
 enum class KvExchange { kRing, kAllGather, kSparse };
 
+// How far a run is, for a progress line that another thread draws (cpsim execute on a terminal): the executor sets
+// the totals, its ranks and the reference check count up. Only counters: drawing them is the caller's business.
+struct RunProgress {
+  std::atomic<std::int64_t> steps_done{0};
+  std::atomic<std::int64_t> steps_total{0};  // (rank, step) pairs, per pass, that this process counts
+  std::atomic<bool> own_rank_only{false};    // MPI: this process counts its own rank's steps only
+  std::atomic<std::int64_t> rows_checked{0};
+  std::atomic<std::int64_t> rows_to_check{0};  // set when the check against the reference starts
+};
+
 struct RankOptions {
   AttentionShape shape;
   Strategy strategy;        // what runs (the plan's, with any override, on a path the executor has)
   bool backward = false;    // also compute dQ, dK, dV
   std::uint64_t seed = 1;
-  std::atomic<std::int64_t>* steps_done = nullptr;  // counts finished (rank, step) pairs, for progress
+  RunProgress* progress = nullptr;  // counts finished (rank, step) pairs and checked rows; none when null
   KvExchange exchange() const {
     if (strategy.path == AttentionPath::kSparseGather) return KvExchange::kSparse;
     return strategy.rotate == RotateMethod::kAllGather ? KvExchange::kAllGather : KvExchange::kRing;

@@ -17,6 +17,27 @@ ReferenceCheck gpu_reference_check(std::int64_t world_size) {
   return {InputPrecision::kBf16, 8e-3 * static_cast<double>(world_size), 2e10};
 }
 
+double reference_seconds(const Plan& plan, const RankOptions& o, std::int64_t cores) {
+  // The reference splits a row's queries over the cores in even ranges of positions (split_over_cores in
+  // backend/attention_math.cpp), not of work: under a causal mask the last range holds most of the pairs (3/4 of
+  // them on 2 cores), and the row takes as long as that range does.
+  const std::int64_t s = plan.workload.seq_len, workers = std::max<std::int64_t>(1, cores);
+  double busiest_pairs = 0;
+  for (std::size_t row = 0; row < plan.workload.documents.size(); ++row) {
+    const RowMask mask(plan.workload.mask, s, plan.workload.documents[row]);
+    double busiest = 0;
+    for (std::int64_t t = 0; t < workers; ++t) {
+      double pairs = 0;
+      for (std::int64_t p = s * t / workers; p < s * (t + 1) / workers; ++p) pairs += static_cast<double>(mask.interval(p).hi - mask.interval(p).lo + 1);
+      busiest = std::max(busiest, pairs);
+    }
+    busiest_pairs += busiest;
+  }
+  const double units = busiest_pairs * static_cast<double>(o.shape.q_heads) * static_cast<double>(o.shape.head_dim);
+  const double forward_ns = kReferenceNsAtZeroDim + kReferenceNsPerDim * static_cast<double>(o.shape.head_dim);
+  return units * forward_ns * (1.0 + (o.backward ? kReferenceGradientFactor : 0.0)) * 1e-9;
+}
+
 std::vector<std::int64_t> checked_positions(const Plan& plan, std::size_t row, const AttentionShape& shape, double max_macs) {
   const std::int64_t s = plan.workload.seq_len, w = plan.world_size, n = s / w;
   const RowMask mask(plan.workload.mask, s, plan.workload.documents[row]);
@@ -51,6 +72,7 @@ Checks verify_against_reference(const Plan& plan, const RankOptions& o, const st
   const auto q_width = hq * static_cast<std::size_t>(shape.head_dim);
   const auto kv_width = static_cast<std::size_t>(shape.kv_heads * shape.head_dim);
   ErrorTally output, gradients;
+  if (o.progress != nullptr) o.progress->rows_to_check = shape.rows;
   for (std::int64_t row = 0; row < shape.rows; ++row) {
     const auto r = static_cast<std::size_t>(row);
     const RowMask mask(plan.workload.mask, plan.workload.seq_len, plan.workload.documents[r]);
@@ -72,6 +94,7 @@ Checks verify_against_reference(const Plan& plan, const RankOptions& o, const st
       gradients.add_all(grads->dk, at * kv_width, rank.grads[r].dk, local * kv_width, kv_width);
       gradients.add_all(grads->dv, at * kv_width, rank.grads[r].dv, local * kv_width, kv_width);
     }
+    if (o.progress != nullptr) ++o.progress->rows_checked;
   }
   Checks checks;
   checks.output = output.verdict(check.output_tolerance);

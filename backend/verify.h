@@ -64,6 +64,20 @@ ReferenceCheck cpu_reference_check();
 // (atol 8e-3 x W), and about 2e10 multiply-adds per row at most (seconds on a GPU machine's cores).
 ReferenceCheck gpu_reference_check(std::int64_t world_size);
 
+// What the fp64 reference of the CPU check (cpu_reference_check: every position) costs, in core-nanoseconds per
+// useful (q, k) pair, q head and head dim: forward (two fp64 multiply-adds, QK^T and PV, and a share of the exp)
+// about 1 + d / 200, and with backward the gradients (five multiply-adds) 1.9 times that more. CPU time of
+// reference_attention and reference_gradients on the 2-core development machine, causal, 1,024 to 8,192 tokens:
+//   head dim 32 (4 q heads):  forward 1.04 to 1.10, gradients 1.74 to 1.93 (1.6 to 1.75x forward)
+//   head dim 64 (8 q heads):  forward 1.33 to 1.49, gradients 2.96 to 2.99 (2.0 to 2.25x)
+//   head dim 128 (32 q heads): forward 1.66,        gradients 3.10 (1.9x)
+// (longer rows of K/V fall out of cache); the form is within 25% of every one. CPU time, not wall time, so that the
+// estimate is the same on a machine others load: it holds for a machine one has to oneself.
+inline constexpr double kReferenceNsAtZeroDim = 1.0, kReferenceNsPerDim = 0.005, kReferenceGradientFactor = 1.9;
+// Seconds the CPU executors' reference check of `plan` at `options`' shape takes on `cores` cores (the busiest
+// core's share of every row).
+double reference_seconds(const Plan& plan, const RankOptions& options, std::int64_t cores);
+
 // The original positions of one row a check visits, ascending: every one when the row's reference costs at most
 // `max_macs` (or max_macs is 0), else an even sample of every rank's slots, its first and last included.
 std::vector<std::int64_t> checked_positions(const Plan& plan, std::size_t row, const AttentionShape& shape, double max_macs);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <Eigen/Dense>
 
@@ -16,6 +17,88 @@ std::vector<double> clamp_to(const std::vector<double>& x, const std::vector<Fit
   std::vector<double> out(x.size());
   for (std::size_t j = 0; j < x.size(); ++j) out[j] = std::clamp(x[j], p[j].lower, p[j].upper);
   return out;
+}
+
+// The samples' Jacobian at x, by one-sided steps as the solver takes them.
+Eigen::MatrixXd data_jacobian(const ResidualFunction& residuals, std::size_t samples, const std::vector<FitParameter>& p,
+                              const std::vector<double>& x, std::vector<double>& at_x) {
+  const auto n = static_cast<Eigen::Index>(samples);
+  Eigen::MatrixXd jac(n, static_cast<Eigen::Index>(p.size()));
+  at_x.assign(samples, 0);
+  residuals(x, at_x);
+  std::vector<double> moved(samples);
+  for (std::size_t j = 0; j < p.size(); ++j) {
+    std::vector<double> y = x;
+    const double h = 1e-6 * std::max(std::abs(x[j]), p[j].scale);
+    const double step = y[j] + h <= p[j].upper ? h : -h;
+    y[j] += step;
+    residuals(y, moved);
+    for (Eigen::Index i = 0; i < n; ++i) jac(i, static_cast<Eigen::Index>(j)) = (moved[static_cast<std::size_t>(i)] - at_x[static_cast<std::size_t>(i)]) / step;
+  }
+  return jac;
+}
+
+// Standard errors, influence, the condition number and the weakest direction at the solution (FitResult's last four).
+void diagnose(const ResidualFunction& residuals, std::size_t samples, const std::vector<FitParameter>& p, FitResult& out) {
+  const std::size_t k = p.size();
+  const auto kk = static_cast<Eigen::Index>(k);
+  std::vector<double> r;
+  const Eigen::MatrixXd jac = data_jacobian(residuals, samples, p, out.values, r);
+  double squares = 0;
+  for (const double x : r) squares += x * x;
+  const double noise = std::max(kMinNoise, samples > 0 ? std::sqrt(squares / static_cast<double>(samples)) : 0.0);
+  // As solve's test of determinedness: the samples with the other parameters' priors, at the residuals' scatter.
+  const Eigen::MatrixXd data_info = jac.transpose() * jac;
+  out.standard_error.assign(k, std::numeric_limits<double>::infinity());
+  for (std::size_t j = 0; j < k; ++j) {
+    Eigen::MatrixXd info = data_info;
+    for (std::size_t i = 0; i < k; ++i) {
+      if (i != j) info(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(i)) += std::pow(p[i].prior_weight / p[i].scale, 2);
+    }
+    info.diagonal().array() += 1e-12 * std::max(1.0, info.diagonal().maxCoeff());
+    const Eigen::MatrixXd cov = info.ldlt().solve(Eigen::MatrixXd::Identity(kk, kk));
+    const double sd = noise * std::sqrt(std::max(0.0, cov(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(j))));
+    if (std::isfinite(sd)) out.standard_error[j] = sd;
+  }
+  // A residual is prediction / measurement - 1, so a column over (1 + residual) is the change of the prediction
+  // relative to itself: the share of a sample's predicted time that the parameter makes.
+  out.influence.assign(k, 0);
+  for (std::size_t j = 0; j < k; ++j) {
+    for (std::size_t i = 0; i < samples; ++i) {
+      const double share = std::abs(jac(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j))) * std::max(std::abs(out.values[j]), p[j].scale) /
+                           std::max(std::abs(1.0 + r[i]), 1e-12);
+      out.influence[j] = std::max(out.influence[j], share);
+    }
+  }
+  // The determined parameters' columns (the others were held at their starting values), in relative units so that
+  // a constant of 1e-3 and one of 1e3 weigh alike.
+  std::vector<std::size_t> fitted;
+  for (std::size_t j = 0; j < k; ++j) {
+    if (out.determined[j]) fitted.push_back(j);
+  }
+  out.condition = 0;
+  out.weakest.clear();
+  if (fitted.empty()) return;
+  const auto m = static_cast<Eigen::Index>(fitted.size());
+  Eigen::MatrixXd scaled(jac.rows(), m);
+  for (Eigen::Index c = 0; c < m; ++c) {
+    const std::size_t j = fitted[static_cast<std::size_t>(c)];
+    scaled.col(c) = jac.col(static_cast<Eigen::Index>(j)) * std::max(std::abs(out.values[j]), p[j].scale);
+  }
+  out.condition = std::numeric_limits<double>::infinity();
+  if (!scaled.allFinite()) return;
+  const Eigen::JacobiSVD<Eigen::MatrixXd> svd(scaled, Eigen::ComputeFullV);
+  const Eigen::VectorXd& sigma = svd.singularValues();
+  const double largest = sigma.size() > 0 ? sigma(0) : 0.0;
+  const double smallest = sigma.size() == m ? sigma(m - 1) : 0.0;  // fewer samples than parameters: singular
+  if (largest > 0 && smallest > 1e-12 * largest) out.condition = largest / smallest;
+  const Eigen::VectorXd weak = svd.matrixV().col(m - 1);
+  std::vector<Eigen::Index> order;
+  for (Eigen::Index c = 0; c < m; ++c) {
+    if (std::abs(weak(c)) > 0.3) order.push_back(c);
+  }
+  std::sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index b) { return std::abs(weak(a)) > std::abs(weak(b)); });
+  for (const Eigen::Index c : order) out.weakest.push_back(fitted[static_cast<std::size_t>(c)]);
 }
 
 }  // namespace
@@ -124,6 +207,7 @@ FitResult least_squares(const ResidualFunction& residuals, std::size_t samples, 
   }
   FitResult second = solve(residuals, samples, q, iterations);
   for (std::size_t j = 0; j < q.size(); ++j) second.determined[j] = first.determined[j];
+  diagnose(residuals, samples, p, second);  // with the priors of `p`: how `determined` was decided
   return second;
 }
 

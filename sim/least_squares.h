@@ -24,6 +24,20 @@ struct FitResult {
   // priors, at the samples' own scatter and at least 2%, is under half its size). A parameter the samples cannot
   // tell from another is not determined.
   std::vector<bool> determined;
+  // How well the samples pin the solution down, for calibrate's diagnostics (nothing above depends on these):
+  // per parameter its standard error from the samples (computed as for `determined`, at the solution), infinite
+  // where the samples cannot tell it from another;
+  std::vector<double> standard_error;
+  // per parameter how much the samples see of it, for residuals of the form prediction / measurement - 1: the largest
+  // share of a sample's prediction that a relative change of the parameter moves (a parameter at its scale that is
+  // 1% of every prediction: 0.01);
+  std::vector<double> influence;
+  // the condition number of the samples' Jacobian at the solution over the determined parameters (the others are
+  // held), each column scaled by its parameter's size (so: relative error per relative change), infinite when
+  // singular, 0 when none is determined; and the determined parameters that make up its least determined direction
+  // (the singular vector of the smallest singular value, components above 0.3, largest first).
+  double condition = 0;
+  std::vector<std::size_t> weakest;
 };
 
 // Minimises sum r_i^2 + sum (w_j (x_j - start_j) / scale_j)^2 within the bounds to find which parameters the data

@@ -277,6 +277,7 @@ class NcclExecutor final : public Executor {
  public:
   NcclExecutor(MpiSession session, Faults faults) : mpi_(std::move(session)), faults_(faults) {}
   std::string_view name() const override { return "cuda-nccl"; }
+  Placement placement() const override { return {1, mpi_.is_root()}; }
 
   Result<std::optional<Measurement>> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) override {
     CPSIM_RETURN_IF_ERROR(mpi_.check_world_size(plan, plan_path));

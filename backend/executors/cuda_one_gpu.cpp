@@ -38,8 +38,7 @@ class CudaExecutor final : public Executor {
       run.comm_bytes.assign(static_cast<std::size_t>(w), 0);
     }
     for (std::int64_t r = 0; r < w; ++r) CPSIM_RETURN_IF_ERROR(rank_fault(faults_, r));
-    std::int64_t done = 0;
-    const std::int64_t total_steps = progress_steps(plan, ro) * shape.rows;
+    if (ro.progress != nullptr) ro.progress->steps_total = progress_steps(plan, ro) * shape.rows;  // (rank, step) per row
 
     for (std::int64_t row = 0; row < shape.rows; ++row) {
       const RowLayout& layout = plan.layouts[static_cast<std::size_t>(row)];
@@ -114,7 +113,7 @@ class CudaExecutor final : public Executor {
             run.comm_us[static_cast<std::size_t>(i)] += elapsed_us(ev[0].get(), ev[1].get());
             run.comm_bytes[static_cast<std::size_t>(i)] += static_cast<double>(2 * kv_elems * 2);
           }
-          if (options.progress) options.progress(++done, total_steps);
+          if (ro.progress != nullptr) ++ro.progress->steps_done;
         }
         PartialAttention result;
         CPSIM_CUDA_TRY("download output", out.download(result.out));

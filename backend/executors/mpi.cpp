@@ -1,5 +1,7 @@
 // MPI processes as ranks (`mpirun -np W cpsim execute PLAN.json`): the path users take across machines. Each
 // process runs its rank; rank 0 gathers the results, checks them and reports. A rank that fails ends the job.
+#include <algorithm>
+
 #include "backend/executors/executors.h"
 #include "backend/verify.h"
 
@@ -10,10 +12,18 @@ class MpiExecutor final : public Executor {
  public:
   MpiExecutor(MpiSession session, Faults faults) : mpi_(std::move(session)), faults_(faults) {}
   std::string_view name() const override { return "mpi"; }
+  // The job's processes spread over machines of local_size() processes each (all on this one under plain mpirun).
+  Placement placement() const override {
+    return {(mpi_.size() + mpi_.local_size() - 1) / std::max<std::int64_t>(1, mpi_.local_size()), mpi_.is_root()};
+  }
 
   Result<std::optional<Measurement>> execute(const Plan& plan, const std::string& plan_path, const ExecuteOptions& options) override {
     CPSIM_RETURN_IF_ERROR(mpi_.check_world_size(plan, plan_path));
     CPSIM_ASSIGN_OR_RETURN(const RankOptions ro, rank_options(plan, plan_path, options, true));
+    if (ro.progress != nullptr) {  // each process sees only its own rank's steps
+      ro.progress->own_rank_only = true;
+      ro.progress->steps_total = progress_steps(plan, ro) / plan.world_size;
+    }
     // Every rank checks as rank 0 does (which also holds the reference), so that they all refuse alike.
     CPSIM_RETURN_IF_ERROR(check_run_fits(plan, plan_path, ro, 1, true));
     const auto comm = mpi_.communicator(options.timeout_s);

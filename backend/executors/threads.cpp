@@ -1,5 +1,4 @@
 // CPU threads as ranks, in this process: the exact oracle every plan can be checked with, in CI.
-#include <chrono>
 #include <new>
 #include <system_error>
 #include <thread>
@@ -25,12 +24,10 @@ class ThreadExecutor final : public Executor {
                        " the CPU executor runs as threads of one process; run them as MPI processes (mpirun -np " + std::to_string(w) + ")");
     }
     CPSIM_RETURN_IF_ERROR(check_run_fits(plan, plan_path, ro, w, true));
-    std::atomic<std::int64_t> steps_done{0};
-    ro.steps_done = &steps_done;
+    if (ro.progress != nullptr) ro.progress->steps_total = progress_steps(plan, ro);
     ThreadFabric fabric(w, options.timeout_s);
     std::vector<std::optional<Result<RankRun>>> results(static_cast<std::size_t>(w));
     std::vector<std::thread> threads;
-    std::atomic<std::int64_t> finished_ranks{0};
     auto rank_thread = [&](std::int64_t r) {
       ThreadCommunicator comm(fabric, r);
       Status started = rank_fault(faults_, r);
@@ -42,7 +39,6 @@ class ThreadExecutor final : public Executor {
       }
       if (!result) comm.abort(result.error().message);
       results[static_cast<std::size_t>(r)].emplace(std::move(result));
-      ++finished_ranks;
     };
     try {
       for (std::int64_t r = 0; r < w; ++r) threads.emplace_back(rank_thread, r);
@@ -51,15 +47,7 @@ class ThreadExecutor final : public Executor {
       for (auto& t : threads) t.join();
       return bad_input(plan_path + ": cannot start " + std::to_string(w) + " rank threads: " + e.what());
     }
-    const std::int64_t total_steps = progress_steps(plan, ro);
-    if (options.progress) {
-      while (finished_ranks.load() < w && fabric.first_failure().empty()) {
-        options.progress(steps_done.load(), total_steps);
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      }
-    }
     for (auto& t : threads) t.join();
-    if (options.progress) options.progress(total_steps, total_steps);
     std::vector<RankRun> runs;
     for (auto& result : results) {
       if (!result->ok()) {

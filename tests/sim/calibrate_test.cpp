@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/text_format.h"
 #include "sim/calibrate.h"
 #include "sim/cost_model.h"
 #include "sim/sim_test_util.h"
@@ -242,6 +243,142 @@ TEST(Calibrate, RefusesWhatItCannotFit) {
   c = calibrate({synthetic(hw, "flex", 4.0, 180), cpu}, hw, {"a.json", "b.json"});
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message.find("b.json: device_kind: cpu differs from a.json's gpu"), std::string::npos) << c.error().message;
+}
+
+const CalibrationWarning* warning_of(const Calibration& c, WarningKind kind, const std::string& field) {
+  for (const CalibrationWarning& w : c.warnings) {
+    if (w.kind == kind && w.field == field) return &w;
+  }
+  return nullptr;
+}
+
+std::string all_warnings(const Calibration& c) {
+  std::string out;
+  for (const CalibrationWarning& w : c.warnings) out += w.field + ": " + w.message() + "\n";
+  return out;
+}
+
+// A fit the samples determine reports its conditioning and where its worst samples came from, and warns only of what
+// they cannot pin down (here backward's launch, as above).
+TEST(CalibrateDiagnostics, AWellDeterminedFitReportsItsConditioningAndWarnsOfLittle) {
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  HardwareProfile truth = hw;
+  set_constants(truth, "flex", false, 0.30, 3.0, 1.4, 9.0);
+  set_constants(truth, "flex", true, 0.25, 4.0, 1.4, hw.kernel("flex")->backward.launch_us.value);
+  Measurement m = synthetic(truth, "flex", 4.0, 150);
+  m.steps[5].compute_us *= 1.2;  // one sample off by 20%: the worst, named by file and (rank, step)
+  auto c = calibrate({m}, hw, {"m.json"});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const FittedKernelPass* f = pass_of(*c, "flex", false);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->quality.unknowns, 4u);  // launch, efficiency, CTA overhead, partial-tile cost
+  EXPECT_GT(f->quality.condition, 1.0);
+  EXPECT_LT(f->quality.condition, kIllConditioned);
+  EXPECT_GT(f->launch_us.standard_error, 0);
+  EXPECT_LT(f->quality.worst_relative_error, kLooseRelativeError);
+  ASSERT_FALSE(f->quality.worst.empty());
+  EXPECT_EQ(f->quality.worst[0].origin, "m.json");
+  EXPECT_EQ(f->quality.worst[0].rank, m.steps[5].rank);
+  EXPECT_EQ(f->quality.worst[0].step, m.steps[5].step);
+  EXPECT_LT(f->quality.worst[0].error, -0.1);  // predicted below the inflated measurement
+  EXPECT_NEAR(f->launch_us.start, hw.kernel("flex")->forward.launch_us.value, 1e-12);
+  ASSERT_EQ(c->comm.size(), 1u);
+  EXPECT_EQ(c->comm[0].quality.unknowns, 3u);
+  EXPECT_TRUE(std::isfinite(c->comm[0].quality.condition));
+  // Warned of only what the samples leave (nearly) open: backward's launch, the shipped one, small beside the calls'
+  // tiles, and the link's floor, which no sample comes near.
+  for (const CalibrationWarning& w : c->warnings) {
+    EXPECT_TRUE(w.field == "kernels.flex.backward.launch_us" || w.field == "kernels.flex.backward" || w.field == "links.nvlink.p2p.floor_us")
+        << w.field << ": " << w.message();
+    EXPECT_FALSE(w.advice.empty()) << w.message();
+  }
+}
+
+// Fewer samples than unknowns: the group says so, and names what the samples leave undetermined and how to fix it.
+TEST(CalibrateDiagnostics, WarnsOfAnUnderdeterminedFit) {
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  Measurement m = synthetic(hw, "flex", 4.0, 180);
+  m.steps.resize(2);
+  m.backward.steps.clear();
+  auto c = calibrate({m}, hw, {"few.json"});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const CalibrationWarning* few = warning_of(*c, WarningKind::kFewSamples, "kernels.flex.forward");
+  ASSERT_NE(few, nullptr) << all_warnings(*c);
+  EXPECT_EQ(few->message(), "flex forward: 2 samples for 4 unknowns: the fit cannot determine them all; measure more plans (each (rank, step) of a run is a sample)");
+  EXPECT_EQ(pass_of(*c, "flex", false)->quality.unknowns, 4u);
+  // Each constant left at its start is named with its value and what would determine it.
+  bool named = false;
+  for (const CalibrationWarning& w : c->warnings) {
+    if (w.kind != WarningKind::kNotDetermined || w.group.rfind("flex forward", 0) != 0) continue;
+    named = true;
+    EXPECT_NE(w.text().find(" is not determined (kept at its starting "), std::string::npos) << w.text();
+  }
+  EXPECT_TRUE(named) << all_warnings(*c);
+}
+
+// Times that imply a 120 us launch (40x the shipped one), or a partial tile at a tenth of a full one: fitted, and
+// flagged with the fitted and starting values and what would determine them.
+TEST(CalibrateDiagnostics, WarnsOfConstantsFarFromTheStartingProfile) {
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  HardwareProfile truth = hw;
+  set_constants(truth, "flex", false, 0.40, 2.0, 0.1, 120.0);
+  Measurement m = synthetic(truth, "flex", 4.0, 180);
+  m.backward.steps.clear();
+  auto c = calibrate({m}, hw);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_NEAR(pass_of(*c, "flex", false)->launch_us.value, 120, 1.2);
+  const CalibrationWarning* launch = warning_of(*c, WarningKind::kFarFromStart, "kernels.flex.forward.launch_us");
+  ASSERT_NE(launch, nullptr) << all_warnings(*c);
+  const std::string start = format_number(hw.kernel("flex")->forward.launch_us.value, "%.3g");
+  EXPECT_NE(launch->text().find("launch_us fitted 120 us, "), std::string::npos) << launch->text();
+  EXPECT_NE(launch->text().find("x above its starting " + start + " us, above 100 us: add plans with more kernel calls per rank"), std::string::npos)
+      << launch->text();
+  const CalibrationWarning* partial = warning_of(*c, WarningKind::kFarFromStart, "kernels.flex.forward.hdim128.partial_tile_cost");
+  ASSERT_NE(partial, nullptr) << all_warnings(*c);
+  EXPECT_NE(partial->text().find("partial_tile_cost fitted 0.1, "), std::string::npos) << partial->text();
+  EXPECT_NE(partial->text().find("below 0.25: measure plans whose tiles are mostly partial"), std::string::npos) << partial->text();
+}
+
+// CPU measurements against a GPU profile: every constant starts from the wrong device, and the first warning says so.
+TEST(CalibrateDiagnostics, WarnsOfAStartingProfileOfAnotherKindOfDevice) {
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  Measurement m = synthetic(hw, "flex", 4.0, 180);
+  m.device_kind = DeviceKind::kCpu;
+  auto c = calibrate({m}, hw);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_FALSE(c->warnings.empty());
+  EXPECT_EQ(c->warnings.front().kind, WarningKind::kDevice);
+  EXPECT_EQ(c->warnings.front().message(), "the measurements ran on a cpu but profile h100-sxm-8x describes a gpu: start from a profile of that kind (--hardware cpu-threads)");
+}
+
+// Samples of one shape cannot tell the CTA overhead from the rate: the constant left open is named, with what would
+// determine it.
+TEST(CalibrateDiagnostics, WarnsOfWhatSamplesOfOneShapeLeaveOpen) {
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  Measurement m = synthetic(hw, "flex", 4.0, 180);
+  for (auto& s : m.steps) {
+    s.full_tiles = 4000;
+    s.partial_tiles = 0;
+    s.active_rows = 64;
+    s.max_row_tiles = 63;
+    s.compute_us = 3000;
+  }
+  m.backward.steps.clear();
+  auto c = calibrate({m}, hw);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  // Kept, and said so: as a warning where the constant matters to these samples, else as a note (a CTA overhead of
+  // 4.4 tiles beside 64 rows of 63 tiles is a few percent, a partial-tile cost with no partial tile nothing).
+  auto kept = [&](const std::string& field) {
+    for (const auto* list : {&c->warnings, &c->notes}) {
+      for (const CalibrationWarning& w : *list) {
+        if (w.kind == WarningKind::kNotDetermined && w.field == field) return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(kept("kernels.flex.forward.hdim128.partial_tile_cost")) << all_warnings(*c);
+  EXPECT_TRUE(kept("kernels.flex.forward.hdim128.cta_overhead_tiles") || kept("kernels.flex.forward.hdim128.efficiency")) << all_warnings(*c);
+  for (const CalibrationWarning& n : c->notes) EXPECT_FALSE(n.advice.empty()) << n.message();
 }
 
 }  // namespace
