@@ -8,6 +8,7 @@ namespace cpsim::cli {
 
 Command add_balancers_command(CLI::App& root) {
   CLI::App* sub = root.add_subcommand("balancers", "List the load balancers cpsim knows");
+  sub->footer("Example:\n  cpsim balancers");
   return {sub, [] {
             std::size_t width = 0;
             for (const auto& b : balancer_registry()) width = std::max(width, b->name().size());

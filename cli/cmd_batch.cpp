@@ -30,6 +30,7 @@ struct BatchOptions {
   int jobs = 0;
   std::string balancers = "all";
   std::string kernel;
+  std::string runtime = "any";
   bool no_ulysses = false;
   bool no_plans = false;
   int top = 12;
@@ -75,20 +76,24 @@ void draw_progress(const BatchProgress& p, std::int64_t total, double elapsed_s)
 void print_report(const BatchReport& r, const BatchOptions& o) {
   std::cout << "\nchosen plans: mean " << millis(r.chosen_mean_us) << " ms, p95 " << millis(r.chosen_p95_us) << " ms per step over "
             << r.batches << " batches\n";
-  if (!r.best_pytorch.empty()) {
-    for (const auto& s : r.strategies) {
-      if (s.label == r.best_pytorch) {
-        std::cout << "best fixed PyTorch strategy: " << s.label << " (mean " << millis(s.mean_us) << " ms); the chosen plans are "
-                  << fixed(s.speedup, 2) << "x faster in total\n";
-      }
+  for (const auto& s : r.strategies) {
+    if (s.label == r.best_pytorch) {
+      std::cout << "best fixed PyTorch-as-shipped strategy: " << s.label << " (mean " << millis(s.mean_us) << " ms); the chosen plans are "
+                << fixed(s.speedup, 2) << "x faster in total\n";
+    }
+  }
+  for (const auto& s : r.strategies) {
+    if (s.label == r.best_runnable && r.best_runnable != r.best_pytorch) {
+      std::cout << "best fixed strategy PyTorch can run: " << s.label << " (mean " << millis(s.mean_us) << " ms); the chosen plans are "
+                << fixed(s.speedup, 2) << "x faster in total\n";
     }
   }
   std::cout << "\n";
-  Table table({"fixed strategy", "PyTorch", "batches", "mean ms", "p95 ms", "chosen speed-up"}, {true, true, false, false, false, false});
+  Table table({"fixed strategy", "runs on", "batches", "mean ms", "p95 ms", "chosen speed-up"}, {true, true, false, false, false, false});
   int shown = 0;
   for (const auto& s : r.strategies) {
     if (o.top > 0 && shown++ == o.top) break;
-    table.add_row({s.label, s.pytorch ? "yes" : "", std::to_string(s.batches), millis(s.mean_us), millis(s.p95_us), fixed(s.speedup, 2) + "x"});
+    table.add_row({s.label, s.runtime, std::to_string(s.batches), millis(s.mean_us), millis(s.p95_us), fixed(s.speedup, 2) + "x"});
   }
   std::cout << table.render();
   if (o.top > 0 && static_cast<int>(r.strategies.size()) > o.top) {
@@ -123,6 +128,11 @@ int run_batch_command(const BatchOptions& o) {
   s.scope.balancers = *balancers;
   s.scope.ulysses = !o.no_ulysses;
   s.scope.kernel = o.kernel;
+  if (o.runtime != "any") {
+    const auto r = parse_runtime(o.runtime);
+    if (!r || *r == Runtime::kSimulated) return report(bad_input("--runtime: \"" + o.runtime + "\" is not one of pytorch, cpsim, any"));
+    s.scope.runtime = *r;
+  }
   if (!o.kernel.empty() && hw->kernel(o.kernel) == nullptr) {
     return report(bad_input("--kernel: \"" + o.kernel + "\" is not a kernel of " + hw->name + " (it has " + hw->kernel_names() + "; see cpsim kernels)"));
   }
@@ -169,6 +179,8 @@ int run_batch_command(const BatchOptions& o) {
 Command add_batch_command(CLI::App& root) {
   auto o = std::make_shared<BatchOptions>();
   CLI::App* sub = root.add_subcommand("batch", "Plan every workload of a JSONL file (one workload per line) on all cores");
+  sub->footer("Examples:\n  cpsim generate --seq-len 131072 --dist lognormal --mean 4096 --sigma 1.2 --multiple-of 32 --batches 200 --out b.jsonl\n"
+              "  cpsim batch b.jsonl -w 16 --hardware h100-sxm-ib --runtime pytorch --out-dir plans-w16");
   sub->add_option("batches", o->batches, "BATCHES.jsonl: one workload JSON object per line")->required()->check(non_empty_path());
   sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required()->check(decimal());
   sub->add_option("--out-dir,-o", o->out_dir, "Folder for results/, plans/, summary.csv and report.json")->required()->check(non_empty_path());
@@ -179,6 +191,8 @@ Command add_batch_command(CLI::App& root) {
   sub->add_option("--balancers", o->balancers, "all, pytorch, or a comma-separated list")->capture_default_str();
   sub->add_option("--kernel,-k", o->kernel, "Only strategies on this attention kernel (default: every kernel each path can call)");
   sub->add_flag("--no-ulysses", o->no_ulysses, "Leave out pure Ulysses and the Ulysses x ring hybrids");
+  sub->add_option("--runtime", o->runtime, "Choose only among what this runs: pytorch (plans PyTorch CP loads), cpsim or any")
+      ->capture_default_str();
   sub->add_flag("--no-plans", o->no_plans, "Write the summary and report only, no PLAN.json per line");
   sub->add_option("--top", o->top, "Fixed strategies to print (0: all)")->capture_default_str()->check(decimal(0, std::numeric_limits<int>::max()));
   return {sub, [o] { return run_batch_command(*o); }};

@@ -1,10 +1,12 @@
-// `cpsim generate`: writes a synthetic workload file from a document-length distribution and a seed.
+// `cpsim generate`: writes a synthetic workload file from a document-length distribution (or a weighted mixture
+// of them) and a seed.
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
 #include "core/limits.h"
 #include "cli/flags.h"
+#include "cli/workload_flags.h"
 #include "core/generator.h"
 #include "core/workload_json.h"
 
@@ -15,7 +17,8 @@ namespace {
 struct GenerateOptions {
   GeneratorSpec spec;
   std::string distribution = "lognormal";
-  std::string mask = "document_causal";
+  std::string mix;  // --dist mixture: the components
+  WorkloadFlags workload;
   std::string out;
   std::int64_t batches = 0;  // > 0: a JSONL file of this many workloads, seeds seed, seed + 1, ...
 };
@@ -46,14 +49,19 @@ int run_generate_batches(GenerateOptions& o) {
 int run_generate(GenerateOptions& o) {
   const auto dist = parse_length_distribution(o.distribution);
   if (!dist) {
-    return report(bad_input("--dist: unknown distribution \"" + o.distribution + "\" (expected fixed, uniform, lognormal or pareto)"));
+    return report(bad_input("--dist: unknown distribution \"" + o.distribution + "\" (expected fixed, uniform, lognormal, pareto or mixture)"));
   }
-  const auto kind = parse_mask_kind(o.mask);
-  if (!kind) {
-    return report(bad_input("--mask: unknown mask kind \"" + o.mask + "\" (expected one of: " + all_mask_kind_names() + ")"));
-  }
+  if (auto ok = resolve_workload_flags(o.workload); !ok) return report(ok.error());
   o.spec.distribution = *dist;
-  o.spec.mask.kind = *kind;
+  o.spec.mask = o.workload.mask;
+  o.spec.model = o.workload.model;
+  if (*dist == LengthDistribution::kMixture && !o.mix.empty()) {
+    auto mixture = parse_mixture(o.mix, o.spec);
+    if (!mixture) return report(mixture.error());
+    o.spec.mixture = std::move(*mixture);
+  } else if (!o.mix.empty()) {
+    return report(bad_input("--mix: applies to --dist mixture only (--dist is " + o.distribution + ")"));
+  }
   if (o.batches < 0 || o.batches > kMaxBatches) {
     return report(bad_input("--batches: must be from 1 to " + std::to_string(kMaxBatches) + ", got " + std::to_string(o.batches)));
   }
@@ -77,10 +85,15 @@ int run_generate(GenerateOptions& o) {
 Command add_generate_command(CLI::App& root) {
   auto o = std::make_shared<GenerateOptions>();
   CLI::App* sub = root.add_subcommand("generate", "Write a workload file from a document-length distribution");
+  sub->footer("Examples:\n  cpsim generate --seq-len 131072 --dist lognormal --mean 4096 --sigma 1.2 --multiple-of 16 --seed 7 --out w.json\n"
+              "  cpsim generate --seq-len 131072 --dist mixture --mix \"lognormal:mean=4096,sigma=1.2:0.9;fixed:length=65536:0.1\" --out w.json");
   auto& s = o->spec;
   sub->add_option("--seq-len", s.seq_len, "Tokens per batch row")->required()->check(decimal());
   sub->add_option("--rows", s.rows, "Batch rows")->capture_default_str()->check(decimal());
-  sub->add_option("--dist", o->distribution, "Document lengths: fixed, uniform, lognormal or pareto")->capture_default_str();
+  sub->add_option("--dist", o->distribution, "Document lengths: fixed, uniform, lognormal, pareto or mixture")->capture_default_str();
+  sub->add_option("--mix", o->mix,
+                  "mixture: NAME:KEY=VALUE,...:WEIGHT;... e.g. \"lognormal:mean=4096,sigma=1.2:0.9;fixed:length=65536:0.1\" "
+                  "(keys: length, mean, sigma, alpha, min_len, max_len; a key left out takes its flag's value)");
   sub->add_option("--length", s.length, "fixed: the document length")->check(decimal());
   sub->add_option("--min-len", s.min_len, "Shortest document (uniform: lower bound; pareto: scale)")->capture_default_str()->check(decimal());
   sub->add_option("--max-len", s.max_len, "Longest document (uniform: upper bound; 0 = seq_len)")->capture_default_str()->check(decimal());
@@ -89,13 +102,7 @@ Command add_generate_command(CLI::App& root) {
   sub->add_option("--alpha", s.alpha, "pareto: shape (smaller is heavier-tailed)")->capture_default_str()->check(finite(0, 1e6));
   sub->add_option("--multiple-of", s.multiple_of, "Round lengths to a multiple (2W for per_document_head_tail)")->capture_default_str()->check(decimal());
   sub->add_option("--seed", s.seed, "Random seed")->capture_default_str()->check(decimal(0));
-  sub->add_option("--mask", o->mask, "Mask kind: " + all_mask_kind_names())->capture_default_str();
-  sub->add_option("--window", s.mask.window, "Sliding-window kinds: keys each query sees, itself included")->check(decimal());
-  sub->add_option("--prefix", s.mask.prefix, "prefix_lm: bidirectional prefix length")->check(decimal());
-  sub->add_option("--q-heads", s.model.q_heads, "Query heads")->capture_default_str()->check(decimal());
-  sub->add_option("--kv-heads", s.model.kv_heads, "Key/value heads")->capture_default_str()->check(decimal());
-  sub->add_option("--head-dim", s.model.head_dim, "Head dimension")->capture_default_str()->check(decimal());
-  sub->add_option("--dtype", s.model.dtype, "bf16, fp16 or fp32")->capture_default_str();
+  add_workload_flags(sub, o->workload);
   sub->add_option("--out", o->out, "Output file (default: standard output)")->check(non_empty_path());
   sub->add_option("--batches", o->batches, "Write this many workloads (seeds seed, seed+1, ...) as JSONL for `cpsim batch`")->check(decimal());
   return {sub, [o] { return run_generate(*o); }};

@@ -100,6 +100,7 @@ int run_kernels(const KernelsOptions& o) {
 Command add_kernels_command(CLI::App& root) {
   auto o = std::make_shared<KernelsOptions>();
   CLI::App* sub = root.add_subcommand("kernels", "List a profile's attention kernels with their constants and sources");
+  sub->footer("Example:\n  cpsim kernels --hardware h100-sxm-8x");
   sub->add_option("--hardware", o->hardware, "Profile name in data/hardware/ or a file path")->capture_default_str();
   sub->add_flag("--json", o->json, "Print the kernels as JSON");
   return {sub, [o] { return run_kernels(*o); }};

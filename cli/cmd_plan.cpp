@@ -12,6 +12,7 @@
 #include "core/json_fields.h"
 #include "core/plan.h"
 #include "core/workload_json.h"
+#include "sim/runtime.h"
 #include "sim/simulate.h"
 #include "sim/strategy_rules.h"
 
@@ -29,6 +30,7 @@ struct PlanOptions {
   std::string strategy;
   std::string hardware = "h100-sxm-8x";
   std::string kernel;
+  std::string runtime = "any";
   bool backward = false;
   bool json = false;
 };
@@ -134,7 +136,12 @@ Status attach_strategy(Plan& plan, const PlanOptions& o, const std::optional<Str
     CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, s, hw, o.backward));
   } else if (o.rotate.empty()) {
     if (!o.path.empty()) return bad_input("--path: needs --rotate as well");
-    CPSIM_ASSIGN_OR_RETURN(sim, simulate_best(plan, hw, o.backward, o.kernel));
+    std::optional<Runtime> runtime;
+    if (o.runtime != "any") {
+      runtime = parse_runtime(o.runtime);
+      if (!runtime || *runtime == Runtime::kSimulated) return bad_input("--runtime: \"" + o.runtime + "\" is not one of pytorch, cpsim, any");
+    }
+    CPSIM_ASSIGN_OR_RETURN(sim, simulate_best(plan, hw, o.backward, o.kernel, runtime));
   } else {
     const auto rotate = parse_rotate(o.rotate);
     if (!rotate) return bad_input("--rotate: unknown rotate method \"" + o.rotate + "\" (expected allgather or alltoall)");
@@ -154,7 +161,9 @@ Status attach_strategy(Plan& plan, const PlanOptions& o, const std::optional<Str
     CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, s, hw, o.backward));
   }
   attach_simulation(plan, *sim, hw);
-  *fidelity = fidelity_line(hw);
+  const Balancer* balancer = find_balancer(plan.balancer);
+  const RuntimeInfo runtime = runtime_of(sim->strategy, hw, balancer != nullptr && balancer->from_pytorch());
+  *fidelity = "runs on: " + std::string(runtime_name(runtime.runtime)) + " (" + runtime.how + ")\n" + fidelity_line(hw);
   if (const std::string note = kernel_note(hw, sim->strategy.kernel); !note.empty()) *fidelity += "\n" + note;
   return Ok{};
 }
@@ -224,6 +233,8 @@ int run_plan(const PlanOptions& o) {
 Command add_plan_command(CLI::App& root) {
   auto o = std::make_shared<PlanOptions>();
   CLI::App* sub = root.add_subcommand("plan", "Split a workload over W ranks and show each rank's work");
+  sub->footer("Examples:\n  cpsim plan data/workloads/doc-lognormal-128k.json -w 8\n"
+              "  cpsim plan data/workloads/doc-lognormal-128k.json -w 8 -b ptrr --runtime pytorch -o plan.json");
   sub->add_option("workload", o->workload, "WORKLOAD.json")->required()->check(non_empty_path());
   sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required()->check(decimal());
   sub->add_option("--balancer,-b", o->balancer, "Balancer name, or \"all\" to compare every balancer")->capture_default_str();
@@ -235,6 +246,7 @@ Command add_plan_command(CLI::App& root) {
                   "Record this strategy, as compare prints it: \"BALANCER + [ulyssesU x ]PATH/ROTATE[ on KERNEL][ (N stages)]\" or \"ulyssesU\"; "
                   "with Ulysses the plan has W / U ranks");
   sub->add_option("--hardware", o->hardware, "Hardware profile for the recorded prediction")->capture_default_str();
+  sub->add_option("--runtime", o->runtime, "With --out, the fastest strategy this runs: pytorch, cpsim or any")->capture_default_str();
   sub->add_option("--kernel,-k", o->kernel, "Attention kernel for the recorded prediction (see cpsim kernels; default: the fastest)");
   sub->add_flag("--backward", o->backward, "Predict (and choose the fastest strategy by) forward + backward");
   sub->add_flag("--json", o->json, "Print a machine-readable summary instead of the table");

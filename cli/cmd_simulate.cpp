@@ -4,12 +4,15 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/explain_text.h"
 #include "cli/fidelity.h"
 #include "cli/flags.h"
 #include "cli/table.h"
 #include "cli/workload_text.h"
+#include "core/balancer.h"
 #include "core/json_fields.h"
 #include "core/workload_json.h"
+#include "sim/runtime.h"
 #include "sim/simulate.h"
 #include "sim/strategy_rules.h"
 #include "sim/trace.h"
@@ -54,9 +57,20 @@ std::string timeline_strip(const Timeline& t, std::size_t rank, double end, int 
 // `chosen_stages`: the sparse gather's stage count was chosen by simulating several (not fixed by the user).
 void print_simulation(const Simulation& sim, const Plan& plan, const HardwareProfile& hw, bool chosen_stages) {
   const Metrics& m = sim.metrics;
+  const Strategy& s = sim.strategy;
+  const std::int64_t gpus = s.pure_ulysses ? s.ulysses : plan.world_size * s.ulysses;
+  std::string world = "world size " + std::to_string(gpus);
+  if (s.pure_ulysses) {
+    world += " (pure Ulysses)";
+  } else if (s.ulysses > 1) {
+    world += " (" + std::to_string(plan.world_size) + " ring ranks x Ulysses " + std::to_string(s.ulysses) + ")";
+  }
+  const Balancer* balancer = find_balancer(plan.balancer);
+  const RuntimeInfo runtime = runtime_of(s, hw, balancer != nullptr && balancer->from_pytorch());
   std::cout << describe_workload(plan.workload, plan.workload_source) << "\n"
-            << "balancer " << plan.balancer << ", world size " << plan.world_size << ", " << path_text(sim.strategy)
-            << "; " << hw.name << " (" << hw.nodes << " x " << hw.gpus_per_node << " " << hw.gpu_model << ")\n\n";
+            << (s.pure_ulysses ? std::string() : "balancer " + plan.balancer + ", ") << world << ", " << path_text(s) << "; " << hw.name
+            << " (" << hw.shape_text(gpus) << ")\n"
+            << "runs on: " << runtime_name(runtime.runtime) << " (" << runtime.how << ")\n\n";
   std::cout << "step time " << millis(m.step_us) << " ms" << (sim.backward ? " (forward " + millis(m.forward_us) + " ms + backward)" : " (forward)")
             << "; lower bound " << millis(m.lower_bound_us) << " ms (x" << fixed(m.ratio_to_lower_bound, 2) << ")\n"
             << "compute imbalance " << fixed(m.compute_imbalance, 3) << ", exposed communication up to "
@@ -70,7 +84,7 @@ void print_simulation(const Simulation& sim, const Plan& plan, const HardwarePro
       std::cout << " (the fastest of 1 to " << gather_stages_tried(plan.world_size) << " simulated)";
     }
   }
-  std::cout << "\n\n";
+  std::cout << "\n\n" << explanation_text(explain_simulation(sim, plan, hw)) << "\n";
   Table table({"rank", "busy ms", "idle ms", "comm ms", "exposed ms", "timeline (█ compute ▒ communication)"},
               {true, false, false, false, false, true});
   for (std::size_t r = 0; r < m.ranks.size(); ++r) {
@@ -84,6 +98,8 @@ void print_simulation(const Simulation& sim, const Plan& plan, const HardwarePro
 
 Json simulation_json(const Simulation& sim, const Plan& plan, const HardwareProfile& hw) {
   const Metrics& m = sim.metrics;
+  const Balancer* balancer = find_balancer(plan.balancer);
+  const RuntimeInfo runtime = runtime_of(sim.strategy, hw, balancer != nullptr && balancer->from_pytorch());
   Json ranks = Json::array();
   for (const RankMetrics& rm : m.ranks) {
     ranks.push_back({{"busy_us", rm.busy_us}, {"idle_us", rm.idle_us}, {"comm_us", rm.comm_us},
@@ -96,6 +112,8 @@ Json simulation_json(const Simulation& sim, const Plan& plan, const HardwareProf
           {"lower_bound_us", m.lower_bound_us}, {"ratio_to_lower_bound", m.ratio_to_lower_bound},
           {"compute_imbalance", m.compute_imbalance}, {"max_exposed_comm_us", m.max_exposed_comm_us},
           {"peak_memory_bytes", m.peak_memory_bytes}, {"unused_hop_share", m.unused_hop_share}, {"gather_stages", m.gather_stages},
+          {"runtime", runtime_name(runtime.runtime)}, {"runtime_note", runtime.how},
+          {"explain", explanation_json(explain_simulation(sim, plan, hw))},
           {"model_error", fidelity_json(hw)}, {"per_rank", ranks}};
 }
 
@@ -182,6 +200,8 @@ int run_simulate(const SimulateOptions& o) {
 Command add_simulate_command(CLI::App& root) {
   auto o = std::make_shared<SimulateOptions>();
   CLI::App* sub = root.add_subcommand("simulate", "Predict one plan's timeline and step time on a hardware profile");
+  sub->footer("Examples:\n  cpsim simulate data/workloads/doc-lognormal-128k.json -w 8 -b ptrr -r alltoall --trace trace.json\n"
+              "  cpsim simulate data/workloads/doc-lognormal-128k.json -w 8 --strategy \"ptrr + flex_allgather/allgather on flex\"");
   sub->add_option("workload", o->workload, "WORKLOAD.json")->required()->check(non_empty_path());
   sub->add_option("--world-size,-w", o->world_size, "CP degree W (ranks)")->required()->check(decimal());
   sub->add_option("--balancer,-b", o->balancer, "Balancer name (see cpsim balancers); required without --strategy");

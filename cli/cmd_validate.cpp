@@ -154,6 +154,7 @@ int run_validate(const ValidateOptions& o) {
 Command add_validate_command(CLI::App& root) {
   auto o = std::make_shared<ValidateOptions>();
   CLI::App* sub = root.add_subcommand("validate", "Predict every published measurement (data/validation/) and report the error");
+  sub->footer("Examples:\n  cpsim validate\n  cpsim validate --hardware h100-sxm-8x --json");
   sub->add_option("--hardware", o->hardware, "Only the points of this profile (name or file); default: every profile the data names");
   sub->add_option("--data", o->data, "Folder of validation files (default: the shipped data/validation)")->check(non_empty_path());
   sub->add_flag("--json", o->json, "Print every point and the statistics as JSON");

@@ -27,7 +27,9 @@ Command add_validate_command(CLI::App& root);
 Command add_import_command(CLI::App& root);
 Command add_sweep_command(CLI::App& root);
 
-// Prints "cpsim: error: <message>" on stderr and returns the exit status for it (2, or 3 for a failed check).
+// Prints "cpsim: error: <message>" on stderr and returns the exit status for it (2, or 3 for a failed check). A
+// message about a flag ("--world-size: ...") ends by pointing to the running subcommand's help.
 int report(const Error& error);
+void set_running_command(const std::string& name);
 
 }  // namespace cpsim::cli

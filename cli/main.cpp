@@ -2,6 +2,7 @@
 // escapes a command ends as one line: out of memory is exit 2, anything else an internal error (exit 70).
 #include <iostream>
 #include <new>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -39,12 +40,23 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "cpsim: error: command line: " << e.what() << " (see cpsim --help)\n";
+    // Point to the help of the subcommand the user was typing, when there is one.
+    std::string help = "cpsim --help";
+    for (int i = 1; i < argc; ++i) {
+      for (const auto& command : commands) {
+        if (command.app->get_name() == argv[i]) help = "cpsim " + command.app->get_name() + " --help";
+      }
+      if (help != "cpsim --help") break;
+    }
+    std::cerr << "cpsim: error: command line: " << cpsim::printable(e.what()) << " (see " << help << ")\n";
     return 2;
   }
   try {
     for (const auto& command : commands) {
-      if (command.app->parsed()) return command.run();
+      if (command.app->parsed()) {
+        cpsim::cli::set_running_command(command.app->get_name());
+        return command.run();
+      }
     }
   } catch (const std::bad_alloc&) {
     return cpsim::cli::report(cpsim::bad_input("out of memory: this request needs more memory than the machine has (see docs/reliability.md, Limits)"));

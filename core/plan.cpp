@@ -1,6 +1,7 @@
 // Builds plans and writes PLAN.json.
 #include "plan.h"
 
+#include <algorithm>
 #include <cassert>
 #include <charconv>
 
@@ -10,15 +11,44 @@
 
 namespace cpsim {
 
+std::vector<std::int64_t> nearest_world_sizes(const Workload& workload, std::int64_t world_size, std::int64_t max_world_size) {
+  const std::int64_t top = std::min({max_world_size, kMaxWorldSize, workload.seq_len});
+  auto fits = [&](std::int64_t w) { return w >= 1 && w <= top && workload.seq_len % w == 0; };
+  std::vector<std::int64_t> out;
+  for (std::int64_t w = std::min(world_size - 1, top); w >= 1; --w) {
+    if (fits(w)) {
+      out.push_back(w);
+      break;
+    }
+  }
+  for (std::int64_t w = std::max<std::int64_t>(world_size + 1, 1); w <= top; ++w) {
+    if (fits(w)) {
+      out.push_back(w);
+      break;
+    }
+  }
+  return out;
+}
+
+std::string nearest_world_sizes_text(const Workload& workload, std::int64_t world_size, std::int64_t max_world_size) {
+  const std::vector<std::int64_t> near = nearest_world_sizes(workload, world_size, max_world_size);
+  if (near.empty()) return "";
+  std::string list = std::to_string(near[0]);
+  if (near.size() > 1) list += " and " + std::to_string(near[1]);
+  const std::int64_t top = std::min({max_world_size, kMaxWorldSize, workload.seq_len});
+  return "; nearest that work: " + list + " (divisors of seq_len " + std::to_string(workload.seq_len) + " up to " + std::to_string(top) + ")";
+}
+
 Status check_world_size(std::int64_t world_size, const Workload& workload, const std::string& source) {
   if (world_size <= 0) return bad_input("--world-size: must be a positive number of ranks, got " + std::to_string(world_size));
   if (world_size > kMaxWorldSize) {
     return bad_input("--world-size: " + std::to_string(world_size) + " exceeds the largest supported CP degree " +
-                     std::to_string(kMaxWorldSize));
+                     std::to_string(kMaxWorldSize) + nearest_world_sizes_text(workload, world_size, kMaxWorldSize));
   }
   if (world_size > workload.seq_len) {
     return bad_input("--world-size: " + std::to_string(world_size) + " ranks exceed " + source + "'s seq_len of " +
-                     std::to_string(workload.seq_len) + " tokens (every rank needs at least one)");
+                     std::to_string(workload.seq_len) + " tokens (every rank needs at least one)" +
+                     nearest_world_sizes_text(workload, world_size, kMaxWorldSize));
   }
   return Ok{};
 }

@@ -32,6 +32,12 @@ struct Plan {
   Json predicted;
 };
 
+// The world sizes nearest `world_size` (the largest below and the smallest above, up to `max_world_size`) that every
+// row can be split into (S % W == 0, W <= S): what an error about an invalid W suggests instead.
+std::vector<std::int64_t> nearest_world_sizes(const Workload& workload, std::int64_t world_size, std::int64_t max_world_size);
+// "; nearest that work: 4 and 8 (divisors of seq_len 131072 up to 64 GPUs)", or "" when there are none.
+std::string nearest_world_sizes_text(const Workload& workload, std::int64_t world_size, std::int64_t max_world_size);
+
 // The checks on W every command shares: 1 <= W <= kMaxWorldSize and no more ranks than tokens.
 Status check_world_size(std::int64_t world_size, const Workload& workload, const std::string& source);
 

@@ -31,7 +31,8 @@ Json settings_json(const std::string& source, const BatchSettings& s) {
   return {{"source", source},           {"world_size", s.world_size}, {"hardware", s.profile.name},
           {"hardware_digest", s.profile.digest},
           {"block_size", s.block_size}, {"backward", s.backward},     {"balancers", balancers},
-          {"ulysses", s.scope.ulysses}, {"kernel", s.scope.kernel}, {"plans", s.write_plans}};
+          {"ulysses", s.scope.ulysses}, {"kernel", s.scope.kernel},
+          {"runtime", s.scope.runtime ? std::string(runtime_name(*s.scope.runtime)) : std::string("any")}, {"plans", s.write_plans}};
 }
 
 Json candidate_json(const Candidate& c) {
@@ -39,6 +40,8 @@ Json candidate_json(const Candidate& c) {
   return {{"strategy", strategy_to_json(c.strategy)},
           {"plan_world_size", c.plan_world_size},
           {"valid", c.valid},
+          {"runtime", runtime_name(c.runtime.runtime)},
+          {"runtime_note", c.runtime.how},
           {"reason", c.reason},
           {"step_us", m.step_us},
           {"lower_bound_us", m.lower_bound_us},
@@ -91,11 +94,11 @@ Result<BatchResult> plan_line(const BatchLine& line, const std::string& where, c
     return r;
   }
   r.chosen = c.ranked.front();
-  for (const Candidate& x : c.ranked) r.candidates.push_back({strategy_text(x.strategy.with_stages(0)), x.pytorch, x.metrics.step_us});
+  for (const Candidate& x : c.ranked) {
+    r.candidates.push_back({strategy_text(x.strategy.with_stages(0)), x.pytorch, x.metrics.step_us, std::string(runtime_name(x.runtime.runtime))});
+  }
   if (s.write_plans) {
-    CPSIM_ASSIGN_OR_RETURN(Plan plan, make_plan(line.workload, where, r.chosen.strategy.balancer, r.chosen.plan_world_size, s.block_size));
-    CPSIM_ASSIGN_OR_RETURN(const Simulation sim, simulate(plan, r.chosen.strategy, s.profile, s.backward));
-    attach_simulation(plan, sim, s.profile);
+    CPSIM_ASSIGN_OR_RETURN(const Plan plan, candidate_plan(line.workload, where, r.chosen, s.block_size, s.profile, s.backward));
     CPSIM_RETURN_IF_ERROR(save_plan(plan, (fs::path(out_dir) / "plans" / batch_line_file(line.line)).string()));
   }
   return r;
@@ -111,7 +114,7 @@ std::string batch_line_file(std::int64_t line) {
 
 Json batch_result_json(const BatchResult& r) {
   Json candidates = Json::array();
-  for (const auto& c : r.candidates) candidates.push_back(Json::array({c.label, c.pytorch, c.step_us}));
+  for (const auto& c : r.candidates) candidates.push_back(Json::array({c.label, c.pytorch, c.step_us, c.runtime}));
   return {{"line", r.line}, {"digest", r.digest},     {"seq_len", r.seq_len},        {"rows", r.rows},
           {"documents", r.documents}, {"chosen", candidate_json(r.chosen)}, {"candidates", candidates}};
 }
@@ -147,6 +150,13 @@ Result<BatchResult> batch_result_from_json(const Json& doc, const std::string& s
   CPSIM_ASSIGN_OR_RETURN(c.plan_world_size, integer(*chosen, "chosen", "plan_world_size"));
   CPSIM_ASSIGN_OR_RETURN(const Json* valid, rd.member(*chosen, "chosen", "valid"));
   CPSIM_ASSIGN_OR_RETURN(c.valid, flag(*valid, "chosen.valid"));
+  CPSIM_ASSIGN_OR_RETURN(const Json* runtime, rd.member(*chosen, "chosen", "runtime"));
+  CPSIM_ASSIGN_OR_RETURN(const std::string runtime_text, rd.string(*runtime, "chosen.runtime"));
+  const auto parsed_runtime = parse_runtime(runtime_text);
+  if (!parsed_runtime) return rd.error("chosen.runtime", "unknown runtime \"" + runtime_text + "\"");
+  c.runtime.runtime = *parsed_runtime;
+  CPSIM_ASSIGN_OR_RETURN(const Json* runtime_note, rd.member(*chosen, "chosen", "runtime_note"));
+  CPSIM_ASSIGN_OR_RETURN(c.runtime.how, rd.string(*runtime_note, "chosen.runtime_note"));
   CPSIM_ASSIGN_OR_RETURN(const Json* reason, rd.member(*chosen, "chosen", "reason"));
   CPSIM_ASSIGN_OR_RETURN(c.reason, rd.string(*reason, "chosen.reason"));
   CPSIM_ASSIGN_OR_RETURN(c.metrics.step_us, number(*chosen, "chosen", "step_us"));
@@ -159,12 +169,14 @@ Result<BatchResult> batch_result_from_json(const Json& doc, const std::string& s
   for (std::size_t i = 0; i < candidates->size(); ++i) {
     const Json& x = (*candidates)[i];
     const std::string field = FieldReader::index("candidates", i);
-    if (!x.is_array() || x.size() != 3) return rd.error(field, "expected [label, pytorch, step_us], got " + describe_value(x));
+    if (!x.is_array() || x.size() != 4) return rd.error(field, "expected [label, pytorch, step_us, runtime], got " + describe_value(x));
     BatchCandidate bc;
     CPSIM_ASSIGN_OR_RETURN(bc.label, rd.string(x[0], FieldReader::index(field, 0)));
     CPSIM_ASSIGN_OR_RETURN(bc.pytorch, flag(x[1], FieldReader::index(field, 1)));
     if (!x[2].is_number()) return rd.error(FieldReader::index(field, 2), "expected a number, got " + describe_value(x[2]));
     bc.step_us = x[2].get<double>();
+    CPSIM_ASSIGN_OR_RETURN(bc.runtime, rd.string(x[3], FieldReader::index(field, 3)));
+    if (!parse_runtime(bc.runtime)) return rd.error(FieldReader::index(field, 3), "unknown runtime \"" + bc.runtime + "\"");
     r.candidates.push_back(std::move(bc));
   }
   return r;

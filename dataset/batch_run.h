@@ -30,6 +30,7 @@ struct BatchCandidate {
   std::string label;  // the strategy's text with the stage count left open: one fixed strategy across lines
   bool pytorch = false;
   double step_us = 0;
+  std::string runtime;  // runtime_name: who can run it
 };
 
 struct BatchResult {

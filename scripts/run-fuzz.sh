@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (the `fuzz` preset: clang, ASan + UBSan) and fuzzes every parser: workload
-# files, PLAN.json, hardware profiles, batch lines, strategy texts and published-measurement files, starting from the seeds in
+# files, PLAN.json, hardware profiles, batch lines, strategy texts, published-measurement files and the document-
+# length files of `cpsim import`, starting from the seeds in
 # tests/fuzz/<target>/.
 #   scripts/run-fuzz.sh                 a short run for CI: 20 s per target
 #   FUZZ_RUNS=1000000 scripts/run-fuzz.sh   a fixed number of executions per target (docs/fuzzing.md)
@@ -10,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
-targets=(workload plan profile batch_line strategy validation)
+targets=(workload plan profile batch_line strategy validation doc_lengths)
 cmake --preset fuzz > /dev/null
 cmake --build --preset fuzz --target "${targets[@]/#/fuzz_}"
 limit=(-max_total_time="${FUZZ_SECONDS:-20}")

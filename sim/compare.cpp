@@ -51,7 +51,9 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
   CPSIM_RETURN_IF_ERROR(check_world_size(world_size, workload, source));
   CPSIM_RETURN_IF_ERROR(check_block_size(block_size, workload, source));
   Simulator simulator(profile);
-  CPSIM_RETURN_IF_ERROR(simulator.topology(world_size, 1));
+  if (auto t = simulator.topology(world_size, 1); !t) {
+    return bad_input(t.error().message + nearest_world_sizes_text(workload, world_size, profile.max_gpus()));
+  }
   std::vector<const Balancer*> balancers;
   for (const auto& b : balancer_registry()) {
     if (scope.balancers.empty() || std::find(scope.balancers.begin(), scope.balancers.end(), b->name()) != scope.balancers.end()) {
@@ -97,6 +99,7 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
       Candidate c;
       c.strategy = s;
       c.pytorch = pytorch_native(balancer, s);
+      c.runtime = runtime_of(s, profile, balancer.from_pytorch());
       c.plan_world_size = ranks;
       if (!plan) {
         c.reason = plan.error().message;
@@ -105,6 +108,10 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
       } else if (!no_kernel.empty()) {
         c.reason = no_kernel;
       } else {
+        if (scope.runtime && c.runtime.runtime != *scope.runtime) {
+          ++out.filtered;  // valid, but not what the user can run: counted, not simulated
+          continue;
+        }
         CPSIM_ASSIGN_OR_RETURN(Simulation sim, simulator.run(*plan, s, backward));
         c.valid = true;
         c.strategy = sim.strategy;
@@ -114,17 +121,31 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
     }
     return Ok{};
   };
-  const std::int64_t u = scope.ulysses ? hybrid_ulysses_degree(world_size, workload.model, profile.gpus_per_node) : 1;
+  // Only simulation runs Ulysses: a runtime filter that excludes it skips making those plans at all.
+  const bool ulysses = scope.ulysses && (!scope.runtime || *scope.runtime == Runtime::kSimulated);
+  std::vector<std::int64_t> hybrids;  // the Ulysses degrees of the hybrids
+  bool pure_ulysses = ulysses && world_size > 1;
+  if (ulysses && scope.ulysses_degrees.empty()) {
+    if (const std::int64_t u = hybrid_ulysses_degree(world_size, workload.model, profile.gpus_per_node); u > 1) hybrids.push_back(u);
+  } else if (ulysses) {
+    pure_ulysses = std::find(scope.ulysses_degrees.begin(), scope.ulysses_degrees.end(), world_size) != scope.ulysses_degrees.end();
+    for (const std::int64_t u : scope.ulysses_degrees) {
+      if (u > 1 && u < world_size && world_size % u == 0 && !ulysses_unsupported_reason(u, workload.model, profile.gpus_per_node) &&
+          std::find(hybrids.begin(), hybrids.end(), u) == hybrids.end()) {
+        hybrids.push_back(u);
+      }
+    }
+  }
   for (const Balancer* balancer : balancers) {
     const std::string name(balancer->name());
     if (auto ok = evaluate(*balancer, world_size, ring_strategies(name)); !ok) return ok.error();
-    if (u > 1) {
+    for (const std::int64_t u : hybrids) {
       std::vector<Strategy> hybrid = ring_strategies(name);
       for (Strategy& s : hybrid) s.ulysses = u;
       if (auto ok = evaluate(*balancer, world_size / u, hybrid); !ok) return ok.error();
     }
   }
-  if (scope.ulysses && world_size > 1) {
+  if (pure_ulysses) {
     // Pure Ulysses: every GPU attends over the whole sequence for q_heads / W heads; no layout matters.
     const Strategy pure = Strategy::pure(world_size);
     if (const auto why = ulysses_unsupported_reason(world_size, workload.model, profile.gpus_per_node)) {
@@ -151,10 +172,25 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
   return out;
 }
 
+Result<Plan> candidate_plan(const Workload& workload, const std::string& source, const Candidate& candidate, std::int64_t block_size,
+                            const HardwareProfile& profile, bool backward) {
+  CPSIM_ASSIGN_OR_RETURN(Plan plan, make_plan(workload, source, candidate.strategy.balancer, candidate.plan_world_size, block_size));
+  CPSIM_ASSIGN_OR_RETURN(const Simulation sim, simulate(plan, candidate.strategy, profile, backward));
+  attach_simulation(plan, sim, profile);
+  return plan;
+}
+
+const Candidate* Comparison::best_on(Runtime runtime) const {
+  for (const Candidate& c : ranked) {
+    if (c.runtime.runtime == runtime) return &c;
+  }
+  return nullptr;
+}
+
 std::string comparison_csv(const Comparison& c) {
   std::string out =
       "rank,balancer,path,rotate,ulysses,kernel,valid,step_us,forward_us,lower_bound_us,ratio_to_lower_bound,compute_imbalance,"
-      "max_exposed_comm_us,peak_memory_bytes,unused_hop_share,gather_stages,tie,reason,strategy\n";
+      "max_exposed_comm_us,peak_memory_bytes,unused_hop_share,gather_stages,tie,runtime,reason,strategy\n";
   auto head = [](const Candidate& x) {
     return x.strategy.balancer + "," + std::string(path_name(x.strategy.path)) + "," + std::string(rotate_name(x.strategy.rotate)) +
            "," + std::to_string(x.strategy.ulysses) + "," + x.strategy.kernel;
@@ -165,10 +201,11 @@ std::string comparison_csv(const Comparison& c) {
     out += std::to_string(++rank) + "," + head(x) + ",1," + format_number(m.step_us, "%.3f") + "," + format_number(m.forward_us, "%.3f") + "," +
            format_number(m.lower_bound_us, "%.3f") + "," + format_number(m.ratio_to_lower_bound, "%.4f") + "," + format_number(m.compute_imbalance, "%.4f") + "," +
            format_number(m.max_exposed_comm_us, "%.3f") + "," + format_number(m.peak_memory_bytes, "%.0f") + "," + format_number(m.unused_hop_share, "%.4f") + "," +
-           std::to_string(m.gather_stages) + "," + (x.tie ? "1" : "0") + ",," + csv_field(strategy_text(x.strategy)) + "\n";
+           std::to_string(m.gather_stages) + "," + (x.tie ? "1" : "0") + "," + std::string(runtime_name(x.runtime.runtime)) + ",," +
+           csv_field(strategy_text(x.strategy)) + "\n";
   }
   for (const Candidate& x : c.invalid) {
-    out += "," + head(x) + ",0,,,,,,,,,,," + csv_field(x.reason) + "," + csv_field(strategy_text(x.strategy)) + "\n";
+    out += "," + head(x) + ",0,,,,,,,,,,,," + csv_field(x.reason) + "," + csv_field(strategy_text(x.strategy)) + "\n";
   }
   return out;
 }

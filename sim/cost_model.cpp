@@ -41,15 +41,22 @@ KernelShape kernel_shape(const KernelWork& work, std::int64_t block, std::int64_
   return s;
 }
 
-double kernel_time_us(const KernelShape& s, double launch_us, double efficiency, double cta_overhead_tiles, double partial_tile_cost) {
-  if (s.empty) return 0;
+CostParts kernel_parts(const KernelShape& s, double launch_us, double efficiency, double cta_overhead_tiles, double partial_tile_cost) {
+  CostParts p;
+  if (s.empty) return p;
   const std::array<double, 3> x = {cta_overhead_tiles / efficiency, 1.0 / efficiency, partial_tile_cost / efficiency};
-  double spread = 0, longest = 0;
-  for (std::size_t i = 0; i < 3; ++i) {
-    spread += s.spread[i] * x[i];
-    longest += s.longest[i] * x[i];
-  }
-  return launch_us + std::max(spread, longest) + s.extra_us;
+  double longest = 0;
+  for (std::size_t i = 0; i < 3; ++i) longest += s.longest[i] * x[i];
+  p.launch_us = launch_us;
+  p.cta_us = s.spread[0] * x[0];
+  p.tiles_us = s.spread[1] * x[1] + s.spread[2] * x[2];
+  p.longest_us = std::max(0.0, longest - (p.cta_us + p.tiles_us));
+  p.other_us = s.extra_us;
+  return p;
+}
+
+double kernel_time_us(const KernelShape& s, double launch_us, double efficiency, double cta_overhead_tiles, double partial_tile_cost) {
+  return kernel_parts(s, launch_us, efficiency, cta_overhead_tiles, partial_tile_cost).total();
 }
 
 CostModel::CostModel(const HardwareProfile& profile, const ModelShape& model, std::int64_t block, const KernelSpec& kernel)
@@ -68,11 +75,15 @@ CostModel::CostModel(const HardwareProfile& profile, const ModelShape& model, st
   }
 }
 
-double CostModel::kernel_us(const KernelWork& work, bool backward) const {
+CostParts CostModel::kernel_parts(const KernelWork& work, bool backward) const {
   const KernelShape s = kernel_shape(work, block_, model_.q_heads, model_.head_dim, backward, kernel_, gpu_);
   const KernelConstants k = kernel_.at(backward, model_.head_dim);
-  return kernel_time_us(s, kernel_.pass(backward).launch_us.value, k.efficiency.value, k.cta_overhead_tiles.value, k.partial_tile_cost.value);
+  return cpsim::kernel_parts(s, kernel_.pass(backward).launch_us.value, k.efficiency.value, k.cta_overhead_tiles.value, k.partial_tile_cost.value);
 }
+
+double CostModel::kernel_us(const KernelWork& work, bool backward) const { return kernel_parts(work, backward).total(); }
+
+double CostModel::efficiency(bool backward) const { return kernel_.at(backward, model_.head_dim).efficiency.value; }
 
 double CostModel::merge_us(std::int64_t rows) const {
   if (rows <= 0) return 0;

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/workload.h"
+#include "sim/cost_parts.h"
 #include "sim/hardware.h"
 #include "sim/kernel.h"
 
@@ -40,6 +41,8 @@ struct KernelShape {
 KernelShape kernel_shape(const KernelWork& work, std::int64_t block, std::int64_t heads, std::int64_t head_dim, bool backward,
                          const KernelSpec& kernel, const HardwareProfile& profile);
 double kernel_time_us(const KernelShape& shape, double launch_us, double efficiency, double cta_overhead_tiles, double partial_tile_cost);
+// The same time by part (its total() is kernel_time_us).
+CostParts kernel_parts(const KernelShape& shape, double launch_us, double efficiency, double cta_overhead_tiles, double partial_tile_cost);
 
 class CostModel {
  public:
@@ -47,6 +50,11 @@ class CostModel {
 
   // One kernel call of the strategy's kernel; 0 when there is no work.
   double kernel_us(const KernelWork& work, bool backward) const;
+  CostParts kernel_parts(const KernelWork& work, bool backward) const;
+  // The kernel's efficiency at the model's head dim, and the best rate per pair of any kernel of the profile (what
+  // ideal_us charges): their ratio is what running on this kernel costs over the lower bound.
+  double efficiency(bool backward) const;
+  double best_pair_rate(bool backward) const { return best_pair_rate_[backward ? 1 : 0]; }
   // Merging `rows` query rows of a step's out/LSE into the running result in fp32, as PyTorch's ring does it
   // (_SDPAMerger in torch/distributed/tensor/experimental/_context_parallel/_attention.py, unfused torch ops):
   // out - sigmoid(block_lse - lse) * (out - block_out) reads and writes kMergeBytesPerElement bytes per output

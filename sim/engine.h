@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/cost_parts.h"
+
 namespace cpsim {
 
 enum class OpKind { kCompute, kComm };
@@ -24,6 +26,7 @@ struct Op {
   // transfers (collective = false) end on each rank after its own duration, which must already include
   // waiting for the peers it receives from. Both start when the last rank is ready.
   bool collective = true;
+  std::vector<CostParts> parts;  // compute: per rank, what duration_us is made of (for explain; empty: not recorded)
 };
 
 struct Interval {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/json_fields.h"
+#include "core/limits.h"
 #include "core/text_format.h"
 #include "sim/profile_reader.h"
 
@@ -167,20 +168,40 @@ Result<HardwareProfile> hardware_profile_from_json(const Json& d, const std::str
   }
   CPSIM_ASSIGN_OR_RETURN(const Json* node, pr.object(d, "", "node"));
   CPSIM_ASSIGN_OR_RETURN(p.gpus_per_node, pr.count(*node, "node", "gpus_per_node", 1024));
-  CPSIM_ASSIGN_OR_RETURN(p.nodes, pr.count(*node, "node", "nodes", 65536));
+  if (node->contains("nodes")) {
+    return rd.error("node.nodes", "replaced by node.max_nodes, an optional cap: a profile describes one node and its fabric, and W beyond "
+                                  "one node means more nodes of it (remove node.nodes, or rename it max_nodes to cap the cluster)");
+  }
+  if (node->contains("max_nodes")) {
+    CPSIM_ASSIGN_OR_RETURN(p.max_nodes, pr.count(*node, "node", "max_nodes", 65536));
+  }
   CPSIM_ASSIGN_OR_RETURN(const Json* links, pr.object(d, "", "links"));
   CPSIM_ASSIGN_OR_RETURN(p.nvlink, read_link(pr, *links, "nvlink"));
-  if (p.nodes > 1) {
-    if (!links->contains("infiniband")) return rd.error("links.infiniband", "missing: a profile with more than one node needs an inter-node link");
+  if (links->contains("infiniband")) {
     CPSIM_ASSIGN_OR_RETURN(p.infiniband, read_link(pr, *links, "infiniband"));
+  } else if (p.max_nodes > 1) {
+    return rd.error("links.infiniband", "missing: node.max_nodes " + std::to_string(p.max_nodes) + " needs an inter-node link");
   }
   CPSIM_ASSIGN_OR_RETURN(p.overlap_compute_slowdown_fraction, pr.number(d, "", "overlap_compute_slowdown_fraction", 1.0));
   CPSIM_ASSIGN_OR_RETURN(p.model_error, read_model_error(rd, d));
-  if (p.total_gpus() > (std::int64_t{1} << 20)) {
-    return rd.error("node.nodes", std::to_string(p.nodes) + " nodes of " + std::to_string(p.gpus_per_node) + " GPUs are more than 2^20 GPUs");
+  if (p.max_nodes * p.gpus_per_node > (std::int64_t{1} << 20)) {
+    return rd.error("node.max_nodes", std::to_string(p.max_nodes) + " nodes of " + std::to_string(p.gpus_per_node) + " GPUs are more than 2^20 GPUs");
   }
   p.estimates.insert(p.estimates.begin(), pr.estimates().begin(), pr.estimates().end());
   return p;
+}
+
+std::int64_t HardwareProfile::max_gpus() const {
+  if (!infiniband.present) return gpus_per_node;
+  return max_nodes > 0 ? max_nodes * gpus_per_node : std::max(gpus_per_node, kMaxWorldSize);
+}
+
+std::string HardwareProfile::shape_text(std::int64_t gpus) const {
+  const std::int64_t n = nodes_for(std::max<std::int64_t>(gpus, 1));
+  const std::int64_t per = n == 1 ? std::min(gpus, gpus_per_node) : gpus_per_node;
+  std::string out = std::to_string(n) + (n == 1 ? " node" : " nodes") + " x " + std::to_string(per) + " " + gpu_model;
+  if (n > 1) out += ", NVLink inside a node, InfiniBand between";
+  return out;
 }
 
 std::string data_dir() {

@@ -67,8 +67,11 @@ struct HardwareProfile {
   std::vector<KernelSpec> kernels;  // in profile order: a path's default kernel is the first it accepts
   std::string kernels_from;         // the profile whose kernels these are ("kernels_from"), or empty
   std::string kernels_file;         // the file the kernels were read from (this profile's, or kernels_from's)
+  // A profile describes one node and the fabric between nodes: W beyond one node means more nodes of this kind,
+  // up to `max_nodes` when the profile caps them (0: no cap; a profile without links.infiniband, whose
+  // `infiniband.present` is false, is one node).
   std::int64_t gpus_per_node = 8;
-  std::int64_t nodes = 1;
+  std::int64_t max_nodes = 0;
   LinkSpec nvlink;
   LinkSpec infiniband;
   double overlap_compute_slowdown_fraction = 0;
@@ -80,7 +83,11 @@ struct HardwareProfile {
   std::optional<ModelError> tie_error() const { return model_error ? model_error : kernels_model_error; }
   std::vector<std::string> estimates;  // field paths of the numbers marked estimate (kernels' included)
 
-  std::int64_t total_gpus() const { return gpus_per_node * nodes; }
+  // The most GPUs the profile can describe: its node when it has no fabric, max_nodes of them, or cpsim's limit.
+  std::int64_t max_gpus() const;
+  std::int64_t nodes_for(std::int64_t gpus) const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
+  // "8 nodes x 8 H100 SXM5 80GB, NVLink inside a node, InfiniBand between" (one node: "1 x 8 ...").
+  std::string shape_text(std::int64_t gpus) const;
   const KernelSpec* kernel(std::string_view name) const;
   std::string kernel_names() const;  // "fa2, cudnn, fa3, flex, cpsim"
 };

@@ -137,7 +137,10 @@ Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const Ha
   return Simulator(profile).run(plan, strategy, backward);
 }
 
-Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward, const std::string& kernel) {
+Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward, const std::string& kernel,
+                                 std::optional<Runtime> runtime) {
+  const Balancer* balancer = find_balancer(plan.balancer);
+  const bool pytorch_balancer = balancer != nullptr && balancer->from_pytorch();
   Simulator simulator(profile);
   std::optional<Simulation> best;
   std::string reasons;
@@ -149,14 +152,20 @@ Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profil
     bool any = false;
     for (const KernelSpec* k : path_kernels(profile, s.path)) {
       if (!kernel.empty() && k->name != kernel) continue;
-      any = true;
       s.kernel = k->name;
+      if (runtime && runtime_of(s, profile, pytorch_balancer).runtime != *runtime) continue;
+      any = true;
       CPSIM_ASSIGN_OR_RETURN(Simulation sim, simulator.run(plan, s, backward));
       if (!best || sim.metrics.step_us < best->metrics.step_us) best = std::move(sim);
     }
-    if (!any) reasons += "; " + path_text(s) + ": " + (kernel.empty() ? "no kernel of " + profile.name + " it can call" : "cannot call " + kernel);
+    if (!any) {
+      reasons += "; " + path_text(s) + ": " +
+                 (runtime ? "not what " + std::string(runtime_name(*runtime)) + " runs" : kernel.empty() ? "no kernel of " + profile.name + " it can call" : "cannot call " + kernel);
+    }
   }
-  if (!best) return bad_input(std::string(kernel.empty() ? "--balancer" : "--kernel") + ": no attention path can run this plan" + reasons);
+  if (!best) {
+    return bad_input(std::string(runtime ? "--runtime" : kernel.empty() ? "--balancer" : "--kernel") + ": no attention path can run this plan" + reasons);
+  }
   return std::move(*best);
 }
 

@@ -14,6 +14,7 @@
 #include "core/strategy.h"
 #include "sim/engine.h"
 #include "sim/hardware.h"
+#include "sim/runtime.h"
 #include "sim/topology.h"
 
 namespace cpsim {
@@ -70,8 +71,9 @@ class Simulator {
 Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const HardwareProfile& profile, bool backward);
 
 // The strategy (valid for this plan, without Ulysses) with the lowest predicted step time, over every kernel each
-// path can call, or only `kernel` when one is named.
-Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward, const std::string& kernel = "");
+// path can call, or only `kernel` when one is named, and only what `runtime` runs when one is given.
+Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward, const std::string& kernel = "",
+                                 std::optional<Runtime> runtime = std::nullopt);
 
 // What a plan file records of a simulation: the profile's device kind, step times and per-(rank, step)
 // compute and communication.

@@ -48,12 +48,12 @@ struct Machine {
   std::vector<Vertex> gpus;  // by global GPU index
 };
 
-Machine build_graph(const HardwareProfile& p) {
+Machine build_graph(const HardwareProfile& p, std::int64_t nodes) {
   Machine m;
   Vertex fabric{};
-  const bool multi_node = p.nodes > 1;
+  const bool multi_node = nodes > 1;
   if (multi_node) fabric = boost::add_vertex(VertexInfo{VertexKind::kInfiniBand, -1}, m.graph);
-  for (std::int64_t node = 0; node < p.nodes; ++node) {
+  for (std::int64_t node = 0; node < nodes; ++node) {
     const Vertex sw = boost::add_vertex(VertexInfo{VertexKind::kNvSwitch, node}, m.graph);
     for (std::int64_t g = 0; g < p.gpus_per_node; ++g) {
       const Vertex gpu = boost::add_vertex(VertexInfo{VertexKind::kGpu, node}, m.graph);
@@ -98,22 +98,28 @@ PathCost path_cost(const Machine& m, Vertex from, Vertex to) {
 }  // namespace
 
 Result<Topology> Topology::build(const HardwareProfile& profile, std::int64_t world_size, std::int64_t stride) {
-  if (world_size * stride > profile.total_gpus()) {
-    if (stride > 1) {
-      return bad_input("--world-size: " + std::to_string(world_size * stride) + " GPUs (" + std::to_string(world_size) +
-                       " ring ranks x Ulysses " + std::to_string(stride) + ") exceed profile " + profile.name + "'s " +
-                       std::to_string(profile.total_gpus()));
+  const std::int64_t gpus = world_size * stride;
+  if (gpus > profile.max_gpus()) {
+    const std::string what = stride > 1 ? std::to_string(gpus) + " GPUs (" + std::to_string(world_size) + " ring ranks x Ulysses " +
+                                              std::to_string(stride) + ")"
+                                        : std::to_string(world_size) + " ranks";
+    // Either side may be the mistake: name the profile's file and the field that limits it.
+    if (!profile.infiniband.present) {
+      return bad_input("--world-size: " + what + " need more than one node of profile " + profile.name + " (" +
+                       std::to_string(profile.gpus_per_node) + " GPUs: node.gpus_per_node), and it describes no fabric between nodes "
+                       "(links.infiniband in " + profile.source + ")");
     }
-    // Either side may be the mistake: name the profile's file and both of its numbers.
-    return bad_input("--world-size: " + std::to_string(world_size) + " ranks need more GPUs than profile " + profile.name +
-                     " has (" + std::to_string(profile.nodes) + " node(s) x " + std::to_string(profile.gpus_per_node) +
-                     " = " + std::to_string(profile.total_gpus()) + ": node.nodes x node.gpus_per_node in " + profile.source + ")");
+    return bad_input("--world-size: " + what + " need more GPUs than profile " + profile.name + " has (" + std::to_string(profile.max_nodes) +
+                     " node(s) x " + std::to_string(profile.gpus_per_node) + " = " + std::to_string(profile.max_gpus()) +
+                     ": node.max_nodes x node.gpus_per_node in " + profile.source + ")");
   }
+  const std::int64_t nodes = profile.nodes_for(gpus);
   Topology t;
   t.world_size_ = world_size;
   t.gpus_per_node_ = profile.gpus_per_node;
   t.stride_ = stride;
-  const Machine m = build_graph(profile);
+  t.nodes_ = nodes;
+  const Machine m = build_graph(profile, nodes);
   auto gpu = [&](std::int64_t rank) { return m.gpus[static_cast<std::size_t>(rank * stride)]; };
   for (std::int64_t r = 0; r < world_size; ++r) {
     const std::int64_t next = (r + 1) % world_size;
@@ -124,7 +130,7 @@ Result<Topology> Topology::build(const HardwareProfile& profile, std::int64_t wo
     t.ring_hops_.push_back(path_cost(m, gpu(r), gpu(next)));
   }
   if (profile.gpus_per_node > 1) t.intra_node_ = path_cost(m, m.gpus[0], m.gpus[1]);
-  if (profile.nodes > 1) t.inter_node_ = path_cost(m, m.gpus[0], m.gpus[static_cast<std::size_t>(profile.gpus_per_node)]);
+  if (nodes > 1) t.inter_node_ = path_cost(m, m.gpus[0], m.gpus[static_cast<std::size_t>(profile.gpus_per_node)]);
   return t;
 }
 

@@ -28,6 +28,7 @@ class Topology {
 
   std::int64_t world_size() const { return world_size_; }
   std::int64_t node_of_rank(std::int64_t rank) const { return rank * stride_ / gpus_per_node_; }
+  std::int64_t nodes() const { return nodes_; }  // the nodes the W x stride GPUs span
   // rank -> rank + 1 (mod W): the hops of a ring shift and of NCCL's ring collectives.
   const PathCost& ring_hop(std::int64_t rank) const { return ring_hops_[static_cast<std::size_t>(rank)]; }
   std::int64_t inter_node_ring_hops() const;
@@ -46,6 +47,7 @@ class Topology {
  private:
   std::int64_t world_size_ = 1;
   std::int64_t gpus_per_node_ = 8;
+  std::int64_t nodes_ = 1;
   std::int64_t stride_ = 1;
   std::vector<PathCost> ring_hops_;
   PathCost intra_node_;  // GPU to GPU through the node's NVSwitch

@@ -29,7 +29,7 @@ class PerDocumentHeadTailBalancer final : public Balancer {
                            "]: length " + std::to_string(docs[d]) + " is not a multiple of 2*W = " +
                            std::to_string(two_w) + " (per_document_head_tail cuts every document into 2W chunks); "
                            "pad it to " + std::to_string(padded) + " (+" + std::to_string(padded - docs[d]) +
-                           " tokens), e.g. `cpsim generate --multiple-of " + std::to_string(two_w) + "`");
+                           " tokens), e.g. `--multiple-of " + std::to_string(two_w) + "` on cpsim generate or cpsim import");
         }
       }
       Permutation perm;

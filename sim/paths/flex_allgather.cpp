@@ -35,8 +35,10 @@ class FlexAllgather final : public PathModel {
     std::vector<Op> ops;
     auto one_kernel = [&](bool bwd, std::vector<std::size_t> deps, const std::string& name) {
       Op op{name, OpKind::kCompute, bwd, -1, std::vector<double>(ws, 0), std::move(deps), 0};
+      op.parts.resize(ws);
       for (std::int64_t r = 0; r < w; ++r) {
-        op.duration_us[static_cast<std::size_t>(r)] = in.cost.kernel_us(plan_tiles(plan.work.rank_tiles(r), plan.work.rank_rows(r)), bwd);
+        op.parts[static_cast<std::size_t>(r)] = in.cost.kernel_parts(plan_tiles(plan.work.rank_tiles(r), plan.work.rank_rows(r)), bwd);
+        op.duration_us[static_cast<std::size_t>(r)] = op.parts[static_cast<std::size_t>(r)].total();
       }
       ops.push_back(std::move(op));
       return ops.size() - 1;

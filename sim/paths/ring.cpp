@@ -28,13 +28,17 @@ std::vector<Op> ring_schedule(const SimContext& in, bool backward) {
   auto step_op = [&](std::int64_t i, bool bwd, std::vector<std::size_t> deps) {
     Op op{std::string(bwd ? "backward" : "forward") + " step " + std::to_string(i), OpKind::kCompute, bwd, i,
           std::vector<double>(ws, 0), std::move(deps), 0};
+    op.parts.resize(ws);
     for (std::int64_t r = 0; r < w; ++r) {
       const StepKernel& k = steps[static_cast<std::size_t>(r * w + i)];
-      const double time = in.cost.kernel_us(k.work, bwd);
-      // Forward merges out/LSE after each step; backward reuses the merged LSE and accumulates the step's dQ, dK, dV
-      // into fp32 (step 0 initialises them).
-      const double after = bwd ? (i > 0 ? in.cost.accumulate_us(k.merge_rows, shard_rows) : 0.0) : in.cost.merge_us(k.merge_rows);
-      op.duration_us[static_cast<std::size_t>(r)] = time > 0 ? time + after : 0.0;
+      CostParts parts = in.cost.kernel_parts(k.work, bwd);
+      if (parts.total() > 0) {
+        // Forward merges out/LSE after each step; backward reuses the merged LSE and accumulates the step's dQ, dK, dV
+        // into fp32 (step 0 initialises them).
+        parts.other_us += bwd ? (i > 0 ? in.cost.accumulate_us(k.merge_rows, shard_rows) : 0.0) : in.cost.merge_us(k.merge_rows);
+      }
+      op.duration_us[static_cast<std::size_t>(r)] = parts.total();
+      op.parts[static_cast<std::size_t>(r)] = parts;
     }
     return add(std::move(op));
   };

@@ -95,6 +95,7 @@ std::vector<Op> sparse_gather_schedule(const SimContext& in, bool backward, std:
   std::vector<std::int64_t> computed(ws, 0);  // forward: tiles already in the rank's output (a merge is needed)
   auto part = [&](bool bwd, std::int64_t stage, std::vector<std::size_t> deps, const std::string& name) {
     Op op{name, OpKind::kCompute, bwd, -1, std::vector<double>(ws, 0), std::move(deps), 0};
+    op.parts.resize(ws);
     for (std::int64_t r = 0; r < w; ++r) {
       TileCounts tiles;
       RowStats rows;
@@ -107,10 +108,12 @@ std::vector<Op> sparse_gather_schedule(const SimContext& in, bool backward, std:
       rows.active_rows = std::min(rows.active_rows, plan.work.rank_rows(r).active_rows);
       rows.max_row_tiles = std::min(rows.max_row_tiles, plan.work.rank_rows(r).max_row_tiles);
       const KernelWork work = plan_tiles(tiles, rows);
-      const double kernel = cost.kernel_us(work, bwd);
-      const bool merges = !bwd && kernel > 0 && computed[static_cast<std::size_t>(r)] > 0;
+      CostParts parts = cost.kernel_parts(work, bwd);
+      const bool merges = !bwd && parts.total() > 0 && computed[static_cast<std::size_t>(r)] > 0;
       if (!bwd) computed[static_cast<std::size_t>(r)] += tiles.nonempty();
-      op.duration_us[static_cast<std::size_t>(r)] = kernel + (merges ? cost.merge_us(std::min(work.active_rows * plan.block_size, plan.workload.seq_len / w * plan.workload.rows())) : 0.0);
+      if (merges) parts.other_us += cost.merge_us(std::min(work.active_rows * plan.block_size, plan.workload.seq_len / w * plan.workload.rows()));
+      op.duration_us[static_cast<std::size_t>(r)] = parts.total();
+      op.parts[static_cast<std::size_t>(r)] = parts;
     }
     ops.push_back(std::move(op));
     return ops.size() - 1;

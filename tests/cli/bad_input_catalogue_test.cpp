@@ -60,7 +60,7 @@ void edit_plan(const fs::path& dir, const std::function<void(Json&)>& change) {
 std::string wide_cpu_profile() {
   std::ifstream in(std::string(CPSIM_SOURCE_DIR) + "/data/hardware/cpu-threads.json");
   Json p = Json::parse(in);
-  p["node"]["nodes"]["value"] = 128;
+  p["node"]["max_nodes"] = Json{{"value", 128}, {"source", "test"}};
   p["node"]["gpus_per_node"]["value"] = 8;
   p["links"]["infiniband"] = p["links"]["nvlink"];
   return p.dump();
@@ -152,7 +152,8 @@ std::vector<Case> catalogue() {
        "compare {d}/w.json -w 2 --hardware {d}/hw.json", "gpu.sm_count.value: must be a positive number, got 0"},
       {"partial tiles free", {good, {"hw.json", profile_with([](Json& p) { p["kernels"]["flex"]["forward"]["hdim128"]["partial_tile_cost"]["value"] = 0; })}}, "", nullptr,
        "compare {d}/w.json -w 2 --hardware {d}/hw.json", "kernels.flex.forward.hdim128.partial_tile_cost.value: must be a number above 0.001, got 0"},
-      {"more ranks than GPUs", {good}, "", nullptr, "compare {d}/w.json -w 16", "16 ranks need more GPUs than profile h100-sxm-8x"},
+      {"more ranks than a capped cluster has", {good, {"hw.json", profile_with([](Json& p) { p["node"]["max_nodes"] = Json{{"value", 1}, {"source", "s"}}; })}},
+       "", nullptr, "compare {d}/w.json -w 16 --hardware {d}/hw.json", "16 ranks need more GPUs than profile h100-sxm-8x has (1 node(s) x 8 = 8: node.max_nodes"},
       {"schema 1 profile", {good, {"hw.json", profile_with([](Json& p) { p["schema_version"] = 1; })}}, "", nullptr,
        "compare {d}/w.json -w 2 --hardware {d}/hw.json", "schema_version: unsupported version 1 (this cpsim reads 2"},
       {"kernel efficiency past the peak", {good, {"hw.json", profile_with([](Json& p) { p["kernels"]["fa3"]["forward"]["hdim64"]["efficiency"]["value"] = 1.2; })}},
@@ -306,16 +307,158 @@ std::vector<Case> catalogue() {
       {"escape in a flag", {good}, "", nullptr, "plan {d}/w.json -w 2 -b \"$(printf '\\033[2Jx')\"", "--balancer: unknown balancer \"\\x1b[2Jx\""},
       {"a bad plan rotate names the plan", {good}, plan_cmd, [](const fs::path& d) { edit_plan(d, [](Json& p) { p["rotate"] = "sideways"; }); },
        "execute {d}/p.json", "p.json: rotate: unknown rotate method \"sideways\""},
-      {"too few GPUs names the profile", {good, {"hw.json", profile_with([](Json& p) { p["node"]["gpus_per_node"]["value"] = 1; })}}, "", nullptr,
-       "compare {d}/w.json -w 2 --hardware {d}/hw.json", "node.nodes x node.gpus_per_node in"},
+      {"too few GPUs names the profile", {good, {"hw.json", profile_with([](Json& p) {
+                                          p["node"]["gpus_per_node"]["value"] = 1;
+                                          p["links"].erase("infiniband");
+                                        })}}, "", nullptr,
+       "compare {d}/w.json -w 2 --hardware {d}/hw.json", "node.gpus_per_node), and it describes no fabric between nodes (links.infiniband in"},
       {"calibrate errors name the measurement", {good, {"m.json", R"({"schema_version": 1})"}}, "", nullptr, "calibrate {d}/m.json --out {d}/h2.json",
        "m.json: executor: missing"},
 
       // cpsim import and generate --dist mixture (issue 16).
+      {"import: a negative length", {{"l.txt", "4\n-5\n"}}, "", nullptr, "import {d}/l.txt --seq-len 8 -o {d}/w.json",
+       "l.txt: line 2: a document length must be positive, got -5"},
+      {"import: a zero length", {{"l.txt", "0\n"}}, "", nullptr, "import {d}/l.txt --seq-len 8 -o {d}/w.json", "l.txt: line 1: a document length must be positive, got 0"},
+      {"import: a length of 2^40", {{"l.txt", "8\n1099511627776\n"}}, "", nullptr, "import {d}/l.txt --seq-len 8 -o {d}/w.json",
+       "l.txt: line 2: document length 1099511627776 is more than the 16777216 tokens (2^24)"},
+      {"import: a fractional length", {{"l.txt", "12.5\n"}}, "", nullptr, "import {d}/l.txt -o {d}/w.json",
+       "l.txt: line 1: expected a document length (a positive integer), got \"12.5\""},
+      {"import: a NaN length", {{"l.txt", "4\nNaN\n"}}, "", nullptr, "import {d}/l.txt -o {d}/w.json",
+       "l.txt: line 2: expected a document length (a positive integer), got \"NaN\""},
+      {"import: an empty file", {{"l.txt", ""}}, "", nullptr, "import {d}/l.txt -o {d}/w.json", "l.txt: no document lengths: the file is empty"},
+      {"import: a binary file", {{"l.txt", std::string("\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0", 20)}}, "", nullptr, "import {d}/l.txt -o {d}/w.json",
+       "l.txt: line 1: a NUL byte: a file of lengths is text"},
+      {"import: CSV without the column", {{"l.csv", "id,len\n1,5\n"}}, "", nullptr, "import {d}/l.csv --column tokens -o {d}/w.json",
+       "l.csv: --column: no column \"tokens\" in the header (columns: \"id\", \"len\")"},
+      {"import: CSV without --column", {{"l.csv", "id,len\n1,5\n"}}, "", nullptr, "import {d}/l.csv -o {d}/w.json", "l.csv: --column: a CSV file needs --column NAME"},
+      {"import: a JSONL line that is not JSON", {{"l.jsonl", "5\nnot json\n"}}, "", nullptr, "import {d}/l.jsonl -o {d}/w.json", "l.jsonl: line 2: column"},
+      {"import: a JSONL field holding text", {{"l.jsonl", "{\"text\": \"hello\"}\n"}}, "", nullptr, "import {d}/l.jsonl --field text -o {d}/w.json",
+       "l.jsonl: line 1: text: expected a number of tokens (or an array of token ids), got the string \"hello\""},
+      {"import: .npy of floats", {{"l.npy", std::string("\x93NUMPY\x01\x00\x76\x00", 10) + [] {
+                                    std::string d = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }";
+                                    d.resize(117, ' ');
+                                    return d + "\n" + std::string(16, '\x01');
+                                  }()}},
+       "", nullptr, "import {d}/l.npy -o {d}/w.json", "l.npy: descr: dtype \"<f8\" is floating point: document lengths must be integers"},
+      {"import: .npy of objects", {{"l.npy", std::string("\x93NUMPY\x01\x00\x76\x00", 10) + [] {
+                                     std::string d = "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }";
+                                     d.resize(117, ' ');
+                                     return d + "\n" + std::string(16, '\x01');
+                                   }()}},
+       "", nullptr, "import {d}/l.npy -o {d}/w.json", "l.npy: descr: dtype \"|O\" holds Python objects"},
+      {"import: 2-D .npy", {{"l.npy", std::string("\x93NUMPY\x01\x00\x76\x00", 10) + [] {
+                              std::string d = "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 2), }";
+                              d.resize(117, ' ');
+                              return d + "\n" + std::string(32, '\x01');
+                            }()}},
+       "", nullptr, "import {d}/l.npy -o {d}/w.json", "l.npy: shape: 2-D array of shape (2, 2); give a 1-D array"},
+      {"import: .npy with a truncated header", {{"l.npy", std::string("\x93NUMPY\x01\x00\x76\x00{'descr': '<i8', 'fortr", 30)}}, "", nullptr,
+       "import {d}/l.npy -o {d}/w.json", "l.npy: header: says it is 118 bytes long, but the file ends 20 bytes into it"},
+      {"import: .npy whose header lies about its size", {{"l.npy", std::string("\x93NUMPY\x01\x00\xff\x7f", 10) + [] {
+                                                          std::string d = "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }";
+                                                          d.resize(117, ' ');
+                                                          return d + "\n" + std::string(16, '\x01');
+                                                        }()}},
+       "", nullptr, "import {d}/l.npy -o {d}/w.json", "l.npy: header: says it is 32767 bytes long, but the file ends 134 bytes into it"},
+      {"import: .npy whose shape lies about the data", {{"l.npy", std::string("\x93NUMPY\x01\x00\x76\x00", 10) + [] {
+                                                         std::string d = "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }";
+                                                         d.resize(117, ' ');
+                                                         return d + "\n" + std::string("\x05\0\0\0\0\0\0\0\x05\0\0\0\0\0\0\0", 16);
+                                                       }()}},
+       "", nullptr, "import {d}/l.npy -o {d}/w.json", "l.npy: shape: (3,) of <i8 needs 24 bytes of data after the header, the file has 16"},
+      {"import: .npy that is not one", {{"l.npy", "4096\n12\n"}}, "", nullptr, "import {d}/l.npy -o {d}/w.json", "l.npy: not a NumPy .npy file"},
+      {"import: seq_len 0", {{"l.txt", "4\n"}}, "", nullptr, "import {d}/l.txt --seq-len 0 -o {d}/w.json", "--seq-len: must be from 1 to 16777216 tokens (2^24), got 0"},
+      {"import: negative seq_len", {{"l.txt", "4\n"}}, "", nullptr, "import {d}/l.txt --seq-len -8 -o {d}/w.json", "--seq-len: must be from 1 to 16777216 tokens (2^24), got -8"},
+      {"import: a document longer than a row for ffd", {{"l.txt", "4\n9\n"}}, "", nullptr, "import {d}/l.txt --seq-len 8 --pack ffd -o {d}/w.json",
+       "l.txt: document: the 2nd document (9 tokens) is longer than --seq-len 8, and ffd does not cut documents; pass --split-long"},
+      {"import: unknown packing", {{"l.txt", "4\n"}}, "", nullptr, "import {d}/l.txt --seq-len 8 --pack first_fit -o {d}/w.json", "--pack: unknown packing \"first_fit\""},
+      {"import: masked padding", {{"l.txt", "4\n"}}, "", nullptr, "import {d}/l.txt --seq-len 8 --pad masked -o {d}/w.json", "--pad: masked is not supported"},
+      {"import: packing flags without seq_len", {{"l.txt", "4\n"}}, "", nullptr, "import {d}/l.txt --rows 4 -o {d}/w.json", "--rows: packs rows, so needs --seq-len"},
+      {"import: a file of unknown format", {{"l.dat", "4\n"}}, "", nullptr, "import {d}/l.dat -o {d}/w.json", "l.dat: --format: cannot tell the format"},
+      {"import: output onto the input", {{"l.txt", "4\n"}}, "", nullptr, "import {d}/l.txt --seq-len 8 -o {d}/l.txt", "l.txt: cannot write: it is an input of this command"},
+      {"import: output onto another name of the input", {{"l.txt", "4\n"}}, "", [](const fs::path& d) { fs::create_hard_link(d / "l.txt", d / "again.txt"); },
+       "import {d}/l.txt --seq-len 8 -o {d}/again.txt", "again.txt: cannot write: it is an input of this command"},
+      {"import: more tokens than a workload as given", {{"l.txt", "16777216\n1\n"}}, "", nullptr, "import {d}/l.txt -o {d}/w.json",
+       "l.txt: documents: 2 documents hold 16777217 tokens, more than the 16777216 (2^24)"},
+      {"import: more rows than a workload holds", {{"l.txt", "16777216\n16777216\n"}}, "", nullptr, "import {d}/l.txt --seq-len 16777216 -o {d}/w.json",
+       "l.txt: --rows: the documents fill 2 rows of 16777216 tokens, more than the 1 one workload holds (2^24 tokens)"},
+      {"import: rows past the limit", {{"l.txt", "4\n"}}, "", nullptr, "import {d}/l.txt --seq-len 8192 --rows 4096 -o {d}/w.json", "--rows: must be from 1 to 2048"},
+      {"generate: mixture weight zero", {}, "", nullptr, "generate --seq-len 64 --dist mixture --mix 'fixed:length=8:0' --out {d}/g.json",
+       "--mix: component 1 (fixed): weight: must be a finite number above 0, got \"0\""},
+      {"generate: mixture weight negative", {}, "", nullptr, "generate --seq-len 64 --dist mixture --mix 'fixed:length=8:1;uniform:max_len=9:-2' --out {d}/g.json",
+       "--mix: component 2 (uniform): weight: must be a finite number above 0, got \"-2\""},
+      {"generate: mixture of an unknown distribution", {}, "", nullptr, "generate --seq-len 64 --dist mixture --mix 'zipf:s=1:1' --out {d}/g.json",
+       "--mix: component 1: unknown distribution \"zipf\" (expected fixed, uniform, lognormal or pareto)"},
+      {"generate: mixture with an unknown parameter", {}, "", nullptr, "generate --seq-len 64 --dist mixture --mix 'fixed:mean=8:1' --out {d}/g.json",
+       "--mix: component 1 (fixed): unknown parameter \"mean\" (fixed takes length, min_len, max_len)"},
+      {"generate: mixture component out of range", {}, "", nullptr, "generate --seq-len 64 --dist mixture --mix 'lognormal:mean=0:1' --out {d}/g.json",
+       "--mix: component 1 (lognormal): mean: lognormal needs a mean of at least 1 token, got 0"},
+      {"generate: mixture without --mix", {}, "", nullptr, "generate --seq-len 64 --dist mixture --out {d}/g.json", "--mix: --dist mixture needs --mix"},
+      {"generate: --mix without the mixture", {}, "", nullptr, "generate --seq-len 64 --mix 'fixed:length=8:1' --out {d}/g.json", "--mix: applies to --dist mixture only"},
+      {"a workload that is a list of lengths", {{"w.json", "4096\n12\n"}}, "", nullptr, "plan {d}/w.json -w 2",
+       "w.json: line 2, column 0: syntax error while parsing value - unexpected number literal; expected end of input; it looks like a list of document lengths"},
+      {"a workload without its mask", {{"w.json", workload(R"("schema_version":1,"seq_len":16,"documents":[[16]])")}}, "", nullptr, "plan {d}/w.json -w 2",
+       "w.json: mask: missing; a minimal workload: {\"schema_version\":1,"},
 
       // execute's estimate and calibrate's diagnostics (issue 16).
+      {"execute a workload file", {good}, "", nullptr, "execute {d}/w.json", "w.json is a workload, not a plan: make one with cpsim plan "},
+      {"execute a measurement", {good}, plan_cmd,
+       [](const fs::path& d) {
+         ASSERT_EQ(std::system((std::string(CPSIM_BINARY) + " execute " + (d / "p.json").string() + " -o " + (d / "m.json").string() + " > /dev/null").c_str()), 0);
+       },
+       "execute {d}/m.json", "m.json is a measurement (what cpsim execute writes), not a plan: execute the plan it came from"},
+      {"estimate of a GPU run", {good}, plan_cmd, nullptr, "execute {d}/p.json --device cuda --estimate", "--estimate: estimates the CPU executor's run time (--device cpu)"},
+      {"estimate of a shape that cannot run", {good}, plan_cmd, nullptr, "execute {d}/p.json --estimate --q-heads 3 --kv-heads 2",
+       "--kv-heads: 2 must be positive and divide q heads 3"},
+      {"calibrate a plan file", {good}, plan_cmd, nullptr, "calibrate {d}/p.json -o {d}/h2.json", "p.json is a plan, not a measurement: make one with cpsim execute "},
+      {"strict calibration from one sample", {good}, plan_cmd,
+       [](const fs::path& d) {
+         ASSERT_EQ(std::system((std::string(CPSIM_BINARY) + " execute " + (d / "p.json").string() + " -o " + (d / "m.json").string() + " > /dev/null").c_str()), 0);
+         std::ifstream in(d / "m.json");
+         Json m = Json::parse(in);
+         in.close();
+         Json one = Json::array();
+         for (Json s : m["steps"]) {
+           if (one.empty() && s["full_tiles"].get<int>() + s["partial_tiles"].get<int>() > 0) {
+             s["compute_us"] = 1000.0;  // a time of its own, whatever this machine did
+             s["comm_us"] = 0.0;
+             s["comm_bytes"] = 0.0;
+             one.push_back(s);
+           }
+         }
+         m["steps"] = one;
+         std::ofstream(d / "m.json") << m.dump();
+       },
+       "calibrate {d}/m.json --hardware cpu-threads --strict -o {d}/fit.json", "m.json: kernels.cpu.forward: 1 sample for "},
 
       // compare --export, --runtime, sweep and node counts (issue 16).
+      {"sweep world size 0", {good}, "", nullptr, "sweep {d}/w.json --world-sizes 0", "--world-sizes: 0 is out of range (1 to 1024)"},
+      {"sweep world size not a number", {good}, "", nullptr, "sweep {d}/w.json --world-sizes 2,x", "--world-sizes: x is not a non-negative integer"},
+      {"sweep world size past the limit", {good}, "", nullptr, "sweep {d}/w.json --world-sizes 2048", "--world-sizes: 2048 is out of range (1 to 1024)"},
+      {"sweep empty world size", {good}, "", nullptr, "sweep {d}/w.json --world-sizes ''", "--world-sizes:  is not a non-negative integer"},
+      {"sweep Ulysses degree 0", {good}, "", nullptr, "sweep {d}/w.json --world-sizes 2 --ulysses-degrees 0", "--ulysses-degrees: 0 is out of range"},
+      {"sweep negative layers", {good}, "", nullptr, "sweep {d}/w.json --world-sizes 2 --layers -1", "--layers: -1 is not a non-negative integer"},
+      {"sweep reserve NaN", {good}, "", nullptr, "sweep {d}/w.json --world-sizes 2 --reserve-gib nan", "--reserve-gib: nan is not a finite number"},
+      {"sweep runtime simulated", {good}, "", nullptr, "sweep {d}/w.json --world-sizes 2 --runtime simulated",
+       "--runtime: \"simulated\" is not one of pytorch, cpsim, any"},
+      {"sweep CSV onto the workload", {good}, "", nullptr, "sweep {d}/w.json --world-sizes 2 --csv {d}/w.json", "w.json: cannot write: it is an input"},
+      {"compare runtime unknown", {good}, "", nullptr, "compare {d}/w.json -w 2 --runtime torch", "--runtime: \"torch\" is not one of pytorch, cpsim, any"},
+      {"compare export onto a file", {good}, "", nullptr, "compare {d}/w.json -w 2 --export {d}/w.json", "--export: "},
+      {"compare export into a FIFO", {good}, "", make_fifo, "compare {d}/w.json -w 2 --export {d}/fifo", "--export: "},
+      {"compare explain row 0", {good}, "", nullptr, "compare {d}/w.json -w 2 --explain 0", "--explain: 0 is out of range"},
+      {"compare explain past the rows", {good}, "", nullptr, "compare {d}/w.json -w 2 --explain 100000", "--explain: row 100000 does not exist"},
+      {"plan runtime unknown", {good}, "", nullptr, "plan {d}/w.json -w 2 -b head_tail -o {d}/p.json --runtime gpu", "--runtime: \"gpu\" is not one of"},
+      {"batch runtime unknown", {{"b.jsonl", kGood + "\n"}}, "", nullptr, "batch {d}/b.jsonl -w 2 -o {d}/out --runtime gpu", "--runtime: \"gpu\" is not one of"},
+      {"profile with the old node count", {good, {"hw.json", profile_with([](Json& p) { p["node"]["nodes"] = Json{{"value", 2}, {"source", "s"}}; })}}, "",
+       nullptr, "compare {d}/w.json -w 2 --hardware {d}/hw.json", "node.nodes: replaced by node.max_nodes"},
+      {"profile capped at 0 nodes", {good, {"hw.json", profile_with([](Json& p) { p["node"]["max_nodes"] = Json{{"value", 0}, {"source", "s"}}; })}}, "",
+       nullptr, "compare {d}/w.json -w 2 --hardware {d}/hw.json", "node.max_nodes"},
+      {"profile capped at 2 nodes without a fabric", {good, {"hw.json", profile_with([](Json& p) {
+                                                        p["node"]["max_nodes"] = Json{{"value", 2}, {"source", "s"}};
+                                                        p["links"].erase("infiniband");
+                                                      })}},
+       "", nullptr, "compare {d}/w.json -w 2 --hardware {d}/hw.json", "links.infiniband: missing: node.max_nodes 2 needs an inter-node link"},
+      {"world size with no valid neighbour names the nearest", {good}, "", nullptr, "compare {d}/w.json -w 1025", "nearest that work: 16"},
   };
 }
 

@@ -39,7 +39,7 @@ TEST(WorkloadJson, WindowAndPrefixKinds) {
   EXPECT_EQ(error_of(replaced(kGood, R"({"kind":"document_causal"})", R"({"kind":"sliding_window","window":4})")), "");
   EXPECT_EQ(error_of(replaced(kGood, R"({"kind":"document_causal"})", R"({"kind":"prefix_lm","prefix":4})")), "");
   EXPECT_EQ(error_of(replaced(kGood, R"({"kind":"document_causal"})", R"({"kind":"sliding_window"})")),
-            "w.json: mask.window: missing");
+            "w.json: mask.window: missing; for example \"mask\":{\"kind\":\"sliding_window\",\"window\":4096}");
   EXPECT_EQ(error_of(replaced(kGood, R"({"kind":"document_causal"})", R"({"kind":"sliding_window","window":0})")),
             "w.json: mask.window: must be a positive number of keys for sliding_window, got 0");
   EXPECT_EQ(error_of(replaced(kGood, R"({"kind":"document_causal"})", R"({"kind":"prefix_lm","prefix":17})")),
@@ -54,7 +54,8 @@ TEST(WorkloadJson, BadInputsNameFileFieldAndValue) {
   EXPECT_EQ(error_of("[1,2]"), "w.json: (top level): expected an object, got [1,2]");
   EXPECT_EQ(error_of(replaced(kGood, R"("seq_len":16)", R"("seq_len":"16")")), "w.json: seq_len: expected an integer, got \"16\"");
   EXPECT_EQ(error_of(replaced(kGood, R"("seq_len":16)", R"("seq_len":16.5)")), "w.json: seq_len: expected an integer, got 16.5");
-  EXPECT_EQ(error_of(replaced(kGood, R"("seq_len":16,)", "")), "w.json: seq_len: missing");
+  // A missing field shows a minimal workload (kGood is one).
+  EXPECT_EQ(error_of(replaced(kGood, R"("seq_len":16,)", "")), std::string("w.json: seq_len: missing; a minimal workload: ") + kGood);
   EXPECT_EQ(error_of(replaced(kGood, R"("seq_len":16)", R"("seq_len":0)")), "w.json: seq_len: must be positive, got 0");
   EXPECT_EQ(error_of(replaced(kGood, R"("seq_len":16)", R"("seq_len":99999999999999999999)")),
             "w.json: seq_len: expected an integer, got 1e+20");

@@ -33,7 +33,9 @@ TEST(HardwareProfile, ShippedProfilesLoad) {
     EXPECT_FALSE(p->kernels.empty());
   }
   auto ib = load_hardware_profile(shipped("h100-sxm-ib"));
-  EXPECT_EQ(ib->total_gpus(), 64);
+  EXPECT_EQ(ib->max_gpus(), 64);  // node.max_nodes caps it
+  EXPECT_EQ(load_hardware_profile(shipped("h100-sxm-8x"))->max_gpus(), 1024);  // more nodes of it, up to cpsim's limit
+  EXPECT_EQ(load_hardware_profile(shipped("cpu-threads"))->max_gpus(), 1024);  // one node of 1024 threads, no fabric
   EXPECT_TRUE(ib->infiniband.present);
   EXPECT_EQ(ib->kernels_from, "h100-sxm-8x");
   auto h100 = load_hardware_profile(shipped("h100-sxm-8x"));
@@ -67,8 +69,13 @@ TEST(HardwareProfile, BadFieldsNameFieldAndValue) {
             "kernels.fa2.forward.hdim128.efficiency.value: must be at most 1, got 1.5");
   EXPECT_EQ(error_for([](Json& d) { d["links"]["nvlink"]["p2p"]["latency_us"]["value"] = -1; }),
             "links.nvlink.p2p.latency_us.value: must be zero or positive, got -1");
-  EXPECT_EQ(error_for([](Json& d) { d["node"]["nodes"]["value"] = 2; }),
-            "links.infiniband: missing: a profile with more than one node needs an inter-node link");
+  EXPECT_EQ(error_for([](Json& d) {
+              d["node"]["max_nodes"] = Json{{"value", 2}, {"source", "s"}};
+              d["links"].erase("infiniband");
+            }),
+            "links.infiniband: missing: node.max_nodes 2 needs an inter-node link");
+  EXPECT_EQ(error_for([](Json& d) { d["node"]["nodes"] = Json{{"value", 2}, {"source", "s"}}; }).substr(0, 48),
+            "node.nodes: replaced by node.max_nodes, an optio");
   EXPECT_EQ(error_for([](Json& d) { d["node"]["gpus_per_node"]["value"] = 7.5; }), "node.gpus_per_node.value: must be a whole number, got 7.5");
   EXPECT_EQ(error_for([](Json& d) { d["schema_version"] = 1; }).substr(0, 46), "schema_version: unsupported version 1 (this cp");
 }

@@ -232,8 +232,12 @@ TEST(Simulate, RefusesWhatPyTorchCannotRun) {
   const Plan small = plan_for(causal_workload(1280), "contiguous", 4);
   EXPECT_NE(simulate(small, on(small, kFlex), hw, false).error().message.find("Q_LEN 1280 is not divisible by world size 4 * BLOCK_SIZE 128"),
             std::string::npos);
+  // W = 16 on the one-node profile means two nodes of it; a capped cluster refuses more than it has.
   const Plan wide = plan_for(causal_workload(16384), "contiguous", 16);
-  EXPECT_NE(simulate(wide, on(wide, kFlex), hw, false).error().message.find("16 ranks need more GPUs"), std::string::npos);
+  EXPECT_TRUE(simulate(wide, on(wide, kFlex), hw, false).ok());
+  const Plan wider = plan_for(causal_workload(131072), "contiguous", 128);
+  EXPECT_NE(simulate(wider, on(wider, kFlex), testing::shipped_profile("h100-sxm-ib"), false).error().message.find("128 ranks need more GPUs"),
+            std::string::npos);
 }
 
 TEST(Compare, RanksValidCombinationsAndExplainsTheRest) {

@@ -52,12 +52,32 @@ TEST(Topology, RingsThatCrossNodesPayInfiniBand) {
 }
 
 TEST(Topology, MoreRanksThanGpusIsAnError) {
-  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
-  auto t = Topology::build(hw, 16);
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-ib");
+  auto t = Topology::build(hw, 128);
   ASSERT_FALSE(t.ok());
   // Either the flag or the profile may be wrong: both are named, the profile by its file and fields.
-  EXPECT_EQ(t.error().message, "--world-size: 16 ranks need more GPUs than profile h100-sxm-8x has (1 node(s) x 8 = 8: node.nodes x "
+  EXPECT_EQ(t.error().message, "--world-size: 128 ranks need more GPUs than profile h100-sxm-ib has (8 node(s) x 8 = 64: node.max_nodes x "
                                "node.gpus_per_node in " + hw.source + ")");
+}
+
+TEST(Topology, BeyondOneNodeMeansMoreNodesOfIt) {
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  auto t = Topology::build(hw, 64);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->nodes(), 8);
+  EXPECT_EQ(t->inter_node_ring_hops(), 8);  // every eighth hop leaves its node
+  EXPECT_EQ(hw.shape_text(64), "8 nodes x 8 H100 SXM5 80GB, NVLink inside a node, InfiniBand between");
+  auto one = Topology::build(hw, 8);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->nodes(), 1);
+  EXPECT_EQ(one->inter_node_ring_hops(), 0);
+  // A profile without a fabric is one node: named with the field that would change it.
+  HardwareProfile single = hw;
+  single.infiniband.present = false;
+  auto refused = Topology::build(single, 16);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("need more than one node of profile h100-sxm-8x (8 GPUs: node.gpus_per_node), and it describes no "
+                                         "fabric between nodes (links.infiniband in"), std::string::npos) << refused.error().message;
 }
 
 }  // namespace
