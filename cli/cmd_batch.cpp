@@ -128,11 +128,9 @@ int run_batch_command(const BatchOptions& o) {
   s.scope.balancers = *balancers;
   s.scope.ulysses = !o.no_ulysses;
   s.scope.kernel = o.kernel;
-  if (o.runtime != "any") {
-    const auto r = parse_runtime(o.runtime);
-    if (!r || *r == Runtime::kSimulated) return report(bad_input("--runtime: \"" + o.runtime + "\" is not one of pytorch, cpsim, any"));
-    s.scope.runtime = *r;
-  }
+  auto runtime = parse_runtime_filter(o.runtime);
+  if (!runtime) return report(runtime.error());
+  s.scope.runtime = *runtime;
   if (!o.kernel.empty() && hw->kernel(o.kernel) == nullptr) {
     return report(bad_input("--kernel: \"" + o.kernel + "\" is not a kernel of " + hw->name + " (it has " + hw->kernel_names() + "; see cpsim kernels)"));
   }

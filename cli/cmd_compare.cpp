@@ -255,11 +255,9 @@ int run_compare(const CompareOptions& o) {
   if (!hw) return report(hw.error());
   CompareScope scope;
   scope.kernel = o.kernel;
-  if (o.runtime != "any") {
-    const auto r = parse_runtime(o.runtime);
-    if (!r || *r == Runtime::kSimulated) return report(bad_input("--runtime: \"" + o.runtime + "\" is not one of pytorch, cpsim, any"));
-    scope.runtime = *r;
-  }
+  auto runtime = parse_runtime_filter(o.runtime);
+  if (!runtime) return report(runtime.error());
+  scope.runtime = *runtime;
   if (!o.export_dir.empty()) {
     if (auto ok = check_export_dir(o.export_dir); !ok) return report(ok.error());
   }

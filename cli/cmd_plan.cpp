@@ -136,11 +136,7 @@ Status attach_strategy(Plan& plan, const PlanOptions& o, const std::optional<Str
     CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, s, hw, o.backward));
   } else if (o.rotate.empty()) {
     if (!o.path.empty()) return bad_input("--path: needs --rotate as well");
-    std::optional<Runtime> runtime;
-    if (o.runtime != "any") {
-      runtime = parse_runtime(o.runtime);
-      if (!runtime || *runtime == Runtime::kSimulated) return bad_input("--runtime: \"" + o.runtime + "\" is not one of pytorch, cpsim, any");
-    }
+    CPSIM_ASSIGN_OR_RETURN(const std::optional<Runtime> runtime, parse_runtime_filter(o.runtime));
     CPSIM_ASSIGN_OR_RETURN(sim, simulate_best(plan, hw, o.backward, o.kernel, runtime));
   } else {
     const auto rotate = parse_rotate(o.rotate);

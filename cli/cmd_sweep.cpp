@@ -158,11 +158,9 @@ int run_sweep(const SweepCliOptions& o) {
   if (!o.kernel.empty() && hw->kernel(o.kernel) == nullptr) {
     return report(bad_input("--kernel: \"" + o.kernel + "\" is not a kernel of " + hw->name + " (it has " + hw->kernel_names() + "; see cpsim kernels)"));
   }
-  if (o.runtime != "any") {
-    const auto r = parse_runtime(o.runtime);
-    if (!r || *r == Runtime::kSimulated) return report(bad_input("--runtime: \"" + o.runtime + "\" is not one of pytorch, cpsim, any"));
-    so.scope.runtime = *r;
-  }
+  auto runtime = parse_runtime_filter(o.runtime);
+  if (!runtime) return report(runtime.error());
+  so.scope.runtime = *runtime;
   so.block_size = o.block_size;
   so.backward = o.backward;
   so.layers = o.layers;

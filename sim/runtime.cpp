@@ -21,6 +21,13 @@ std::optional<Runtime> parse_runtime(std::string_view name) {
   return std::nullopt;
 }
 
+Result<std::optional<Runtime>> parse_runtime_filter(std::string_view text) {
+  if (text == "any") return std::optional<Runtime>();
+  const auto r = parse_runtime(text);
+  if (!r || *r == Runtime::kSimulated) return bad_input("--runtime: \"" + std::string(text) + "\" is not one of pytorch, cpsim, any");
+  return std::optional<Runtime>(*r);
+}
+
 RuntimeInfo runtime_of(const Strategy& s, const HardwareProfile& profile, bool pytorch_balancer) {
   if (s.ulysses > 1 || s.pure_ulysses) {
     return {Runtime::kSimulated, "simulated only: neither PyTorch's CP nor cpsim execute runs Ulysses"};

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/result.h"
 #include "core/strategy.h"
 #include "sim/hardware.h"
 
@@ -14,6 +15,8 @@ namespace cpsim {
 enum class Runtime { kPyTorch, kCpsim, kSimulated };
 std::string_view runtime_name(Runtime r);  // "pytorch", "cpsim", "simulated"
 std::optional<Runtime> parse_runtime(std::string_view name);
+// The `--runtime` flag's value: pytorch or cpsim, or any (no filter); anything else is a bad-input error.
+Result<std::optional<Runtime>> parse_runtime_filter(std::string_view text);
 
 struct RuntimeInfo {
   Runtime runtime = Runtime::kSimulated;
