@@ -221,7 +221,7 @@ std::string plan_file_name(std::size_t rank, const Strategy& s) {
   }
   while (!slug.empty() && slug.back() == '-') slug.pop_back();
   for (std::size_t at; (at = slug.find("-+-")) != std::string::npos;) slug.replace(at, 3, "+");
-  char num[16];
+  char num[32];
   std::snprintf(num, sizeof num, "%02zu-", rank);
   return num + slug + ".json";
 }
