@@ -189,8 +189,8 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
     }
   }
   if (c.filtered > 0) {
-    std::cout << "\n(--runtime " << o.runtime << ": " << c.filtered << " candidate" << (c.filtered == 1 ? "" : "s")
-              << " only another runtime or the simulator runs left out)\n";
+    std::cout << "\n(--runtime " << o.runtime << ": left out " << c.filtered << " candidate" << (c.filtered == 1 ? "" : "s")
+              << " that only another runtime or the simulator runs)\n";
   }
   std::cout << "\n" << (c.ranked.empty() ? "no combination can run this workload" + nearest_world_sizes_text(w, o.world_size, hw.max_gpus()) : "winner: " + c.why) << "\n";
   print_runtime_summary(c);
