@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "core/file_io.h"
 #include "cli/flags.h"
 #include "cli/table.h"
 #include "core/json_fields.h"
@@ -229,7 +230,15 @@ int run_calibrate(const CalibrateOptions& o) {
                  std::to_string(samples->second.size()) + " link measurements, sources in data/validation/)";
   } else {
     std::vector<Measurement> all;
+    std::map<std::string, std::string> seen;  // content digest -> file: a copy of a measurement is not a new sample
     for (const std::string& path : o.measurements) {
+      auto text = read_input_file(path);
+      if (!text) return report(text.error());
+      const auto [at, fresh] = seen.emplace(content_digest(*text), path);
+      if (!fresh) {
+        return report(bad_input(path + ": the same measurement as " + at->second +
+                                " (a copy adds no information, and counting it twice would overstate how well the fit is determined)"));
+      }
       auto m = load_measurement(path);
       if (!m) return report(explained(m.error(), path));
       all.push_back(std::move(*m));

@@ -190,7 +190,7 @@ void print_comparison(const Comparison& c, const Workload& w, const CompareOptio
   }
   if (c.filtered > 0) {
     std::cout << "\n(--runtime " << o.runtime << ": left out " << c.filtered << " candidate" << (c.filtered == 1 ? "" : "s")
-              << " that only another runtime or the simulator runs)\n";
+              << " that only another runtime or the simulator runs, and the Ulysses families, which only the simulator runs)\n";
   }
   std::cout << "\n" << (c.ranked.empty() ? "no combination can run this workload" + nearest_world_sizes_text(w, o.world_size, hw.max_gpus()) : "winner: " + c.why) << "\n";
   print_runtime_summary(c);
@@ -205,6 +205,9 @@ Status check_export_dir(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) return bad_input("--export: " + dir + " exists and is not a folder");
+  if (fs::is_directory(dir, ec) && !fs::is_empty(dir, ec)) {
+    return bad_input("--export: " + dir + " is not empty: plans of an earlier run would mix with these; give a new or empty folder");
+  }
   return Ok{};
 }
 

@@ -123,7 +123,15 @@ void print_sweep(const Sweep& s, const Workload& w, const SweepCliOptions& o, co
   if (s.smallest_fitting) {
     std::cout << "smallest W that fits in " << fixed(hw.hbm_gb, 0) << " GB per GPU: " << *s.smallest_fitting << "\n";
   } else {
-    std::cout << "no W of the sweep fits in " << fixed(hw.hbm_gb, 0) << " GB per GPU: try larger W\n";
+    bool any = false;
+    for (const SweepRow& r : s.rows) any = any || r.best.has_value();
+    if (!any) {
+      std::cout << "no W of the sweep can run this workload (the reasons are in the table)\n";
+    } else if (o.reserve_gib * kGiB >= s.gpu_memory_bytes) {
+      std::cout << "nothing fits: --reserve-gib " << fixed(o.reserve_gib, 1) << " is more than the " << fixed(hw.hbm_gb, 0) << " GB per GPU\n";
+    } else {
+      std::cout << "no W of the sweep fits in " << fixed(hw.hbm_gb, 0) << " GB per GPU: try a larger W (memory per GPU falls as 1/W)\n";
+    }
   }
   if (s.best_pytorch_per_gpu) {
     const SweepPick& p = *row_of(s, *s.best_pytorch_per_gpu)->pytorch;

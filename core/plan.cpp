@@ -31,11 +31,14 @@ std::vector<std::int64_t> nearest_world_sizes(const Workload& workload, std::int
 }
 
 std::string nearest_world_sizes_text(const Workload& workload, std::int64_t world_size, std::int64_t max_world_size) {
+  // Only a W that cannot split the rows (or exceeds a limit) has neighbours that do better: otherwise the reason
+  // lies elsewhere (a kernel, a mask) and another W would not cure it.
+  const std::int64_t top = std::min({max_world_size, kMaxWorldSize, workload.seq_len});
+  if (world_size >= 1 && world_size <= top && workload.seq_len % world_size == 0) return "";
   const std::vector<std::int64_t> near = nearest_world_sizes(workload, world_size, max_world_size);
   if (near.empty()) return "";
   std::string list = std::to_string(near[0]);
   if (near.size() > 1) list += " and " + std::to_string(near[1]);
-  const std::int64_t top = std::min({max_world_size, kMaxWorldSize, workload.seq_len});
   return "; nearest that work: " + list + " (divisors of seq_len " + std::to_string(workload.seq_len) + " up to " + std::to_string(top) + ")";
 }
 

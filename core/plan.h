@@ -35,7 +35,8 @@ struct Plan {
 // The world sizes nearest `world_size` (the largest below and the smallest above, up to `max_world_size`) that every
 // row can be split into (S % W == 0, W <= S): what an error about an invalid W suggests instead.
 std::vector<std::int64_t> nearest_world_sizes(const Workload& workload, std::int64_t world_size, std::int64_t max_world_size);
-// "; nearest that work: 4 and 8 (divisors of seq_len 131072 up to 64 GPUs)", or "" when there are none.
+// "; nearest that work: 4 and 8 (divisors of seq_len 131072 up to 64)", or "" when there are none or W itself
+// splits the rows (then another W is not the cure).
 std::string nearest_world_sizes_text(const Workload& workload, std::int64_t world_size, std::int64_t max_world_size);
 
 // The checks on W every command shares: 1 <= W <= kMaxWorldSize and no more ranks than tokens.

@@ -148,7 +148,12 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
   if (pure_ulysses) {
     // Pure Ulysses: every GPU attends over the whole sequence for q_heads / W heads; no layout matters.
     const Strategy pure = Strategy::pure(world_size);
-    if (const auto why = ulysses_unsupported_reason(world_size, workload.model, profile.gpus_per_node)) {
+    std::optional<std::string> why = ulysses_unsupported_reason(world_size, workload.model, profile.gpus_per_node);
+    if (!why && workload.seq_len % world_size != 0) {
+      why = "Ulysses holds S/W tokens per GPU before its all-to-all: seq_len " + std::to_string(workload.seq_len) + " is not divisible by " +
+            std::to_string(world_size);
+    }
+    if (why) {
       Candidate c;
       c.strategy = pure;
       c.plan_world_size = 1;

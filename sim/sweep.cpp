@@ -42,7 +42,9 @@ Result<Sweep> sweep_world_sizes(const Workload& workload, const std::string& sou
     if (!c) {
       row.error = c.error().message;
     } else if (c->ranked.empty()) {
-      row.error = "no candidate can run at W = " + std::to_string(w) + nearest_world_sizes_text(workload, w, profile.max_gpus());
+      row.error = "no candidate can run at W = " + std::to_string(w) +
+                  (c->invalid.empty() ? std::string() : " (" + strategy_text(c->invalid.front().strategy) + ": " + c->invalid.front().reason + ")") +
+                  nearest_world_sizes_text(workload, w, profile.max_gpus());
     } else {
       row.best = pick_of(c->ranked.front(), workload, w, o, out.gpu_memory_bytes);
       if (const Candidate* t = c->best_on(Runtime::kPyTorch)) row.pytorch = pick_of(*t, workload, w, o, out.gpu_memory_bytes);

@@ -432,6 +432,20 @@ std::vector<Case> catalogue() {
        "calibrate {d}/m.json --hardware cpu-threads --strict -o {d}/fit.json", "m.json: kernels.cpu.forward: 1 sample for "},
 
       // compare --export, --runtime, sweep and node counts (issue 16).
+      {"compare export into a folder that holds files", {good}, "",
+       [](const fs::path& d) {
+         fs::create_directories(d / "out");
+         std::ofstream(d / "out" / "old.json") << "{}";
+       },
+       "compare {d}/w.json -w 2 --export {d}/out", "out is not empty: plans of an earlier run would mix with these"},
+      {"calibrate the same measurement twice", {good}, "plan {d}/w.json -w 2 -b head_tail -r alltoall --hardware cpu-threads -o {d}/p.json",
+       [](const fs::path& d) {
+         ASSERT_EQ(std::system((std::string(CPSIM_BINARY) + " execute " + (d / "p.json").string() + " --out " + (d / "m.json").string() +
+                                " > /dev/null 2>&1").c_str()),
+                   0);
+         fs::copy_file(d / "m.json", d / "m2.json");
+       },
+       "calibrate {d}/m.json {d}/m2.json --hardware cpu-threads --out {d}/c.json", "m2.json: the same measurement as "},
       {"sweep world size 0", {good}, "", nullptr, "sweep {d}/w.json --world-sizes 0", "--world-sizes: 0 is out of range (1 to 1024)"},
       {"sweep world size not a number", {good}, "", nullptr, "sweep {d}/w.json --world-sizes 2,x", "--world-sizes: x is not a non-negative integer"},
       {"sweep world size past the limit", {good}, "", nullptr, "sweep {d}/w.json --world-sizes 2048", "--world-sizes: 2048 is out of range (1 to 1024)"},

@@ -112,6 +112,29 @@ TEST(Topology, OneNodeProfileGrowsByNodes) {
   EXPECT_NE(capped.error().message.find("nearest that work: 64 (divisors of seq_len 131072 up to 64)"), std::string::npos) << capped.error().message;
 }
 
+TEST(Runtime, NoNeighbourIsSuggestedWhenWIsNotTheCause) {
+  // fa3 (an SDPA backend) cannot run a document mask at any W: the hint names no other W.
+  const Workload w = documents_128k();
+  const HardwareProfile hw = testing::shipped_profile("h100-sxm-8x");
+  CompareScope scope;
+  scope.kernel = "fa3";
+  auto c = compare_strategies(w, "w.json", 8, 128, hw, false, nullptr, scope);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->ranked.empty());
+  EXPECT_EQ(nearest_world_sizes_text(w, 8, 1024), "");
+  EXPECT_NE(nearest_world_sizes_text(w, 7, 1024), "");
+  // Pure Ulysses also holds S/W tokens per GPU: a W that does not divide seq_len is refused for it as for the rings.
+  const Workload odd = testing::make_workload(1030, MaskKind::kCausal, {{1030}});  // 1030 % 4 = 2
+  auto u = compare_strategies(odd, "odd.json", 4, 2, hw, false);
+  ASSERT_TRUE(u.ok());
+  for (const Candidate& x : u->ranked) EXPECT_FALSE(x.strategy.pure_ulysses) << strategy_text(x.strategy);
+  bool refused = false;
+  for (const Candidate& x : u->invalid) {
+    if (x.strategy.pure_ulysses) refused = x.reason.find("seq_len 1030 is not divisible by 4") != std::string::npos;
+  }
+  EXPECT_TRUE(refused);
+}
+
 TEST(Plan, NearestWorldSizes) {
   const Workload w = documents_128k();
   EXPECT_EQ(nearest_world_sizes(w, 7, 1024), (std::vector<std::int64_t>{4, 8}));
