@@ -39,25 +39,6 @@ struct BatchOptions {
 std::atomic<bool> g_interrupted{false};
 extern "C" void on_interrupt(int) { g_interrupted = true; }
 
-Result<std::vector<std::string>> balancer_list(const std::string& spec) {
-  std::vector<std::string> out;
-  if (spec == "all") return out;
-  if (spec == "pytorch") {
-    for (const auto& b : balancer_registry()) {
-      if (b->from_pytorch()) out.emplace_back(b->name());
-    }
-    return out;
-  }
-  std::stringstream in(spec);
-  for (std::string name; std::getline(in, name, ',');) {
-    if (find_balancer(name) == nullptr) {
-      return bad_input("--balancers: unknown balancer \"" + name + "\" (expected all, pytorch or some of: " + balancer_names() + ")");
-    }
-    out.push_back(name);
-  }
-  return out;
-}
-
 std::string eta(double seconds) {
   if (!(seconds < 1e7)) return "?";
   const auto s = static_cast<long long>(seconds + 0.5);
@@ -106,7 +87,7 @@ int run_batch_command(const BatchOptions& o) {
   if (!lines) return report(lines.error());
   auto hw = find_hardware_profile(o.hardware);
   if (!hw) return report(hw.error());
-  auto balancers = balancer_list(o.balancers);
+  auto balancers = parse_balancer_list(o.balancers);
   if (!balancers) return report(balancers.error());
   if (o.world_size <= 0 || o.world_size > kMaxWorldSize) {
     return report(bad_input("--world-size: must be from 1 to " + std::to_string(kMaxWorldSize) + " ranks, got " + std::to_string(o.world_size)));
@@ -131,9 +112,7 @@ int run_batch_command(const BatchOptions& o) {
   auto runtime = parse_runtime_filter(o.runtime);
   if (!runtime) return report(runtime.error());
   s.scope.runtime = *runtime;
-  if (!o.kernel.empty() && hw->kernel(o.kernel) == nullptr) {
-    return report(bad_input("--kernel: \"" + o.kernel + "\" is not a kernel of " + hw->name + " (it has " + hw->kernel_names() + "; see cpsim kernels)"));
-  }
+  if (auto ok = check_kernel_name(*hw, o.kernel); !ok) return report(ok.error());
   s.write_plans = !o.no_plans;
   s.jobs = o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 

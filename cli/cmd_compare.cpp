@@ -17,6 +17,7 @@
 #include "core/json_fields.h"
 #include "core/workload_json.h"
 #include "sim/compare.h"
+#include "sim/report_json.h"
 
 namespace cpsim::cli {
 namespace {
@@ -42,34 +43,6 @@ std::string runtime_cell(const Candidate& x) { return std::string(runtime_name(x
 
 std::string ratio_text(double slow_us, double fast_us) { return fixed(slow_us / fast_us, 2) + "x"; }
 
-
-Json comparison_json(const Comparison& c, const CompareOptions& o, const HardwareProfile& hw) {
-  Json ranked = Json::array(), invalid = Json::array();
-  for (const Candidate& x : c.ranked) {
-    const Metrics& m = x.metrics;
-    ranked.push_back({{"balancer", x.strategy.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
-                      {"ulysses", x.strategy.ulysses}, {"kernel", x.strategy.kernel}, {"strategy", strategy_text(x.strategy)}, {"pytorch", x.pytorch},
-                      {"runtime", runtime_name(x.runtime.runtime)}, {"runtime_note", x.runtime.how}, {"tie", x.tie},
-                      {"step_us", m.step_us}, {"forward_us", m.forward_us}, {"lower_bound_us", m.lower_bound_us},
-                      {"ratio_to_lower_bound", m.ratio_to_lower_bound}, {"compute_imbalance", m.compute_imbalance},
-                      {"max_exposed_comm_us", m.max_exposed_comm_us}, {"peak_memory_bytes", m.peak_memory_bytes},
-                      {"unused_hop_share", m.unused_hop_share}, {"gather_stages", m.gather_stages}});
-  }
-  for (const Candidate& x : c.invalid) {
-    invalid.push_back({{"balancer", x.strategy.balancer}, {"path", path_name(x.strategy.path)}, {"rotate", rotate_name(x.strategy.rotate)},
-                       {"ulysses", x.strategy.ulysses}, {"kernel", x.strategy.kernel}, {"strategy", strategy_text(x.strategy)},
-                       {"runtime", runtime_name(x.runtime.runtime)}, {"reason", x.reason}});
-  }
-  auto best_json = [&](Runtime r) -> Json {
-    const Candidate* b = c.best_on(r);
-    if (b == nullptr) return nullptr;
-    return {{"strategy", strategy_text(b->strategy)}, {"step_us", b->metrics.step_us}, {"runtime_note", b->runtime.how}};
-  };
-  return {{"workload", o.workload}, {"world_size", o.world_size}, {"hardware", o.hardware}, {"backward", o.backward},
-          {"runtime_filter", o.runtime}, {"left_out_by_runtime", c.filtered},
-          {"model_error", fidelity_json(hw)}, {"ties", c.ties}, {"best_pytorch", best_json(Runtime::kPyTorch)},
-          {"best_cpsim", best_json(Runtime::kCpsim)}, {"ranked", ranked}, {"invalid", invalid}, {"why", c.why}};
-}
 
 // What users can act on: the best plan PyTorch runs today, the best overall and what the second gains over the first,
 // and PyTorch as shipped (its own balancers) when that is not the best PyTorch plan.
@@ -264,9 +237,7 @@ int run_compare(const CompareOptions& o) {
   if (!o.export_dir.empty()) {
     if (auto ok = check_export_dir(o.export_dir); !ok) return report(ok.error());
   }
-  if (!o.kernel.empty() && hw->kernel(o.kernel) == nullptr) {
-    return report(bad_input("--kernel: \"" + o.kernel + "\" is not a kernel of " + hw->name + " (it has " + hw->kernel_names() + "; see cpsim kernels)"));
-  }
+  if (auto ok = check_kernel_name(*hw, o.kernel); !ok) return report(ok.error());
   auto comparison = compare_strategies(*workload, o.workload, o.world_size, o.block_size, *hw, o.backward, nullptr, scope);
   if (!comparison) return report(comparison.error());
   if (!o.csv.empty()) {
@@ -292,7 +263,7 @@ int run_compare(const CompareOptions& o) {
     exported = std::move(*files);
   }
   if (o.json) {
-    Json j = comparison_json(*comparison, o, *hw);
+    Json j = comparison_json(*comparison, {o.workload, o.world_size, o.hardware, o.backward, o.runtime}, *hw);
     if (!o.export_dir.empty()) j["exported"] = exported;
     if (explained) j["explain"] = explanation_json(*explained);
     std::cout << json_text(j, 2) << "\n";

@@ -127,17 +127,10 @@ int run_compare_balancers(const PlanOptions& o, const Workload& workload) {
 Status attach_strategy(Plan& plan, const PlanOptions& o, const std::optional<Strategy>& given, std::string* fidelity) {
   CPSIM_ASSIGN_OR_RETURN(const HardwareProfile hw, find_hardware_profile(o.hardware));
   std::optional<Simulation> sim;
-  if (given) {
-    Strategy s = *given;
-    CPSIM_RETURN_IF_ERROR(apply_kernel_flag(s, o.kernel));
-    if (const auto why = unsupported_reason(plan, s)) {
-      return bad_input("--strategy: " + strategy_text(s) + " cannot run this plan: " + *why);
-    }
-    CPSIM_ASSIGN_OR_RETURN(sim, simulate(plan, s, hw, o.backward));
-  } else if (o.rotate.empty()) {
-    if (!o.path.empty()) return bad_input("--path: needs --rotate as well");
+  if (given || o.rotate.empty()) {
+    if (!given && !o.path.empty()) return bad_input("--path: needs --rotate as well");
     CPSIM_ASSIGN_OR_RETURN(const std::optional<Runtime> runtime, parse_runtime_filter(o.runtime));
-    CPSIM_ASSIGN_OR_RETURN(sim, simulate_best(plan, hw, o.backward, o.kernel, runtime));
+    CPSIM_ASSIGN_OR_RETURN(sim, simulate_for_plan(plan, given, hw, o.backward, o.kernel, given ? std::nullopt : runtime));
   } else {
     const auto rotate = parse_rotate(o.rotate);
     if (!rotate) return bad_input("--rotate: unknown rotate method \"" + o.rotate + "\" (expected allgather or alltoall)");
@@ -172,10 +165,7 @@ Result<std::optional<Strategy>> strategy_flag(const PlanOptions& o) {
   if (o.balancer != "all" && o.balancer != s.balancer) {
     return bad_input("--balancer: " + o.balancer + " differs from the balancer of --strategy (" + s.balancer + "); give one of them");
   }
-  if (s.pure_ulysses ? o.world_size != s.ulysses : o.world_size % s.ulysses != 0) {
-    return bad_input("--world-size: " + std::to_string(o.world_size) + (s.pure_ulysses ? " is not the " : " is not a multiple of the ") +
-                     std::to_string(s.ulysses) + " GPUs of --strategy's Ulysses groups (" + strategy_text(s) + ")");
-  }
+  CPSIM_RETURN_IF_ERROR(check_strategy_world_size(s, o.world_size));
   return std::optional<Strategy>(s);
 }
 

@@ -12,6 +12,7 @@
 #include "core/balancer.h"
 #include "core/json_fields.h"
 #include "core/workload_json.h"
+#include "sim/report_json.h"
 #include "sim/runtime.h"
 #include "sim/simulate.h"
 #include "sim/strategy_rules.h"
@@ -94,27 +95,6 @@ void print_simulation(const Simulation& sim, const Plan& plan, const HardwarePro
   }
   std::cout << table.render() << "\n" << fidelity_line(hw) << "\n";
   if (const std::string note = kernel_note(hw, sim.strategy.kernel); !note.empty()) std::cout << note << "\n";
-}
-
-Json simulation_json(const Simulation& sim, const Plan& plan, const HardwareProfile& hw) {
-  const Metrics& m = sim.metrics;
-  const Balancer* balancer = find_balancer(plan.balancer);
-  const RuntimeInfo runtime = runtime_of(sim.strategy, hw, balancer != nullptr && balancer->from_pytorch());
-  Json ranks = Json::array();
-  for (const RankMetrics& rm : m.ranks) {
-    ranks.push_back({{"busy_us", rm.busy_us}, {"idle_us", rm.idle_us}, {"comm_us", rm.comm_us},
-                     {"exposed_comm_us", rm.exposed_comm_us}, {"peak_memory_bytes", rm.peak_memory_bytes}});
-  }
-  return {{"workload", plan.workload_source}, {"balancer", plan.balancer}, {"world_size", plan.world_size},
-          {"strategy", strategy_to_json(sim.strategy)},
-          {"path", path_name(sim.strategy.path)}, {"rotate", rotate_name(sim.strategy.rotate)}, {"hardware", hw.name},
-          {"backward", sim.backward}, {"step_us", m.step_us}, {"forward_us", m.forward_us},
-          {"lower_bound_us", m.lower_bound_us}, {"ratio_to_lower_bound", m.ratio_to_lower_bound},
-          {"compute_imbalance", m.compute_imbalance}, {"max_exposed_comm_us", m.max_exposed_comm_us},
-          {"peak_memory_bytes", m.peak_memory_bytes}, {"unused_hop_share", m.unused_hop_share}, {"gather_stages", m.gather_stages},
-          {"runtime", runtime_name(runtime.runtime)}, {"runtime_note", runtime.how},
-          {"explain", explanation_json(explain_simulation(sim, plan, hw))},
-          {"model_error", fidelity_json(hw)}, {"per_rank", ranks}};
 }
 
 // The strategy of the flags: --strategy TEXT, or --balancer, --rotate, --path, --ulysses and --gather-stages.

@@ -11,6 +11,7 @@
 #include "core/json_fields.h"
 #include "core/limits.h"
 #include "core/workload_json.h"
+#include "sim/report_json.h"
 #include "sim/sweep.h"
 
 namespace cpsim::cli {
@@ -68,7 +69,7 @@ Json sweep_json(const Sweep& s, const SweepCliOptions& o, const HardwareProfile&
   }
   auto opt = [](const std::optional<std::int64_t>& v) { return v ? Json(*v) : Json(nullptr); };
   return {{"workload", o.workload}, {"hardware", hw.name}, {"backward", o.backward}, {"layers", o.layers},
-          {"gpu_memory_bytes", s.gpu_memory_bytes}, {"reserve_bytes", o.reserve_gib * kGiB}, {"model_error", fidelity_json(hw)},
+          {"gpu_memory_bytes", s.gpu_memory_bytes}, {"reserve_bytes", o.reserve_gib * kGiB}, {"model_error", model_error_json(hw)},
           {"rows", rows}, {"smallest_fitting_world_size", opt(s.smallest_fitting)},
           {"best_pytorch_world_size", opt(s.best_pytorch_per_gpu)}, {"best_world_size", opt(s.best_per_gpu)}};
 }
@@ -163,9 +164,7 @@ int run_sweep(const SweepCliOptions& o) {
   so.scope.ulysses_degrees = *degrees;
   so.scope.ulysses = !o.no_ulysses;
   so.scope.kernel = o.kernel;
-  if (!o.kernel.empty() && hw->kernel(o.kernel) == nullptr) {
-    return report(bad_input("--kernel: \"" + o.kernel + "\" is not a kernel of " + hw->name + " (it has " + hw->kernel_names() + "; see cpsim kernels)"));
-  }
+  if (auto ok = check_kernel_name(*hw, o.kernel); !ok) return report(ok.error());
   auto runtime = parse_runtime_filter(o.runtime);
   if (!runtime) return report(runtime.error());
   so.scope.runtime = *runtime;

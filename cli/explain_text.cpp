@@ -21,10 +21,4 @@ std::string explanation_text(const Explanation& e) {
          table.render();
 }
 
-Json explanation_json(const Explanation& e) {
-  Json parts = Json::array();
-  for (const ExplainPart& p : e.parts) parts.push_back({{"part", p.name}, {"us", p.us}, {"what", p.what}});
-  return {{"step_us", e.step_us}, {"lower_bound_us", e.lower_bound_us}, {"parts", parts}};
-}
-
 }  // namespace cpsim::cli

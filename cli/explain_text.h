@@ -3,12 +3,10 @@
 
 #include <string>
 
-#include "core/json_fields.h"
 #include "sim/explain.h"
 
 namespace cpsim::cli {
 
 std::string explanation_text(const Explanation& e);
-Json explanation_json(const Explanation& e);
 
 }  // namespace cpsim::cli

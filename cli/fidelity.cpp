@@ -27,12 +27,6 @@ std::string kernel_note(const HardwareProfile& hw, const std::string& kernel) {
   return "kernel " + k->name + ": every constant is an estimate (nothing measured it yet); its times are guesses";
 }
 
-Json fidelity_json(const HardwareProfile& hw) {
-  if (!hw.model_error) return nullptr;
-  const ModelError& e = *hw.model_error;
-  return {{"points", e.points}, {"median", e.median}, {"p90", e.p90}, {"command", e.command}};
-}
-
 Status apply_kernel_flag(Strategy& s, const std::string& kernel) {
   if (kernel.empty()) return Ok{};
   if (!s.kernel.empty() && s.kernel != kernel) {

@@ -5,7 +5,6 @@
 
 #include <string>
 
-#include "core/json_fields.h"
 #include "core/strategy.h"
 #include "sim/hardware.h"
 
@@ -16,8 +15,6 @@ namespace cpsim::cli {
 std::string fidelity_line(const HardwareProfile& hw);
 // A second line when `kernel`'s constants are all estimates; empty otherwise.
 std::string kernel_note(const HardwareProfile& hw, const std::string& kernel);
-// {"points", "median", "p90", "command"} or null.
-Json fidelity_json(const HardwareProfile& hw);
 
 // --kernel NAME into a strategy: sets it, or fails when the strategy already names another.
 Status apply_kernel_flag(Strategy& s, const std::string& kernel);

@@ -59,6 +59,8 @@ std::unique_ptr<Balancer> make_document_hybrid_balancer();
 // All built-in balancers, in the order they are listed and compared.
 const std::vector<std::unique_ptr<Balancer>>& balancer_registry();
 const Balancer* find_balancer(std::string_view name);
+// "all" (empty: every balancer), "pytorch" (PyTorch's own) or a comma-separated list of names (--balancers).
+Result<std::vector<std::string>> parse_balancer_list(const std::string& spec);
 std::string balancer_names();  // "contiguous, head_tail, ..." for messages
 // The named balancer's ring_layout(); kOther for a name no balancer has (a plan file may carry any name).
 RingLayout ring_layout_of(std::string_view balancer);

@@ -1,6 +1,8 @@
 // Explicit registration of the built-in balancers, and the checks every balancer shares.
 #include "balancer.h"
 
+#include <sstream>
+
 namespace cpsim {
 
 const std::vector<std::unique_ptr<Balancer>>& balancer_registry() {
@@ -63,6 +65,25 @@ Status check_balancer_input(const BalancerInput& in) {
                      std::to_string(in.world_size) + " (rank-major sharding gives every rank S/W tokens)");
   }
   return Ok{};
+}
+
+Result<std::vector<std::string>> parse_balancer_list(const std::string& spec) {
+  std::vector<std::string> out;
+  if (spec == "all") return out;
+  if (spec == "pytorch") {
+    for (const auto& b : balancer_registry()) {
+      if (b->from_pytorch()) out.emplace_back(b->name());
+    }
+    return out;
+  }
+  std::stringstream in(spec);
+  for (std::string name; std::getline(in, name, ',');) {
+    if (find_balancer(name) == nullptr) {
+      return bad_input("--balancers: unknown balancer \"" + name + "\" (expected all, pytorch or some of: " + balancer_names() + ")");
+    }
+    out.push_back(name);
+  }
+  return out;
 }
 
 }  // namespace cpsim

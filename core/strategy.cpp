@@ -87,6 +87,14 @@ std::optional<RotateMethod> parse_rotate(std::string_view name) {
   return std::nullopt;
 }
 
+Status check_strategy_world_size(const Strategy& s, std::int64_t world_size) {
+  if (s.pure_ulysses ? world_size != s.ulysses : world_size % s.ulysses != 0) {
+    return bad_input("--world-size: " + std::to_string(world_size) + (s.pure_ulysses ? " is not the " : " is not a multiple of the ") +
+                     std::to_string(s.ulysses) + " GPUs of --strategy's Ulysses groups (" + strategy_text(s) + ")");
+  }
+  return Ok{};
+}
+
 Strategy Strategy::pure(std::int64_t ulysses_degree) {
   Strategy s;
   s.path = AttentionPath::kSparseGather;

@@ -59,6 +59,9 @@ struct Strategy {
   Strategy with_stages(std::int64_t stages) const;
 };
 
+// The checks on W against a strategy's Ulysses groups: pure Ulysses needs W == U, a hybrid a multiple of U.
+Status check_strategy_world_size(const Strategy& s, std::int64_t world_size);
+
 // Text form: "ulysses8[ on KERNEL]" (pure Ulysses), or "BALANCER + [ulyssesU x ]PATH/ROTATE[ on KERNEL][ (N stages)]",
 // e.g. "head_tail + sdpa_ring/alltoall on fa2", "ptrr + ulysses4 x sparse_gather/allgather on flex (2 stages)". A
 // sparse gather without a stage count is one stage, and a strategy without a kernel runs the path's default, so

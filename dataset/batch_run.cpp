@@ -86,8 +86,10 @@ Result<BatchResult> plan_line(const BatchLine& line, const std::string& where, c
   r.seq_len = line.workload.seq_len;
   r.rows = line.workload.rows();
   r.documents = document_count(line.workload);
+  CompareScope scope = s.scope;
+  scope.keep_best_plan = s.write_plans;  // the chosen plan comes with the comparison, not balanced and simulated again
   CPSIM_ASSIGN_OR_RETURN(const Comparison c, compare_strategies(line.workload, where, s.world_size, s.block_size, s.profile,
-                                                                s.backward, nullptr, s.scope));
+                                                                s.backward, nullptr, scope));
   if (c.ranked.empty()) {
     r.chosen = c.invalid.empty() ? Candidate{} : c.invalid.front();
     if (r.chosen.reason.empty()) r.chosen.reason = "no candidate can run this workload";
@@ -98,8 +100,7 @@ Result<BatchResult> plan_line(const BatchLine& line, const std::string& where, c
     r.candidates.push_back({strategy_text(x.strategy.with_stages(0)), x.pytorch, x.metrics.step_us, std::string(runtime_name(x.runtime.runtime))});
   }
   if (s.write_plans) {
-    CPSIM_ASSIGN_OR_RETURN(const Plan plan, candidate_plan(line.workload, where, r.chosen, s.block_size, s.profile, s.backward));
-    CPSIM_RETURN_IF_ERROR(save_plan(plan, (fs::path(out_dir) / "plans" / batch_line_file(line.line)).string()));
+    CPSIM_RETURN_IF_ERROR(save_plan(*c.best_plan, (fs::path(out_dir) / "plans" / batch_line_file(line.line)).string()));
   }
   return r;
 }

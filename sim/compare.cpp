@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "core/text_format.h"
 #include "sim/path.h"
@@ -92,8 +93,13 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
     }
     return out_list;
   };
+  // The fastest simulation so far and its plan (kept only for keep_best_plan; ties keep the first, as the stable sort).
+  std::shared_ptr<Plan> best_plan;
+  std::optional<Simulation> best_sim;
   auto evaluate = [&](const Balancer& balancer, std::int64_t ranks, const std::vector<Strategy>& strategies) -> Status {
-    auto plan = make_plan(workload, source, balancer.name(), ranks, block_size);
+    auto made = make_plan(workload, source, balancer.name(), ranks, block_size);
+    std::shared_ptr<Plan> plan_ptr = made ? std::make_shared<Plan>(std::move(*made)) : nullptr;
+    const Plan* plan = plan_ptr.get();
     for (const auto& [s, no_kernel] : with_kernels(strategies)) {
       if (cancelled && cancelled()) return bad_input("cancelled");
       Candidate c;
@@ -101,8 +107,8 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
       c.pytorch = pytorch_native(balancer, s);
       c.runtime = runtime_of(s, profile, balancer.from_pytorch());
       c.plan_world_size = ranks;
-      if (!plan) {
-        c.reason = plan.error().message;
+      if (plan == nullptr) {
+        c.reason = made.error().message;
       } else if (const auto why = unsupported_reason(*plan, s)) {
         c.reason = *why;
       } else if (!no_kernel.empty()) {
@@ -113,6 +119,10 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
           continue;
         }
         CPSIM_ASSIGN_OR_RETURN(Simulation sim, simulator.run(*plan, s, backward));
+        if (scope.keep_best_plan && (!best_sim || sim.metrics.step_us < best_sim->metrics.step_us)) {
+          best_plan = plan_ptr;
+          best_sim = sim;
+        }
         c.valid = true;
         c.strategy = sim.strategy;
         c.metrics = std::move(sim.metrics);
@@ -172,6 +182,10 @@ Result<Comparison> compare_strategies(const Workload& workload, const std::strin
     Candidate& c = out.ranked[i];
     c.tie = c.metrics.step_us <= out.ranked[0].metrics.step_us * (1.0 + out.model_error);
     out.ties += c.tie;
+  }
+  if (best_plan) {
+    out.best_plan = std::move(*best_plan);  // every other holder (evaluate's) is gone
+    attach_simulation(*out.best_plan, *best_sim, profile);
   }
   if (!out.ranked.empty()) out.why = explain(out.ranked[0], out.ranked.size() > 1 ? &out.ranked[1] : nullptr);
   return out;

@@ -34,6 +34,9 @@ struct Comparison {
   double model_error = 0;
   std::size_t ties = 0;
   std::size_t filtered = 0;  // valid candidates left out by CompareScope::runtime
+  // With CompareScope::keep_best_plan: ranked[0]'s plan with its simulation attached (what candidate_plan would make,
+  // without balancing and simulating it a second time).
+  std::optional<Plan> best_plan;
   // The fastest candidate `runtime` runs, or nullptr.
   const Candidate* best_on(Runtime runtime) const;
 };
@@ -48,6 +51,7 @@ struct CompareScope {
   // The Ulysses degrees U of the hybrids (and W itself: pure Ulysses) to try; empty: the largest U < W that fits
   // (hybrid_ulysses_degree) and pure Ulysses. Degrees that do not divide W or the heads are skipped.
   std::vector<std::int64_t> ulysses_degrees;
+  bool keep_best_plan = false;  // fill Comparison::best_plan (one plan per call that plans a batch online)
 };
 
 // `cancelled`, when given, is polled between combinations; a cancelled run returns an error.

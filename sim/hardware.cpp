@@ -94,6 +94,12 @@ std::string HardwareProfile::kernel_names() const {
   return out;
 }
 
+Status check_kernel_name(const HardwareProfile& profile, const std::string& kernel) {
+  if (kernel.empty() || profile.kernel(kernel) != nullptr) return Ok{};
+  return bad_input("--kernel: \"" + printable(kernel) + "\" is not a kernel of " + profile.name + " (it has " + profile.kernel_names() +
+                   "; see cpsim kernels)");
+}
+
 Result<HardwareProfile> load_hardware_profile(const std::string& path) {
   CPSIM_ASSIGN_OR_RETURN(const Json doc, read_json_file(path));
   return hardware_profile_from_json(doc, path);

@@ -92,6 +92,9 @@ struct HardwareProfile {
   std::string kernel_names() const;  // "fa2, cudnn, fa3, flex, cpsim"
 };
 
+// --kernel NAME: empty, or a kernel the profile has.
+Status check_kernel_name(const HardwareProfile& profile, const std::string& kernel);
+
 Result<HardwareProfile> load_hardware_profile(const std::string& path);
 // The same checks on a parsed document; `source` names it in errors.
 Result<HardwareProfile> hardware_profile_from_json(const Json& doc, const std::string& source);

@@ -40,7 +40,7 @@ RuntimeInfo runtime_of(const Strategy& s, const HardwareProfile& profile, bool p
     const std::string rotate = s.path == AttentionPath::kSdpaRing ? " with set_rotate_method(\"" + std::string(rotate_name(s.rotate)) + "\")" : "";
     const std::string kernel = s.kernel == "flex" ? "FlexAttention" : "SDPA's " + s.kernel + " backend";
     return {Runtime::kPyTorch, "PyTorch CP" + rotate + " on " + kernel +
-                                   (pytorch_balancer ? "" : ", the plan's indices through python/cpsim_torch.py's load_balancer")};
+                                   (pytorch_balancer ? "" : ", the plan's indices through cpsim.torch.load_balancer")};
   }
   if (s.path == AttentionPath::kSparseRing && s.kernel == "cpsim") {
     return {Runtime::kCpsim, "cpsim execute --device cuda (NCCL between GPUs under mpirun; not yet run on a GPU)"};

@@ -25,7 +25,7 @@ struct RuntimeInfo {
 
 // `strategy` (with its kernel resolved) on `profile`:
 //  - pytorch: PyTorch CP's own paths (the SDPA ring on an SDPA backend, FlexAttention all-gather) without Ulysses;
-//    PyTorch's balancers natively, any other balancer's indices through a _LoadBalancer (python/cpsim_torch.py),
+//    PyTorch's balancers natively, any other balancer's indices through a _LoadBalancer (cpsim.torch, python/cpsim/torch.py),
 //    which _context_parallel_shard accepts;
 //  - cpsim: `cpsim execute` runs it as simulated: on a GPU profile the block-sparse ring on cpsim's kernel (CUDA,
 //    NCCL between GPUs); on a CPU profile every path without Ulysses (threads, MPI);

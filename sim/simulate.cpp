@@ -169,6 +169,20 @@ Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profil
   return std::move(*best);
 }
 
+Result<Simulation> simulate_for_plan(const Plan& plan, const std::optional<Strategy>& strategy, const HardwareProfile& profile,
+                                     bool backward, const std::string& kernel, std::optional<Runtime> runtime) {
+  if (!strategy) return simulate_best(plan, profile, backward, kernel, runtime);
+  Strategy s = *strategy;
+  if (!kernel.empty()) {
+    if (!s.kernel.empty() && s.kernel != kernel) {
+      return bad_input("--kernel: " + kernel + " differs from the kernel of --strategy (" + s.kernel + "); give one of them");
+    }
+    s.kernel = kernel;
+  }
+  if (const auto why = unsupported_reason(plan, s)) return bad_input("--strategy: " + strategy_text(s) + " cannot run this plan: " + *why);
+  return simulate(plan, s, profile, backward);
+}
+
 Json predicted_json(const Simulation& sim, const HardwareProfile& profile) {
   const Timeline& t = sim.timeline;
   const std::size_t w = t.ranks.size();

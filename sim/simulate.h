@@ -75,6 +75,11 @@ Result<Simulation> simulate(const Plan& plan, const Strategy& strategy, const Ha
 Result<Simulation> simulate_best(const Plan& plan, const HardwareProfile& profile, bool backward, const std::string& kernel = "",
                                  std::optional<Runtime> runtime = std::nullopt);
 
+// The simulation a plan records (plan --out, the Python module): `strategy` when given (its kernel set from `kernel`
+// when it names none; refused when it names another or cannot run the plan), else simulate_best.
+Result<Simulation> simulate_for_plan(const Plan& plan, const std::optional<Strategy>& strategy, const HardwareProfile& profile,
+                                     bool backward, const std::string& kernel = "", std::optional<Runtime> runtime = std::nullopt);
+
 // What a plan file records of a simulation: the profile's device kind, step times and per-(rank, step)
 // compute and communication.
 Json predicted_json(const Simulation& sim, const HardwareProfile& profile);

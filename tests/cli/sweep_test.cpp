@@ -106,7 +106,7 @@ TEST_F(CliTest, ExplainBreaksTheStepDown) {
 TEST_F(CliTest, PlanAndBatchChooseWhatTheRuntimeRuns) {
   const Outcome p = run("plan " + kShipped + " -w 8 -b cost_aware --runtime pytorch -o " + path("p.json"));
   ASSERT_EQ(p.status, 0) << p.err;
-  EXPECT_NE(p.out.find("runs on: pytorch (PyTorch CP on FlexAttention, the plan's indices through python/cpsim_torch.py's load_balancer)"),
+  EXPECT_NE(p.out.find("runs on: pytorch (PyTorch CP on FlexAttention, the plan's indices through cpsim.torch.load_balancer)"),
             std::string::npos) << p.out;
   const std::string lines = path("b.jsonl");
   ASSERT_EQ(run("generate --seq-len 16384 --dist lognormal --mean 1024 --sigma 1 --multiple-of 16 --seed 3 --batches 4 --out " + lines).status, 0);

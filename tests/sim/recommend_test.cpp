@@ -42,7 +42,7 @@ TEST(Runtime, WhoRunsWhat) {
   EXPECT_EQ(runtime_of(named("ptrr", P::kFlexAllgather, R::kAllGather, "flex"), gpu, true).runtime, Runtime::kPyTorch);
   const RuntimeInfo adapted = runtime_of(named("cost_aware", P::kFlexAllgather, R::kAllGather, "flex"), gpu, false);
   EXPECT_EQ(adapted.runtime, Runtime::kPyTorch);
-  EXPECT_NE(adapted.how.find("cpsim_torch.py"), std::string::npos);
+  EXPECT_NE(adapted.how.find("cpsim.torch.load_balancer"), std::string::npos);
   const RuntimeInfo ring = runtime_of(named("head_tail", P::kSdpaRing, R::kAllToAll, "cudnn"), gpu, true);
   EXPECT_EQ(ring.runtime, Runtime::kPyTorch);
   EXPECT_NE(ring.how.find("set_rotate_method(\"alltoall\")"), std::string::npos);
