@@ -12,7 +12,7 @@ packages=(
   xvfb xauth fontconfig fonts-dejavu-core                          # headless GUI tests and screenshots
   libgtest-dev libgmock-dev            # tests
   libbenchmark-dev time                # benchmarks (Google Benchmark, GNU time for peak memory)
-  python3                              # python/cpsim_torch.py's tests
+  python3 python3-venv python3-dev     # the Python module (its pinned environment: scripts/setup-python.sh)
   clang libclang-rt-14-dev             # libFuzzer targets (tests/fuzz)
 )
 
