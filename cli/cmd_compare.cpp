@@ -17,6 +17,7 @@
 #include "core/json_fields.h"
 #include "core/workload_json.h"
 #include "sim/compare.h"
+#include "sim/compare_summary.h"
 #include "sim/report_json.h"
 
 namespace cpsim::cli {
@@ -41,36 +42,12 @@ struct CompareOptions {
 // The candidate's runtime as the table shows it.
 std::string runtime_cell(const Candidate& x) { return std::string(runtime_name(x.runtime.runtime)); }
 
-std::string ratio_text(double slow_us, double fast_us) { return fixed(slow_us / fast_us, 2) + "x"; }
 
 
 // What users can act on: the best plan PyTorch runs today, the best overall and what the second gains over the first,
 // and PyTorch as shipped (its own balancers) when that is not the best PyTorch plan.
 void print_runtime_summary(const Comparison& c) {
-  if (c.ranked.empty()) return;
-  const Candidate& best = c.ranked.front();
-  const Candidate* torch = c.best_on(Runtime::kPyTorch);
-  if (torch == nullptr) {
-    std::cout << "best PyTorch can run: none of these candidates\n";
-  } else {
-    std::cout << "best PyTorch can run: " << strategy_text(torch->strategy) << " at " << millis(torch->metrics.step_us) << " ms ("
-              << torch->runtime.how << ")";
-    if (torch != &best) {
-      std::cout << "; the winner (" << (best.runtime.runtime == Runtime::kSimulated ? "simulated only" : "runs on " + std::string(runtime_name(best.runtime.runtime)))
-                << ") is " << ratio_text(torch->metrics.step_us, best.metrics.step_us) << " faster";
-    }
-    std::cout << "\n";
-  }
-  if (const Candidate* cp = c.best_on(Runtime::kCpsim); cp != nullptr && cp != &best) {
-    std::cout << "best cpsim execute can run: " << strategy_text(cp->strategy) << " at " << millis(cp->metrics.step_us) << " ms (" << cp->runtime.how << ")\n";
-  }
-  for (const Candidate& x : c.ranked) {
-    if (!x.pytorch) continue;
-    if (&x != torch) {
-      std::cout << "PyTorch as shipped (its own balancers): " << strategy_text(x.strategy) << " at " << millis(x.metrics.step_us) << " ms\n";
-    }
-    break;
-  }
+  for (const std::string& line : runtime_summary(c)) std::cout << line << "\n";
 }
 
 void print_comparison(const Comparison& c, const Workload& w, const CompareOptions& o, const HardwareProfile& hw) {

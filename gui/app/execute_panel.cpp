@@ -3,6 +3,8 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QFileDialog>
+#include <QSplitter>
 #include <QCoreApplication>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -17,6 +19,7 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include "core/file_io.h"
 #include "core/measurement.h"
 
 namespace cpsim::gui {
@@ -34,6 +37,8 @@ QString find_cpsim_binary() {
 
 ExecutePanel::ExecutePanel(RankWorkModel* model, QWidget* parent) : QWidget(parent), model_(model), process_(new QProcess(this)) {
   auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(2, 2, 2, 2);
+  layout->setSpacing(3);
   auto* controls = new QHBoxLayout;
   run_ = new QPushButton("Execute (Ctrl+R)");
   cancel_ = new QPushButton("Cancel");
@@ -67,24 +72,38 @@ ExecutePanel::ExecutePanel(RankWorkModel* model, QWidget* parent) : QWidget(pare
     backward_->setEnabled(device == "cpu");
     if (device != "cpu") backward_->setChecked(false);
   });
+  save_ = new QPushButton("Save measurement...");
+  save_->setEnabled(false);
+  save_->setToolTip("Write the last run's MEASURED.json where you choose (for cpsim calibrate)");
+  connect(save_, &QPushButton::clicked, this, &ExecutePanel::save_measurement_dialog);
+  controls->addWidget(save_);
   controls->addStretch();
   layout->addLayout(controls);
   progress_ = new QProgressBar;
   progress_->setRange(0, 1);
   progress_->setValue(0);
-  layout->addWidget(progress_);
+  progress_->setMaximumWidth(220);
   status_ = new QLabel("Runs `cpsim execute` on the selected plan and compares the output with a reference.");
   status_->setWordWrap(true);
-  layout->addWidget(status_);
+  auto* state = new QHBoxLayout;
+  state->addWidget(progress_);
+  state->addWidget(status_, 1);
+  layout->addLayout(state);
+  // The rank table beside the log, rows as low as the font allows: at W = 8 every rank shows without scrolling.
   auto* table = new QTableView;
   table->setModel(model_);
   table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   table->verticalHeader()->hide();
-  layout->addWidget(table, 2);
+  table->verticalHeader()->setDefaultSectionSize(table->fontMetrics().height() + 4);
   log_ = new QPlainTextEdit;
   log_->setReadOnly(true);
   log_->setMaximumBlockCount(500);
-  layout->addWidget(log_, 1);
+  auto* split = new QSplitter(Qt::Horizontal);
+  split->addWidget(table);
+  split->addWidget(log_);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 1);
+  layout->addWidget(split, 1);
   connect(run_, &QPushButton::clicked, this, &ExecutePanel::start);
   connect(cancel_, &QPushButton::clicked, this, &ExecutePanel::cancel);
   process_->setProcessChannelMode(QProcess::MergedChannels);
@@ -116,8 +135,44 @@ ExecutePanel::ExecutePanel(RankWorkModel* model, QWidget* parent) : QWidget(pare
 QString ExecutePanel::status_text() const { return status_->text() + "\n" + log_->toPlainText(); }
 
 void ExecutePanel::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
+  if (snapshot == snap_) return;
+  if (running()) {
+    process_->kill();
+    process_->waitForFinished(2000);
+  }
   snap_ = std::move(snapshot);
+  has_measurement_ = false;
+  save_->setEnabled(false);
+  QFile::remove(dir_.filePath("measured.json"));
+  log_->clear();
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  if (!snap_) {
+    model_->clear();
+    status_->setText("No plan: nothing to execute.");
+    return;
+  }
   model_->set_plan(snap_->plan, snap_->simulation);
+  status_->setText(QString("Runs `cpsim execute` on %1 (%2 ranks) and compares the output with a reference.")
+                       .arg(QString::fromStdString(strategy_text(snap_->selection)))
+                       .arg(snap_->plan.world_size));
+}
+
+Status ExecutePanel::save_measurement_to(const QString& path) {
+  if (!has_measurement_) return bad_input("no measurement to save: execute a plan first");
+  auto text = read_input_file(dir_.filePath("measured.json").toStdString());
+  if (!text) return text.error();
+  return write_file_atomically(path.toStdString(), *text);
+}
+
+void ExecutePanel::save_measurement_dialog() {
+  const QString path = QFileDialog::getSaveFileName(this, "Save measurement (MEASURED.json, for cpsim calibrate)", "measured.json", "Measurements (*.json)");
+  if (path.isEmpty()) return;
+  if (auto ok = save_measurement_to(path); !ok) {
+    status_->setText(QString::fromStdString(ok.error().message));
+  } else {
+    status_->setText(status_->text() + QString(" Saved to %1.").arg(path));
+  }
 }
 
 void ExecutePanel::start() {
@@ -174,6 +229,8 @@ void ExecutePanel::on_finished(int exit_code, QProcess::ExitStatus status) {
     return;
   }
   model_->set_measurement(*m);
+  has_measurement_ = true;
+  save_->setEnabled(true);
   const bool gradients_ok = !m->backward.ran || m->backward.verified;
   const QString backward = m->backward.ran ? QString("; backward %1, dQ/dK/dV max abs error %2 (tolerance %3)")
                                                  .arg(m->backward.verified ? "VERIFIED" : "VERIFICATION FAILED")
@@ -183,8 +240,12 @@ void ExecutePanel::on_finished(int exit_code, QProcess::ExitStatus status) {
   const Comparability& c = model_->comparability();
   const QString comparison = c.comparable ? QString("Measured at the reduced shape above, predicted for %1 at the plan's shape.")
                                                 .arg(QString::fromStdString(snap_->profile.name))
-                                          : QString("No error column: %1; calibrate a profile for this machine to compare.")
-                                                .arg(QString::fromStdString(c.why_not));
+                                          : QString("No error column: %1, so a percentage would compare unlike things. A run is "
+                                                    "compared with a prediction for the same kind of device: pick hardware %2 (or a profile "
+                                                    "`cpsim calibrate` fitted for this machine) and run again.")
+                                                .arg(QString::fromStdString(c.why_not),
+                                                     m->device_kind == DeviceKind::kCpu ? QString("cpu-threads")
+                                                                                                             : QString("for this GPU"));
   status_->setText(QString("%1 on %2: max abs error %3 (tolerance %4)%5. %6")
                        .arg(m->verified ? "VERIFIED" : "VERIFICATION FAILED", QString::fromStdString(m->device))
                        .arg(m->max_abs_error, 0, 'g', 3)

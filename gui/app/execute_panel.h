@@ -1,5 +1,7 @@
 // Execute: runs `cpsim execute` on the selected plan as a child process (QProcess) with the CPU executor
-// by default, shows its progress, can cancel it, and when done shows measured against predicted per rank.
+// by default, shows its progress, can cancel it, and when done shows measured against predicted per rank (the
+// error only where the two are comparable: same device kind and kernel); the measurement can be saved anywhere.
+// A result belongs to its plan: a new plan clears it.
 #pragma once
 
 #include <QProcess>
@@ -28,7 +30,11 @@ class ExecutePanel : public QWidget {
 
  public:
   ExecutePanel(RankWorkModel* model, QWidget* parent = nullptr);
+  // A new plan (or nullptr: none) clears the previous run's result and cancels a run in flight.
   void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
+  bool has_measurement() const { return has_measurement_; }
+  // Copies the last run's MEASURED.json to `path`.
+  Status save_measurement_to(const QString& path);
   bool running() const { return process_->state() != QProcess::NotRunning; }
   QString status_text() const;
   // Whether the next run also checks the backward pass (the "backward" box; cpu only).
@@ -43,6 +49,9 @@ class ExecutePanel : public QWidget {
 
  private:
   void on_finished(int exit_code, QProcess::ExitStatus status);
+  void save_measurement_dialog();
+  bool has_measurement_ = false;
+  QPushButton* save_;
   RankWorkModel* model_;
   std::shared_ptr<const Snapshot> snap_;
   QProcess* process_;

@@ -34,7 +34,13 @@ Result<std::shared_ptr<Snapshot>> plan_snapshot(const PlannerInputs& inputs, std
   CPSIM_ASSIGN_OR_RETURN(snap->profile, find_hardware_profile(inputs.hardware));
   CPSIM_ASSIGN_OR_RETURN(snap->comparison, compare_strategies(inputs.workload, inputs.source, inputs.world_size, inputs.block_size,
                                                               snap->profile, inputs.backward, cancelled));
-  if (snap->comparison.ranked.empty()) return bad_input("no balancer and path can run this workload at this world size");
+  if (snap->comparison.ranked.empty()) {
+    // The first reason is the one every combination shares when W itself is the problem (S % W != 0).
+    const auto& invalid = snap->comparison.invalid;
+    return bad_input("no balancer and path can run this workload at W = " + std::to_string(inputs.world_size) +
+                     (invalid.empty() ? std::string() : ": " + invalid.front().reason) +
+                     nearest_world_sizes_text(inputs.workload, inputs.world_size, snap->profile.max_gpus()));
+  }
   Strategy sel = snap->comparison.ranked.front().strategy;
   if (keep) {
     for (const Candidate& c : snap->comparison.ranked) {

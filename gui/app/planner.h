@@ -47,6 +47,8 @@ class Planner : public QObject {
   // Same inputs, another combination: reuses the comparison of `base`.
   void select(const std::shared_ptr<const Snapshot>& base, const Strategy& selection);
   bool busy() const { return running_ > 0; }
+  // Makes every job in flight stale: none of them reports.
+  void cancel_all() { ++generation_; }
 
  signals:
   void ready(std::shared_ptr<const cpsim::gui::Snapshot> snapshot);

@@ -1,5 +1,5 @@
 // Table model of a comparison: every (balancer, path/rotate) combination, the valid ones ranked by
-// predicted step time, then those that cannot run with their reason. Sorting goes through
+// predicted step time, then those that cannot run with their reason. Every column has a value in every row. Sorting goes through
 // QSortFilterProxyModel on Qt::UserRole (numbers), so every column sorts as a number where it is one.
 #pragma once
 
@@ -13,7 +13,11 @@ class ComparisonModel : public QAbstractTableModel {
   Q_OBJECT
 
  public:
-  enum Column { kRank, kBalancer, kStrategy, kStepMs, kVsBest, kLowerBound, kImbalance, kExposedMs, kMemoryGiB, kNote, kColumns };
+  // kStrategy is the path/rotate (with Ulysses) without its kernel, which has a column of its own; kRuntime is who
+  // can run it (pytorch, cpsim or simulated); kNote says best / tie / why it cannot run, else how to run it.
+  enum Column {
+    kRank, kBalancer, kStrategy, kKernel, kRuntime, kStepMs, kVsBest, kLowerBound, kImbalance, kExposedMs, kMemoryGiB, kNote, kColumns
+  };
 
   explicit ComparisonModel(QObject* parent = nullptr);
   void set_comparison(const Comparison& comparison);
@@ -26,6 +30,7 @@ class ComparisonModel : public QAbstractTableModel {
   // The candidate behind a source row (valid ones first).
   const Candidate& candidate(int row) const;
   int row_of(const Strategy& strategy) const;  // -1 when absent
+  bool valid_row(int row) const { return row >= 0 && static_cast<std::size_t>(row) < valid_; }
 
  private:
   std::vector<Candidate> rows_;

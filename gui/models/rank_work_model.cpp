@@ -27,6 +27,13 @@ void RankWorkModel::set_plan(const Plan& plan, const Simulation& sim) {
   endResetModel();
 }
 
+void RankWorkModel::clear() {
+  beginResetModel();
+  rows_.clear();
+  comparability_ = {};
+  endResetModel();
+}
+
 // Measured compute against the prediction of the same passes: forward, plus backward when the run made it and
 // the plan predicted it. Without a per-pass prediction the simulated busy time stands in.
 void RankWorkModel::set_measurement(const std::optional<Measurement>& m) {

@@ -19,6 +19,7 @@ class RankWorkModel : public QAbstractTableModel {
 
   explicit RankWorkModel(QObject* parent = nullptr);
   void set_plan(const Plan& plan, const Simulation& simulation);
+  void clear();  // no plan: no rows
   // Measured compute beside the prediction; the error column only where the two are comparable (the same kind
   // of device: core/measurement.h's rule), else "-".
   void set_measurement(const std::optional<Measurement>& measurement);
