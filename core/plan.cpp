@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cassert>
 #include <charconv>
+#include <cmath>
 
 #include "json_fields.h"
 #include "mask.h"
@@ -292,6 +293,43 @@ Result<Plan> load_plan(const std::string& path) {
   return plan_from_json(doc, path);
 }
 
+namespace {
+
+// What execute and the Python module read of a recorded prediction, checked against the plan it sits in: finite,
+// non-negative times, and per-(rank, step) tables of W x W (a plan whose world_size was edited keeps no stale one).
+Status check_predicted(const Json& p, std::int64_t world_size, const FieldReader& rd) {
+  if (!p.is_object()) return rd.error("predicted", "expected an object, got " + describe_value(p));
+  for (const char* key : {"step_us", "forward_us", "backward_us", "lower_bound_us"}) {
+    if (!p.contains(key)) continue;
+    const Json& v = p[key];
+    if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0) {
+      return rd.error(std::string("predicted.") + key, "expected a non-negative time in microseconds, got " + describe_value(v));
+    }
+  }
+  for (const char* key : {"forward_compute_us", "forward_comm_us", "backward_compute_us", "backward_comm_us"}) {
+    if (!p.contains(key)) continue;
+    const Json& table = p[key];
+    const std::string field = std::string("predicted.") + key;
+    if (!table.is_array() || static_cast<std::int64_t>(table.size()) != world_size) {
+      return rd.error(field, "expected " + std::to_string(world_size) + " rows (one per rank of world_size), got " + describe_value(table));
+    }
+    for (std::size_t r = 0; r < table.size(); ++r) {
+      const Json& row = table[r];
+      if (!row.is_array() || static_cast<std::int64_t>(row.size()) != world_size) {
+        return rd.error(field + "[" + std::to_string(r) + "]", "expected " + std::to_string(world_size) + " steps, got " + describe_value(row));
+      }
+      for (const Json& v : row) {
+        if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0) {
+          return rd.error(field + "[" + std::to_string(r) + "]", "expected non-negative times, got " + describe_value(v));
+        }
+      }
+    }
+  }
+  return Ok{};
+}
+
+}  // namespace
+
 Result<Plan> plan_from_json(const Json& doc, const std::string& path) {
   const FieldReader rd(path);
   if (auto ok = rd.expect_object(doc, ""); !ok) return ok.error();
@@ -324,7 +362,10 @@ Result<Plan> plan_from_json(const Json& doc, const std::string& path) {
   if (const auto why = block_size_problem(plan.block_size, workload, "the workload")) return rd.error("block_size", *why);
   CPSIM_ASSIGN_OR_RETURN(plan.strategy, read_strategy(doc, rd, plan.balancer));
   CPSIM_ASSIGN_OR_RETURN(plan.hardware, rd.optional_string(doc, "", "hardware", ""));
-  if (doc.contains("predicted")) plan.predicted = doc["predicted"];
+  if (doc.contains("predicted")) {
+    CPSIM_RETURN_IF_ERROR(check_predicted(doc["predicted"], plan.world_size, rd));
+    plan.predicted = doc["predicted"];
+  }
   if (plan.strategy && plan.strategy->pure_ulysses && plan.world_size != 1) {
     return rd.error("world_size", std::to_string(plan.world_size) + " ranks, but pure Ulysses (" + strategy_text(*plan.strategy) +
                                       ") has no ring: its plan has one rank");

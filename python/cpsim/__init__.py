@@ -22,6 +22,8 @@ if _os.path.isdir(_os.path.join(_DATA, "hardware")) and not _os.environ.get("CPS
 from . import _cpsim  # noqa: E402
 from ._cpsim import Error, Plan, Workload, balancers, hardware_dir, mask_kinds, pytorch_balancers  # noqa: E402
 
+Error.__module__ = "cpsim"  # tracebacks say cpsim.Error, the name users catch
+
 __all__ = ["Error", "Plan", "Workload", "plan", "compare", "choose", "simulate", "balancers", "pytorch_balancers",
            "mask_kinds", "hardware_dir"]
 __version__ = "0.1.0"
@@ -30,17 +32,67 @@ DEFAULT_HARDWARE = "h100-sxm-8x"
 Balancers = Union[str, Sequence[str], None]
 
 
+def _int(name: str, value: Any) -> int:
+    """An integer argument as the CLI takes it: int or numpy integer; bool and float are refused (8.5 is no W)."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{name}: expected an integer, got {value!r} ({type(value).__name__})")
+    value = value.__index__()
+    if not -(2**63) <= value < 2**63:
+        raise Error(f"{name}: {value} is out of range")
+    return value
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected True or False, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _str(name: str, value: Any, optional: bool = True) -> Optional[str]:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a string{' or None' if optional else ''}, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _hardware(value: Any) -> str:
+    """A shipped profile's name, or a profile file (str or os.PathLike)."""
+    if isinstance(value, _os.PathLike):
+        return _os.fspath(value)
+    return _str("hardware", value, optional=False)
+
+
+def _workload(value: Any) -> Workload:
+    if not isinstance(value, Workload):
+        raise TypeError(f"workload: expected a cpsim.Workload, got {type(value).__name__} (cpsim.Workload(documents) makes one)")
+    return value
+
+
 def _names(balancers: Balancers) -> Optional[list]:
     """None/'all' (every balancer), 'pytorch' (PyTorch's own), one name, or a sequence of names."""
     if balancers is None:
         return None
     if isinstance(balancers, str):
         return [balancers]
-    return [str(b) for b in balancers]
+    return [_str(f"balancers[{i}]", b, optional=False) for i, b in enumerate(balancers)]
+
+
+def _degrees(degrees: Optional[Sequence[int]]) -> Optional[list]:
+    """Ulysses degrees to try: each 2 or more (a degree that does not divide W or the heads is skipped, as in compare)."""
+    if degrees is None:
+        return None
+    if isinstance(degrees, (str, bytes)) or not hasattr(degrees, "__iter__"):
+        raise TypeError(f"ulysses_degrees: expected a sequence of integers, got {degrees!r}")
+    out = [_int(f"ulysses_degrees[{i}]", u) for i, u in enumerate(degrees)]
+    for i, u in enumerate(out):
+        if u < 2:
+            raise Error(f"ulysses_degrees[{i}]: {u} is not a Ulysses degree (2 or more GPUs per group)")
+    return out
 
 
 def plan(workload: Workload, world_size: int, balancer: Optional[str] = None, *, block_size: int = 128,
-         hardware: str = DEFAULT_HARDWARE, strategy: Optional[str] = None, runtime: Optional[str] = None,
+         hardware: Union[str, _os.PathLike] = DEFAULT_HARDWARE, strategy: Optional[str] = None, runtime: Optional[str] = None,
          kernel: Optional[str] = None, backward: bool = False, predict: bool = True) -> Plan:
     """Splits `workload` over `world_size` ranks with one balancer (default: head_tail, PyTorch's default).
 
@@ -50,8 +102,10 @@ def plan(workload: Workload, world_size: int, balancer: Optional[str] = None, *,
     `runtime` ('pytorch' or 'cpsim') runs when given. predict=False only balances and counts the work.
     Raises cpsim.Error (a ValueError) naming the argument and value, as `cpsim plan` would.
     """
-    return _cpsim.plan(workload, int(world_size), balancer, block_size=block_size, hardware=hardware, strategy=strategy,
-                       runtime=runtime, kernel=kernel, backward=backward, predict=predict)
+    return _cpsim.plan(_workload(workload), _int("world_size", world_size), _str("balancer", balancer),
+                       block_size=_int("block_size", block_size), hardware=_hardware(hardware), strategy=_str("strategy", strategy),
+                       runtime=_str("runtime", runtime), kernel=_str("kernel", kernel), backward=_bool("backward", backward),
+                       predict=_bool("predict", predict))
 
 
 def compare(workload: Workload, world_size: int, *, hardware: str = DEFAULT_HARDWARE, block_size: int = 128,
@@ -64,9 +118,10 @@ def compare(workload: Workload, world_size: int, *, hardware: str = DEFAULT_HARD
     'step_us', 'tie', ...), 'invalid' (with each 'reason'), 'best_pytorch', 'best_cpsim', 'why' and 'model_error'.
     runtime='pytorch' keeps only what PyTorch CP runs; balancers='pytorch' only PyTorch's own balancers.
     """
-    return _cpsim.compare(workload, int(world_size), hardware=hardware, block_size=block_size, backward=backward,
-                          kernel=kernel, runtime=runtime, balancers=_names(balancers), ulysses=ulysses,
-                          ulysses_degrees=None if ulysses_degrees is None else [int(u) for u in ulysses_degrees])
+    return _cpsim.compare(_workload(workload), _int("world_size", world_size), hardware=_hardware(hardware),
+                          block_size=_int("block_size", block_size), backward=_bool("backward", backward), kernel=_str("kernel", kernel),
+                          runtime=_str("runtime", runtime), balancers=_names(balancers), ulysses=_bool("ulysses", ulysses),
+                          ulysses_degrees=_degrees(ulysses_degrees))
 
 
 def choose(workload: Workload, world_size: int, *, runtime: Optional[str] = "pytorch", hardware: str = DEFAULT_HARDWARE,
@@ -76,9 +131,10 @@ def choose(workload: Workload, world_size: int, *, runtime: Optional[str] = "pyt
     (runtime='pytorch'; hand it to cpsim.torch.load_balancer). runtime=None chooses among everything, 'cpsim' among
     what `cpsim execute` runs. What `cpsim batch` does for each line, for one batch in process.
     """
-    return _cpsim.choose(workload, int(world_size), runtime=runtime, hardware=hardware, block_size=block_size,
-                         backward=backward, kernel=kernel, balancers=_names(balancers), ulysses=ulysses,
-                         ulysses_degrees=None if ulysses_degrees is None else [int(u) for u in ulysses_degrees])
+    return _cpsim.choose(_workload(workload), _int("world_size", world_size), runtime=_str("runtime", runtime),
+                         hardware=_hardware(hardware), block_size=_int("block_size", block_size), backward=_bool("backward", backward),
+                         kernel=_str("kernel", kernel), balancers=_names(balancers), ulysses=_bool("ulysses", ulysses),
+                         ulysses_degrees=_degrees(ulysses_degrees))
 
 
 def simulate(plan: Plan, strategy: Optional[str] = None, *, hardware: Optional[str] = None, backward: bool = False,
@@ -87,4 +143,7 @@ def simulate(plan: Plan, strategy: Optional[str] = None, *, hardware: Optional[s
     (default: the plan's profile). Returns the dict `cpsim simulate --json` prints: 'step_us', 'forward_us',
     'lower_bound_us', 'compute_imbalance', 'max_exposed_comm_us', 'per_rank', 'explain', 'runtime', ...
     """
-    return _cpsim.simulate(plan, strategy, hardware=hardware, backward=backward, kernel=kernel)
+    if not isinstance(plan, Plan):
+        raise TypeError(f"plan: expected a cpsim.Plan, got {type(plan).__name__}")
+    return _cpsim.simulate(plan, _str("strategy", strategy), hardware=None if hardware is None else _hardware(hardware),
+                           backward=_bool("backward", backward), kernel=_str("kernel", kernel))

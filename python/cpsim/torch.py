@@ -51,6 +51,9 @@ def check_plan(plan: dict, path: str = "plan") -> dict:
     if not isinstance(plan, dict) or plan.get("schema_version") != PLAN_SCHEMA_VERSION:
         got = plan.get("schema_version") if isinstance(plan, dict) else plan
         raise PlanError(f"{path}: schema_version: expected {PLAN_SCHEMA_VERSION}, got {got!r}")
+    for key in ("workload", "world_size", "balancer", "rearrange_indices", "restore_indices"):
+        if key not in plan:
+            raise PlanError(f"{path}: {key}: missing (a PLAN.json as cpsim plan -o or compare --export writes has it)")
     workload = plan.get("workload")
     seq_len = workload.get("seq_len") if isinstance(workload, dict) else None
     world = plan.get("world_size")
@@ -97,6 +100,7 @@ class _PlanView:
             self.rearrange, self.restore = plan["rearrange_indices"], plan["restore_indices"]
         elif hasattr(plan, "rearrange_indices") and hasattr(plan, "world_size"):
             self.where = f"{plan!r}"
+            self.runtime = getattr(plan, "runtime", None)
             self.world_size, self.seq_len = plan.world_size, plan.workload.seq_len
             self.balancer, self.rotate = plan.balancer, plan.rotate
             self.attention_path, self.ulysses = plan.attention_path, plan.ulysses
@@ -125,6 +129,13 @@ def load_balancer(plan: Union[Any, str, dict], world_size: int | None = None, se
     path or its parsed dict. world_size and seq_len, when given, must be the plan's (the CP mesh's size and the
     batch's sequence length). The balancer's `rotate` is the plan's rotate method (for set_rotate_method)."""
     view = _PlanView(plan)
+    runtime = getattr(view, "runtime", None)
+    if runtime is not None and runtime != "pytorch" or view.attention_path not in (None, "sdpa_ring", "flex_allgather"):
+        import warnings
+
+        warnings.warn(f"{view.where}: its strategy ({view.attention_path}, runtime {runtime or 'not pytorch'}) is not one PyTorch CP runs: "
+                      "the indices load, but PyTorch will not reach the predicted time (cpsim.choose(..., runtime='pytorch') picks one "
+                      "that it runs)", stacklevel=2)
     if world_size is not None and world_size != view.world_size:
         raise PlanError(f"{view.where}: world_size: the plan is for {view.world_size} ranks, the CP mesh has {world_size}")
     if seq_len is not None and seq_len != view.seq_len:
@@ -204,6 +215,8 @@ def builtin_indices(plan: dict, device="cpu"):
     name, world = plan["balancer"], plan["world_size"]
     workload = plan["workload"]
     seq_len = workload["seq_len"]
+    if name == "contiguous":  # no balancer: PyTorch shards the sequence as it is
+        return torch.arange(seq_len, device=device).unsqueeze(0)
     if name == "head_tail":
         return lbm._HeadTailLoadBalancer(seq_len, world, torch.device(device))._generate_indices(restore=False)
     if name == "per_document_head_tail":

@@ -66,7 +66,8 @@ def main(argv: list[str]) -> int:
         batch = collate(synthetic_documents(70, seed=b))
         ids, r = batch["input_ids"], batch["rearrange_indices"]
         shard = ids[0][r[0]][: ids.shape[1] // 8]  # rank 0's tokens after rearranging (what _context_parallel_shard keeps)
-        print(f"batch {b}: {ids.shape[0]} row(s) x {ids.shape[1]:,} tokens, {sum(map(len, batch['document_lengths']))} documents; "
+        print(f"batch {b}: {ids.shape[0]} row(s) x {ids.shape[1]:,} tokens, 70 documents as {sum(map(len, batch['document_lengths']))} "
+              f"mask documents (cut at row ends, plus padding); "
               f"{batch['strategy']} (rotate {batch['rotate']}), predicted {batch['step_us'] / 1000:.3f} ms; rank 0 holds {shard.size:,} tokens")
     return 0
 

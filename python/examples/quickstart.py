@@ -27,4 +27,7 @@ except cpsim.Error as e:  # a ValueError with the CLI's one-line message
 #   import cpsim.torch
 #   lb = cpsim.torch.load_balancer(plan, world_size=cp_mesh.size(), seq_len=131072)
 #   cpsim.torch.set_rotate_method(plan)
-#   with context_parallel(cp_mesh, buffers=[q, k, v], buffer_seq_dims=[2, 2, 2], load_balancer=lb): ...
+#   q, k, v, block_mask = _context_parallel_shard(cp_mesh, [q, k, v, block_mask], [2, 2, 2, 0], load_balancer=lb)
+#   ... flex_attention under parallelize_module(..., _ContextParallel(FLEX)) ...
+#   (out,) = context_parallel_unshard(cp_mesh, [out], [2], load_balancer=lb)
+# (torch 2.15's context_parallel() context manager takes no load_balancer; see README "From Python".)

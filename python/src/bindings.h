@@ -56,6 +56,14 @@ struct PyPlan {
 // The plan with its runtime filled in from its strategy on `profile` (none: the plan's own hardware, when it loads).
 PyPlan with_runtime(Plan plan, const HardwareProfile* profile);
 
+// Arguments checked as the CLI checks flags, one line each: an integer (Python int or numpy integer; bool and float
+// are refused, as "8.5" is on the command line), a string, a path (str or os.PathLike). Wrong types raise TypeError.
+std::int64_t int_arg(nb::handle value, const std::string& name);
+std::string str_arg(nb::handle value, const std::string& name);
+std::string path_arg(nb::handle value, const std::string& name);
+// Integers from a sequence or a numpy integer array; `name` prefixes errors ("lengths[3]: ...").
+std::vector<std::int64_t> int_list_arg(nb::handle value, const std::string& name);
+
 // A hardware profile by name or file, loaded once per file version (the cache keys on the file's time and size).
 std::shared_ptr<const HardwareProfile> hardware_profile(const std::string& name_or_path);
 

@@ -62,7 +62,8 @@ nb::ndarray<nb::numpy, std::int64_t> rank_vector(const Plan& plan, F entry) {
   return numpy_array(std::move(out), {out.size()});
 }
 
-PyPlan from_json_text(const std::string& text, const std::string& source) {
+PyPlan from_json_text(nb::handle text_arg, nb::handle source_arg) {
+  const std::string text = str_arg(text_arg, "text"), source = str_arg(source_arg, "source");
   Result<Plan> plan = bad_input("");
   {
     const nb::gil_scoped_release unlocked;  // reading back checks the indices and recomputes the work account
@@ -72,7 +73,8 @@ PyPlan from_json_text(const std::string& text, const std::string& source) {
   return with_runtime(value_or_raise(std::move(plan)), nullptr);
 }
 
-PyPlan load(const std::string& path) {
+PyPlan load(nb::handle path_handle) {
+  const std::string path = path_arg(path_handle, "path");
   Result<Plan> plan = bad_input("");
   {
     const nb::gil_scoped_release unlocked;
@@ -93,11 +95,13 @@ void bind_plan(nb::module_& m) {
                      "A workload split over W ranks by one balancer: PyTorch's index contract (Q' = Q[rearrange], rank r owns\n"
                      "slots [r*S/W, (r+1)*S/W), restore = argsort(rearrange)), the work of every rank and, when a strategy is\n"
                      "attached, the strategy and its predicted times. Immutable.")
-      .def_static("from_json", &from_json_text, nb::arg("text"), nb::arg("source") = "plan",
+      .def_static("from_json", &from_json_text, nb::arg("text").none(), nb::arg("source").none() = "plan",
+                  nb::sig("def from_json(text: str, source: str = 'plan') -> Plan"),
                   "A plan from PLAN.json's text; checks the indices, the embedded workload and its digest.")
-      .def_static("load", &load, nb::arg("path"), "A plan from a PLAN.json file (as `cpsim plan -o` or `compare --export` write).")
+      .def_static("load", &load, nb::arg("path").none(), nb::sig("def load(path: str | os.PathLike) -> Plan"), "A plan from a PLAN.json file (as `cpsim plan -o` or `compare --export` write).")
       .def("to_json", [](const PyPlan& p) { return plan_to_json_text(p.plan); }, "PLAN.json's text (what the CLI writes).")
-      .def("save", [](const PyPlan& p, const std::string& path) { raise_if_error(save_plan(p.plan, path)); }, nb::arg("path"),
+      .def("save", [](const PyPlan& p, nb::handle path) { raise_if_error(save_plan(p.plan, path_arg(path, "path"))); }, nb::arg("path").none(),
+           nb::sig("def save(self, path: str | os.PathLike) -> None"),
            "Writes PLAN.json (atomically: no half-written file).")
       .def_prop_ro("rearrange_indices", [](const PyPlan& p) { return indices(p.plan, false); }, nb::rv_policy::automatic,
                    "(B, S) int64: slot i of row b holds original position rearrange_indices[b, i] (PyTorch's\n"
