@@ -40,7 +40,10 @@ std::vector<std::string> runtime_summary(const Comparison& c) {
   if (const Candidate* cp = c.best_on(Runtime::kCpsim); cp != nullptr && cp != &best) {
     out.push_back("best cpsim execute can run: " + strategy_text(cp->strategy) + " at " + ms(cp->metrics.step_us) + " ms (" + cp->runtime.how + ")");
   }
+  // PyTorch's own balancers on its own paths, when this profile has PyTorch at all (on a CPU profile nothing runs on
+  // PyTorch, and naming "PyTorch as shipped" beside "none" would contradict it).
   for (const Candidate& x : c.ranked) {
+    if (torch == nullptr) break;
     if (!x.pytorch) continue;
     if (&x != torch) out.push_back("PyTorch as shipped (its own balancers): " + strategy_text(x.strategy) + " at " + ms(x.metrics.step_us) + " ms");
     break;

@@ -248,6 +248,15 @@ void BatchView::show_results() {
 bool BatchView::open_line(int row) {
   if (row < 0 || static_cast<std::size_t>(row) >= results_.size()) return false;
   const BatchResult& r = results_[static_cast<std::size_t>(row)];
+  auto settings = read_json_file(QDir(dir_).filePath("batch.json").toStdString());
+  int world = 0;
+  QString hardware;
+  bool backward = false;
+  if (settings && settings->is_object()) {
+    world = static_cast<int>(settings->value("world_size", 0));
+    hardware = QString::fromStdString(settings->value("hardware", std::string()));
+    backward = settings->value("backward", false);
+  }
   const QString plan_path = QDir(dir_).filePath(QString::fromStdString("plans/" + batch_line_file(r.line)));
   if (QFileInfo(plan_path).isFile()) {
     auto plan = load_plan(plan_path.toStdString());
@@ -255,11 +264,10 @@ bool BatchView::open_line(int row) {
       status_->setText(QString::fromStdString(plan.error().message));
       return false;
     }
-    emit workload_chosen(plan->workload, plan_path);
+    emit workload_chosen(plan->workload, plan_path, world, hardware, backward);
     return true;
   }
   // --no-plans: the line of the JSONL named in batch.json (relative to where batch ran, or to the folder's parent).
-  auto settings = read_json_file(QDir(dir_).filePath("batch.json").toStdString());
   if (!settings || !settings->contains("source")) {
     status_->setText(QString("%1: no plan file and no batch.json naming the source").arg(plan_path));
     return false;
@@ -273,7 +281,7 @@ bool BatchView::open_line(int row) {
   }
   for (const BatchLine& l : *lines) {
     if (l.line == r.line) {
-      emit workload_chosen(l.workload, QString("%1:%2").arg(source).arg(r.line));
+      emit workload_chosen(l.workload, QString("%1:%2").arg(source).arg(r.line), world, hardware, backward);
       return true;
     }
   }

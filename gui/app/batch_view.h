@@ -24,11 +24,13 @@ class BatchView : public QWidget {
   void open_dialog();
   const std::vector<BatchResult>& results() const { return results_; }
   QString message() const;
-  // Line i of the table (0-based) opened: its plan's workload (plans/line-N.json), else line N of the source JSONL.
+  // Line i of the table (0-based) opened: its plan's workload (plans/line-N.json), else line N of the source JSONL, with
+  // the settings the batch ran with (batch.json), so the plan tab shows the line as the batch planned it.
   bool open_line(int row);
 
  signals:
-  void workload_chosen(const cpsim::Workload& workload, const QString& source);
+  // world_size 0 and an empty hardware: the folder does not say (an older batch.json).
+  void workload_chosen(const cpsim::Workload& workload, const QString& source, int world_size, const QString& hardware, bool backward);
 
  private:
   void show_results();

@@ -189,10 +189,15 @@ void MainWindow::build_ui() {
     tabs_->setCurrentIndex(0);
     set_world_size(w);
   });
-  connect(batch_, &BatchView::workload_chosen, this, [this](const Workload& w, const QString& source) {
-    tabs_->setCurrentIndex(0);
-    set_workload(w, source);
-  });
+  connect(batch_, &BatchView::workload_chosen, this,
+          [this](const Workload& w, const QString& source, int world_size, const QString& hardware, bool backward) {
+            tabs_->setCurrentIndex(0);
+            // The batch's own W, profile and pass first, so the one plan made is the line as the batch planned it.
+            if (!hardware.isEmpty()) set_hardware(hardware);
+            if (world_size > 0) set_world_size(world_size);
+            set_backward(backward);
+            set_workload(w, source);
+          });
   tabs_ = new QTabWidget;
   tabs_->addTab(plan_split_, "plan");
   tabs_->addTab(sweep_, "sweep over W");

@@ -133,7 +133,7 @@ void MaskView::paintEvent(QPaintEvent*) {
   }
   const MaskRaster* r = raster();
   const std::int64_t s = snap_->plan.workload.seq_len;
-  const QString title = QString("%1 order, %2 tokens/cell%3; rows: queries, columns: keys, colour: owning rank")
+  const QString title = QString("%1 order, %2 tokens/cell%3; rows q, columns k")
                             .arg(rearranged_ ? "rearranged" : "original")
                             .arg(r->tokens_per_cell)
                             .arg(span_ < s ? QString(", zoomed %1x").arg(static_cast<double>(s) / static_cast<double>(span_), 0, 'f', 1) : QString());

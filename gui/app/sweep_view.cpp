@@ -264,6 +264,8 @@ void SweepView::show_sweep() {
   if (sweep_->best_per_gpu) summary += QString("most tokens/s per GPU among the W that fit: W = %1").arg(*sweep_->best_per_gpu);
   if (sweep_->best_pytorch_per_gpu) summary += QString("; with what PyTorch can run: W = %1").arg(*sweep_->best_pytorch_per_gpu);
   if (sweep_->smallest_fitting) summary += QString("; smallest W that fits: %1").arg(*sweep_->smallest_fitting);
+  // Memory here is attention's working set alone, so small W fit and win per GPU; say so rather than advise W = 1.
+  if (!summary.isEmpty()) summary += " (memory: attention's working set only, not the model's activations; `cpsim sweep --layers N` adds them)";
   status_->setText(summary.isEmpty() ? "no W fits" : summary);
 }
 

@@ -119,7 +119,9 @@ void TimelineView::paint_legend(QPainter& p) const {
     x += 16 + p.fontMetrics().horizontalAdvance(text) + 14;
   }
   p.drawText(QRect(x, y, width() - x - 8, 16), Qt::AlignVCenter | Qt::AlignRight,
-             p.fontMetrics().elidedText("wheel: zoom, drag: pan, double-click: fit", Qt::ElideRight, width() - x - 8));
+             width() - x - 8 >= p.fontMetrics().horizontalAdvance("wheel zoom, drag pan, double-click fit")
+                 ? QString("wheel zoom, drag pan, double-click fit")
+                 : QString());  // no room: Help > Shortcuts lists it, rather than a hint cut mid-word
 }
 
 void TimelineView::paint_overview(QPainter& p) const {

@@ -630,7 +630,8 @@ class GuiTest : public QObject {
     auto ran = run_batch(lines, "b.jsonl", settings, dir.path().toStdString(), progress);
     QVERIFY2(ran.ok(), ran.ok() ? "" : ran.error().message.c_str());
     MainWindow window;
-    window.set_world_size(4);
+    window.set_world_size(8);  // not the batch's W: opening a line must switch to the W and profile it was planned at
+    window.set_hardware("h100-sxm-ib");
     BatchView* batch = window.batch_view();
     QVERIFY2(batch->open_folder(dir.path()), qPrintable(batch->message()));
     QCOMPARE(batch->results().size(), std::size_t{5});
@@ -638,6 +639,9 @@ class GuiTest : public QObject {
     QVERIFY(batch->open_line(2));  // line 3: its plan's workload in the plan tab
     QVERIFY(wait_for_plan(window));
     QCOMPARE(window.snapshot()->inputs.workload.documents, lines[2].workload.documents);
+    QCOMPARE(window.snapshot()->inputs.world_size, std::int64_t{4});
+    QCOMPARE(QString::fromStdString(window.snapshot()->profile.name), QString("h100-sxm-8x"));
+    QCOMPARE(strategy_text(window.snapshot()->selection), strategy_text(batch->results()[2].chosen.strategy));  // the batch's choice
     QVERIFY(!batch->open_folder(dir.filePath("results")));  // not a batch folder: said, not fatal
     QVERIFY(batch->message().contains("not a folder"));
   }
