@@ -192,7 +192,10 @@ void TimelineView::paintEvent(QPaintEvent*) {
   for (const double t : nice_ticks(t0_us_, t1_us_, std::max(2, plot.width() / 110))) {
     const int x = static_cast<int>(x_of(t));
     p.drawLine(x, plot.bottom(), x, plot.bottom() + 4);
-    const QString label = step >= 1000 ? QString::number(t / 1000.0, 'g', 6) + " ms" : QString::number(t, 'g', 6) + " us";
+    // One unit for the whole axis, chosen by the tick step: us below 1 ms, ms below 1 s, s above (a CPU run's 200 s).
+    const QString label = step >= 1e6   ? QString::number(t / 1e6, 'g', 6) + " s"
+                          : step >= 1000 ? QString::number(t / 1000.0, 'g', 6) + " ms"
+                                         : QString::number(t, 'g', 6) + " us";
     p.drawText(QRect(x - 50, plot.bottom() + 5, 100, 16), Qt::AlignHCenter, label);
   }
   if (has_overview()) paint_overview(p);
