@@ -14,7 +14,7 @@ mkdir -p out
 echo
 "$cpsim" compare "$workload" --world-size 8 --csv out/compare-w8.csv --export out/plans-w8
 echo
-# The best plan PyTorch CP can run today, for python/cpsim_torch.py.
+# The best plan PyTorch CP can run today, for cpsim.torch.load_balancer.
 "$cpsim" compare "$workload" --world-size 8 --runtime pytorch --top 3 --export out/pytorch-plans-w8
 echo
 "$cpsim" plan data/workloads/doc-uniform-32k-4rows.json --world-size 4 --balancer per_document_head_tail \
