@@ -38,10 +38,27 @@ Eigen::MatrixXd data_jacobian(const ResidualFunction& residuals, std::size_t sam
   return jac;
 }
 
+// Each parameter's standard deviation with the samples (data_info = J'J) and the other parameters' priors, at the
+// residuals' scatter `noise`: what diagnose reports and what solve's test of determinedness reads.
+std::vector<double> marginal_sds(const Eigen::MatrixXd& data_info, const std::vector<FitParameter>& p, double noise) {
+  const std::size_t k = p.size();
+  const auto kk = static_cast<Eigen::Index>(k);
+  std::vector<double> out(k);
+  for (std::size_t j = 0; j < k; ++j) {
+    Eigen::MatrixXd info = data_info;
+    for (std::size_t i = 0; i < k; ++i) {
+      if (i != j) info(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(i)) += std::pow(p[i].prior_weight / p[i].scale, 2);
+    }
+    info.diagonal().array() += 1e-12 * std::max(1.0, info.diagonal().maxCoeff());
+    const Eigen::MatrixXd cov = info.ldlt().solve(Eigen::MatrixXd::Identity(kk, kk));
+    out[j] = noise * std::sqrt(std::max(0.0, cov(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(j))));
+  }
+  return out;
+}
+
 // Standard errors, influence, the condition number and the weakest direction at the solution (FitResult's last four).
 void diagnose(const ResidualFunction& residuals, std::size_t samples, const std::vector<FitParameter>& p, FitResult& out) {
   const std::size_t k = p.size();
-  const auto kk = static_cast<Eigen::Index>(k);
   std::vector<double> r;
   const Eigen::MatrixXd jac = data_jacobian(residuals, samples, p, out.values, r);
   double squares = 0;
@@ -50,15 +67,9 @@ void diagnose(const ResidualFunction& residuals, std::size_t samples, const std:
   // As solve's test of determinedness: the samples with the other parameters' priors, at the residuals' scatter.
   const Eigen::MatrixXd data_info = jac.transpose() * jac;
   out.standard_error.assign(k, std::numeric_limits<double>::infinity());
+  const std::vector<double> sds = marginal_sds(data_info, p, noise);
   for (std::size_t j = 0; j < k; ++j) {
-    Eigen::MatrixXd info = data_info;
-    for (std::size_t i = 0; i < k; ++i) {
-      if (i != j) info(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(i)) += std::pow(p[i].prior_weight / p[i].scale, 2);
-    }
-    info.diagonal().array() += 1e-12 * std::max(1.0, info.diagonal().maxCoeff());
-    const Eigen::MatrixXd cov = info.ldlt().solve(Eigen::MatrixXd::Identity(kk, kk));
-    const double sd = noise * std::sqrt(std::max(0.0, cov(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(j))));
-    if (std::isfinite(sd)) out.standard_error[j] = sd;
+    if (std::isfinite(sds[j])) out.standard_error[j] = sds[j];
   }
   // A residual is prediction / measurement - 1, so a column over (1 + residual) is the change of the prediction
   // relative to itself: the share of a sample's predicted time that the parameter makes.
@@ -172,19 +183,12 @@ FitResult solve(const ResidualFunction& residuals, std::size_t samples, const st
   out.values = x;
   out.determined.assign(k, false);
   const auto n = static_cast<Eigen::Index>(samples);
-  const auto kk = static_cast<Eigen::Index>(k);
   const Eigen::MatrixXd data = jac.topRows(n);
   const double noise = std::max(kMinNoise, samples > 0 ? std::sqrt(f.head(n).squaredNorm() / static_cast<double>(samples)) : 0.0);
   const Eigen::MatrixXd data_info = data.transpose() * data;
+  const std::vector<double> sds = marginal_sds(data_info, p, noise);
   for (std::size_t j = 0; j < k; ++j) {
-    Eigen::MatrixXd info = data_info;
-    for (std::size_t i = 0; i < k; ++i) {
-      if (i != j) info(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(i)) += std::pow(p[i].prior_weight / p[i].scale, 2);
-    }
-    info.diagonal().array() += 1e-12 * std::max(1.0, info.diagonal().maxCoeff());
-    const Eigen::MatrixXd cov = info.ldlt().solve(Eigen::MatrixXd::Identity(kk, kk));
-    const double sd = noise * std::sqrt(std::max(0.0, cov(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(j))));
-    out.determined[j] = std::isfinite(sd) && sd < 0.5 * std::max(std::abs(x[j]), p[j].scale);
+    out.determined[j] = std::isfinite(sds[j]) && sds[j] < 0.5 * std::max(std::abs(x[j]), p[j].scale);
   }
   return out;
 }
