@@ -217,12 +217,16 @@ std::string data_dir() {
 
 std::string hardware_dir() { return data_dir() + "/hardware"; }
 
+std::string hardware_profile_file(const std::string& name_or_path) {
+  if (name_or_path.find('/') != std::string::npos || name_or_path.ends_with(".json")) return name_or_path;
+  return (std::filesystem::path(hardware_dir()) / (name_or_path + ".json")).string();
+}
+
 Result<HardwareProfile> find_hardware_profile(const std::string& name_or_path) {
   namespace fs = std::filesystem;
-  if (name_or_path.find('/') != std::string::npos || name_or_path.ends_with(".json")) return load_hardware_profile(name_or_path);
-  const fs::path shipped = fs::path(hardware_dir()) / (name_or_path + ".json");
+  const std::string file = hardware_profile_file(name_or_path);
   std::error_code ec;
-  if (fs::exists(shipped, ec)) return load_hardware_profile(shipped.string());
+  if (file == name_or_path || fs::exists(file, ec)) return load_hardware_profile(file);
   std::string names;
   for (const auto& entry : fs::directory_iterator(hardware_dir(), ec)) {
     if (entry.path().extension() == ".json") names += (names.empty() ? "" : ", ") + entry.path().stem().string();

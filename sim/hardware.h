@@ -102,6 +102,8 @@ Result<HardwareProfile> hardware_profile_from_json(const Json& doc, const std::s
 // A profile by file path, or by name from the shipped data/hardware/ folder ($CPSIM_DATA_DIR overrides
 // where that folder is looked for).
 Result<HardwareProfile> find_hardware_profile(const std::string& name_or_path);
+// The file find_hardware_profile reads for `name_or_path` (a path as given, a name in the shipped folder), found or not.
+std::string hardware_profile_file(const std::string& name_or_path);
 std::string hardware_dir();
 std::string data_dir();
 

@@ -97,8 +97,7 @@ std::vector<std::int64_t> int_list_arg(nb::handle value, const std::string& name
 std::shared_ptr<const HardwareProfile> hardware_profile(const std::string& name_or_path) {
   // The file find_hardware_profile reads (a name is a file of the shipped folder): its time and size key the cache,
   // so a profile that `cpsim calibrate` rewrites is read again.
-  const bool is_path = name_or_path.find('/') != std::string::npos || name_or_path.ends_with(".json");
-  const std::string file = is_path ? name_or_path : hardware_dir() + "/" + name_or_path + ".json";
+  const std::string file = hardware_profile_file(name_or_path);
   struct stat st {};
   const bool found = ::stat(file.c_str(), &st) == 0;
   const auto version = std::make_pair(found ? st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec : -1LL,
